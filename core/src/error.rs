@@ -1,0 +1,52 @@
+//! The library's one error type; every variant names the file or model at fault.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(
+        "ONNX Runtime library not found; looked at: {}. Run `make setup` (it extracts {} from the \
+         onnxruntime wheel) or set ORT_DYLIB_PATH to the library's absolute path",
+        display_paths(tried),
+        crate::runtime::ORT_LIBRARY
+    )]
+    RuntimeMissing { tried: Vec<PathBuf> },
+
+    #[error("could not load ONNX Runtime from {path}: {reason}")]
+    RuntimeLoad { path: PathBuf, reason: String },
+
+    #[error(
+        "no model at {dir}: it has no manifest.json. Export one with `python -m clipstream_models export` \
+         (see models/README.md) or pass --model with a folder that holds manifest.json"
+    )]
+    ModelMissing { dir: PathBuf },
+
+    #[error(
+        "no model found; looked in: {}. Export one with `python -m clipstream_models export --out DIR` \
+         (see models/README.md), then pass --model DIR or set CLIPSTREAM_MODEL",
+        display_paths(tried)
+    )]
+    ModelNotFound { tried: Vec<PathBuf> },
+
+    #[error("model manifest {path} is unreadable: {reason}")]
+    Manifest { path: PathBuf, reason: String },
+
+    #[error("model file {path} does not match its manifest: {reason}; export the model again")]
+    ModelFile { path: PathBuf, reason: String },
+
+    #[error("tokenizer {path}: {reason}")]
+    Tokenizer { path: PathBuf, reason: String },
+
+    #[error("ONNX Runtime failed on {path}: {reason}")]
+    Inference { path: PathBuf, reason: String },
+}
+
+fn display_paths(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

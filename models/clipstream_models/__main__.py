@@ -1,0 +1,94 @@
+"""Command line of the model pipeline: `python -m clipstream_models COMMAND --help`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+MODELS_DIR = Path(__file__).resolve().parent.parent
+BUILD_DIR = MODELS_DIR / "build"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m clipstream_models", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("export", help="export, verify and quantize a CLIP (hub id or local folder)")
+    p.add_argument("--source", default="openai/clip-vit-base-patch32", help="hub id or save_pretrained folder")
+    p.add_argument("--out", type=Path, help="output folder (default: models/build/<name>)")
+    p.add_argument("--model-id", help="id recorded in the manifest (default: the source)")
+    p.add_argument("--fixed77", action="store_true", help="also export the seed's fixed 77-token text graphs")
+
+    p = sub.add_parser("random-vitb32", help="write a randomly initialised CLIP with the exact ViT-B/32 config")
+    p.add_argument("--out", type=Path, default=BUILD_DIR / "random-vit-b-32-source")
+    p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser("sweep", help="the seed's hybrid quantization sweep over an exported text tower")
+    p.add_argument("--model-dir", type=Path, default=BUILD_DIR / "random-vit-b-32")
+    p.add_argument("--report", type=Path, help="also write the table to this markdown file")
+
+    p = sub.add_parser("train-tiny", help="train the small shapes CLIP and export it to models/tiny-clip")
+    p.add_argument("--out", type=Path, default=MODELS_DIR / "tiny-clip")
+    p.add_argument("--steps", type=int, default=2000, help="optimizer steps (batch 256)")
+    p.add_argument("--seed", type=int, default=1234)
+
+    p = sub.add_parser("bench", help="benchmark PyTorch vs ONNX text graphs and the vision tower")
+    p.add_argument("--model-dir", type=Path, default=BUILD_DIR / "random-vit-b-32")
+    p.add_argument("--source", type=Path, default=BUILD_DIR / "random-vit-b-32-source")
+    p.add_argument("--report", type=Path, default=MODELS_DIR / "BENCHMARKS-models.md")
+    p.add_argument("--runs", type=int, default=60)
+
+    sub.add_parser("golden", help="write the golden values the Rust tests check (tests/fixtures/golden)")
+
+    p = sub.add_parser("bench-worker", help=argparse.SUPPRESS)
+    p.add_argument("spec")
+
+    args = parser.parse_args(argv)
+    if args.command == "export":
+        from .export import DriftError, export_all
+
+        name = Path(str(args.source).rstrip("/")).name
+        out = args.out or BUILD_DIR / name
+        try:
+            export_all(args.source, out, model_id=args.model_id, fixed77=args.fixed77)
+        except DriftError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        print(f"wrote {out}")
+    elif args.command == "random-vitb32":
+        from .towers import save_random_clip, vit_b32_config
+
+        print(f"wrote {save_random_clip(vit_b32_config(), args.out, args.seed)}")
+    elif args.command == "sweep":
+        from . import corpus, quantize
+        from . import tokenizer as clip_tokenizer
+
+        tok = clip_tokenizer.with_context_length(clip_tokenizer.build_tokenizer(), 77)
+        fp32 = args.model_dir / "text_fp32.onnx"
+        rows = quantize.sweep(fp32, args.model_dir, tok)
+        table = quantize.sweep_table(rows, fp32, len(corpus.query_set()))
+        print(table)
+        if args.report:
+            args.report.write_text(table + "\n")
+    elif args.command == "train-tiny":
+        from .tiny import train_and_export
+
+        train_and_export(args.out, steps=args.steps, seed=args.seed)
+    elif args.command == "bench":
+        from .bench import run_all
+
+        run_all(args.model_dir, args.source, args.report, args.runs)
+    elif args.command == "golden":
+        from .golden import write
+
+        write()
+    elif args.command == "bench-worker":
+        from .bench import worker
+
+        worker(args.spec)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

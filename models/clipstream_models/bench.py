@@ -1,0 +1,242 @@
+"""Reproduce the seed's benchmark (section 3) on this machine, in one run.
+
+Every configuration runs in its own process, so its peak RSS is that of a process holding only that
+model (plus the Python interpreter and the runtime, whose share is measured on its own as a baseline).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import corpus, quantize
+from . import tokenizer as clip_tokenizer
+
+QUERY = "dog on a beach at sunset"  # 8 ids with <|startoftext|> and <|endoftext|>
+MIB = 1024 * 1024
+
+
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _time(fn, runs: int, warmup: int) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def worker(spec_json: str) -> None:
+    """Run one configuration and print its figures as JSON (called in a fresh process)."""
+    spec = json.loads(spec_json)
+    kind, threads, runs = spec["kind"], spec["threads"], spec["runs"]
+    result: dict = {}
+    if kind in ("onnx-baseline", "torch-baseline"):
+        if kind == "torch-baseline":
+            import torch
+        else:
+            import onnxruntime  # noqa: F401
+        result["rss_mib"] = _rss_mib()
+    elif kind == "pytorch-text":
+        import torch
+        from transformers import CLIPTextModelWithProjection
+
+        torch.set_num_threads(threads)
+        model = CLIPTextModelWithProjection.from_pretrained(spec["source"], attn_implementation="eager").eval()
+        ids = torch.tensor([spec["ids"]], dtype=torch.long)
+
+        def run():
+            with torch.no_grad():
+                return model(input_ids=ids).text_embeds.numpy()
+
+        result["latency_ms"] = _time(run, runs, 10)
+        result["embedding"] = run()[0].tolist()
+        result["rss_mib"] = _rss_mib()
+    else:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        sess = ort.InferenceSession(spec["path"], opts, providers=["CPUExecutionProvider"])
+        name = sess.get_inputs()[0].name
+        if kind == "onnx-text":
+            feed = {name: np.array([spec["ids"]], dtype=np.int64)}
+            warmup = 10
+        else:
+            size = spec["image_size"]
+            feed = {name: np.random.default_rng(0).standard_normal((spec["batch"], 3, size, size)).astype(np.float32)}
+            warmup = 2
+        result["latency_ms"] = _time(lambda: sess.run(None, feed), runs, warmup)
+        if kind == "onnx-text":
+            result["embedding"] = sess.run(None, feed)[0][0].tolist()
+        result["rss_mib"] = _rss_mib()
+    print(json.dumps(result))
+
+
+def _spawn(spec: dict) -> dict:
+    env = dict(os.environ, OMP_NUM_THREADS=str(spec["threads"]))
+    out = subprocess.run(
+        [sys.executable, "-m", "clipstream_models", "bench-worker", json.dumps(spec)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _cos(a, b) -> float:
+    a, b = np.asarray(a), np.asarray(b)
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    flags = Path("/proc/cpuinfo").read_text()
+    simd = ", ".join(f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni") if f" {f}" in flags)
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+    return f"{model}; {os.cpu_count()} logical cores ({simd}); {mem:.0f} GiB RAM; {platform.platform()}"
+
+
+def run_all(model_dir: Path, source: Path, report: Path, runs: int, log=print) -> None:
+    import onnxruntime as ort
+    import torch
+    import transformers
+
+    tok = clip_tokenizer.with_context_length(clip_tokenizer.build_tokenizer(), 77)
+    ids = tok.encode(QUERY).ids
+    padded = ids + [0] * (77 - len(ids))
+    weights = next(source.glob("*.safetensors"))
+    text_rows = [
+        (
+            "PyTorch fixed-77 (CLIPTextModelWithProjection)",
+            {"kind": "pytorch-text", "source": str(source), "ids": padded},
+            weights,
+        ),
+        (
+            "ONNX FP32 fixed-77",
+            {"kind": "onnx-text", "path": str(model_dir / "text_fp32_fixed77.onnx"), "ids": padded},
+            None,
+        ),
+        (
+            "ONNX hybrid INT8 fixed-77",
+            {"kind": "onnx-text", "path": str(model_dir / "text_hybrid_int8_fixed77.onnx"), "ids": padded},
+            None,
+        ),
+        (
+            f"ONNX FP32 dynamic ({len(ids)} tokens)",
+            {"kind": "onnx-text", "path": str(model_dir / "text_fp32.onnx"), "ids": ids},
+            None,
+        ),
+        (
+            f"ONNX hybrid INT8 dynamic ({len(ids)} tokens)",
+            {"kind": "onnx-text", "path": str(model_dir / "text_hybrid_int8.onnx"), "ids": ids},
+            None,
+        ),
+    ]
+    results = []
+    reference = None
+    for threads in (1, 2):
+        for label, spec, size_file in text_rows:
+            log(f"{label} at {threads} thread(s)")
+            r = _spawn(spec | {"threads": threads, "runs": runs})
+            if reference is None:
+                reference = r["embedding"]
+            size = (size_file or Path(spec["path"])).stat().st_size / MIB
+            results.append((label, threads, r, size))
+    baselines = {
+        k: _spawn({"kind": k, "threads": 1, "runs": 0})["rss_mib"] for k in ("torch-baseline", "onnx-baseline")
+    }
+
+    vision = []
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    for threads in (1, 2):
+        for batch, n in ((1, 30), (8, 8), (32, 4)):
+            log(f"vision batch {batch} at {threads} thread(s)")
+            r = _spawn(
+                {
+                    "kind": "onnx-vision",
+                    "path": str(model_dir / "vision.onnx"),
+                    "threads": threads,
+                    "runs": n,
+                    "batch": batch,
+                    "image_size": manifest["vision"]["image_size"],
+                }
+            )
+            vision.append((threads, batch, n, batch * 1000 / statistics.median(r["latency_ms"])))
+
+    log("quantization sweep")
+    sweep_rows = quantize.sweep(model_dir / "text_fp32.onnx", model_dir, tok)
+    sweep = quantize.sweep_table(sweep_rows, model_dir / "text_fp32.onnx", len(corpus.query_set()))
+
+    lines = [
+        "# Model benchmarks (generated by `python -m clipstream_models bench`)",
+        "",
+        f"- Machine: {machine()}",
+        f"- Versions: torch {torch.__version__}, transformers {transformers.__version__}, "
+        f"onnxruntime {ort.__version__}",
+        "- Model: the exact `openai/clip-vit-base-patch32` architecture with random weights "
+        "(the hub is unreachable here), exported by `python -m clipstream_models export --fixed77`.",
+        f'- Query: "{QUERY}" = {len(ids)} token ids; fixed-77 graphs get it padded with 0 to 77.',
+        f"- Latency: one query per call, {runs} timed runs after 10 warm-up runs, intra-op threads as listed "
+        "(ONNX Runtime: inter-op 1, spinning on by default; PyTorch: `torch.set_num_threads`).",
+        "- Peak RSS: `ru_maxrss` of a fresh process that loaded only that model and ran it; for scale, such a "
+        f"process with the runtime imported and no model peaks at {baselines['torch-baseline']:.0f} MiB (torch) "
+        f"and {baselines['onnx-baseline']:.0f} MiB (onnxruntime).",
+        "- Cosine: to the PyTorch embedding of the same query.",
+        "",
+        "## Text tower",
+        "",
+        "| Backend | Threads | Median (ms) | p90 (ms) | Cosine vs PyTorch | File (MiB) | Peak RSS (MiB) |",
+        "| :-- | --: | --: | --: | --: | --: | --: |",
+    ]
+    for label, threads, r, size in results:
+        lat = r["latency_ms"]
+        p90 = float(np.percentile(lat, 90))
+        lines.append(
+            f"| {label} | {threads} | {statistics.median(lat):.1f} | {p90:.1f} | {_cos(r['embedding'], reference):.6f} "
+            f"| {size:.1f} | {r['rss_mib']:.0f} |"
+        )
+    lines += [
+        "",
+        "PyTorch's file is the whole CLIP checkpoint (both towers), as the seed counted it.",
+        "",
+        "## Vision tower (ONNX FP32, N×3×224×224)",
+        "",
+        "| Threads | Batch | Timed runs | Images/s |",
+        "| --: | --: | --: | --: |",
+    ]
+    lines += [f"| {t} | {b} | {n} | {ips:.1f} |" for t, b, n, ips in vision]
+    lines += [
+        "",
+        "## Hybrid quantization sweep (the seed's section 2)",
+        "",
+        "The last N transformer layers stay FP32; the token embedding and the other layers' MatMuls are INT8 "
+        f"(ONNX Runtime dynamic quantization). Status rule: mean cosine ≥ {quantize.SWEEP_MIN_MEAN} and worst ≥ "
+        f"{quantize.SWEEP_MIN_WORST}. Random weights: how sensitive trained weights are can differ.",
+        "",
+        sweep,
+        "",
+    ]
+    report.write_text("\n".join(lines))
+    log("\n".join(lines))

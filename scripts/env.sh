@@ -1,0 +1,13 @@
+# Sourced by the other scripts: where ClipStream's set-up keeps what it installs.
+# Kept outside the clone (a cache, keyed by the pinned requirements) so fresh clones reuse it.
+CLIPSTREAM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CLIPSTREAM_CACHE="${CLIPSTREAM_CACHE:-$HOME/.cache/clipstream}"
+ORT_VERSION="1.31.1"
+ORT_DIR="${XDG_DATA_HOME:-$HOME/.local/share}/clipstream/onnxruntime"
+ORT_LIB="$ORT_DIR/libonnxruntime.so.$ORT_VERSION"
+# Keyed by the pinned dependency list only, so editing tool settings in pyproject.toml keeps the venv.
+VENV_KEY="$(python3 -c 'import sys, tomllib; print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["project"]["dependencies"]))' \
+  "$CLIPSTREAM_ROOT/models/pyproject.toml" | sha256sum | cut -c1-16)"
+VENV="$CLIPSTREAM_CACHE/venv-$VENV_KEY"
+PY="$VENV/bin/python"
+export CLIPSTREAM_ROOT CLIPSTREAM_CACHE ORT_VERSION ORT_DIR ORT_LIB VENV PY

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Installs what ClipStream needs on a fresh Debian 12 machine; safe to run again (idempotent).
+#   scripts/setup.sh            everything: system packages, ONNX Runtime, the Python model pipeline
+#   scripts/setup.sh --runtime  only what running the app needs (no Python pipeline)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+want_python=1
+[[ "${1:-}" == "--runtime" ]] && want_python=0
+
+as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+
+# System packages (Debian). Only installs what is missing, so a warm machine does no network I/O.
+packages=(build-essential pkg-config python3 python3-venv unzip)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+
+# Rust lint tools (the toolchain itself comes with the machine, via rustup).
+if command -v rustup >/dev/null; then
+  for c in rustfmt clippy; do
+    rustup component list --installed | grep -q "^$c" || rustup component add "$c"
+  done
+fi
+
+# ONNX Runtime: the shared library shipped inside the PyPI onnxruntime wheel (ort loads it at run time).
+if [[ ! -f "$ORT_LIB" ]]; then
+  echo "setup: extracting ONNX Runtime $ORT_VERSION to $ORT_DIR"
+  tmp="$(mktemp -d)"
+  trap 'rm -rf "$tmp"' EXIT
+  python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.11 \
+    --platform manylinux_2_28_x86_64 "onnxruntime==$ORT_VERSION" -d "$tmp"
+  unzip -q -j "$tmp"/onnxruntime-*.whl "onnxruntime/capi/libonnxruntime.so.$ORT_VERSION" -d "$tmp/lib"
+  mkdir -p "$ORT_DIR"
+  mv "$tmp/lib/libonnxruntime.so.$ORT_VERSION" "$ORT_LIB.partial"
+  mv "$ORT_LIB.partial" "$ORT_LIB"
+fi
+
+# The Python environment of models/ (torch, transformers, onnx, ...), pinned in models/pyproject.toml.
+# Built beside its final place and renamed when complete, so an interrupted install is never used.
+if ((want_python)) && [[ ! -x "$PY" ]]; then
+  echo "setup: creating the model pipeline's Python environment in $VENV (a few GB, once)"
+  mkdir -p "$CLIPSTREAM_CACHE"
+  rm -rf "$VENV.partial"
+  python3 -m venv "$VENV.partial"
+  "$VENV.partial/bin/python" -m pip install -q --upgrade pip
+  "$VENV.partial/bin/python" - "$CLIPSTREAM_ROOT/models/pyproject.toml" > "$VENV.partial/requirements.txt" <<'PYEOF'
+import sys, tomllib
+print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["project"]["dependencies"]))
+PYEOF
+  "$VENV.partial/bin/python" -m pip install -q -r "$VENV.partial/requirements.txt"
+  # The venv's scripts hard-code its path; it is only ever run as "$VENV/bin/python -m ...".
+  mv "$VENV.partial" "$VENV"
+  sed -i "s#$VENV.partial#$VENV#g" "$VENV/bin/activate" "$VENV"/bin/pip* 2>/dev/null || true
+fi
+echo "setup: ok (ONNX Runtime: $ORT_LIB)"
+((want_python)) && echo "setup: ok (Python for models/: $PY)"
+exit 0

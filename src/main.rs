@@ -1,15 +1,22 @@
 //! `clipstream`: search your photos by what is in them, from the command line.
 //!
-//! A thin layer over `clipstream-core`; errors are printed with their context chain and mapped to
-//! distinct exit codes: 2 usage, 3 model or ONNX Runtime missing, 1 any other failure.
+//! A thin layer over `clipstream-core`'s [`Library`]. Errors are printed with their context chain
+//! and mapped to exit codes: 1 failure, 2 usage, 3 model or ONNX Runtime missing, 4 the library was
+//! built with another model.
 
-use std::path::PathBuf;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
 
-use anyhow::Context;
-use clap::{Parser, Subcommand};
-use clipstream_core::{Error, Model, TextEncoder, embed, model, runtime};
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use clipstream_core::{
+    Error, Filters, Library, Model, Options, Progress, Request, Results, Sort, decode, embed,
+};
+use clipstream_core::{library, model, runtime};
+use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
 #[command(
@@ -18,6 +25,10 @@ use clipstream_core::{Error, Model, TextEncoder, embed, model, runtime};
     about = "Search your photos by what is in them, offline"
 )]
 struct Cli {
+    /// Library folder (default: $CLIPSTREAM_LIBRARY, then $XDG_DATA_HOME/clipstream/library).
+    #[arg(long, global = true, value_name = "DIR")]
+    library: Option<PathBuf>,
+
     /// Model folder holding manifest.json (default: $CLIPSTREAM_MODEL, then
     /// $XDG_DATA_HOME/clipstream/model).
     #[arg(long, global = true, value_name = "DIR")]
@@ -33,16 +44,87 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Add folders (remembered) and index them; with no folder, re-scan the remembered ones.
+    Index {
+        folders: Vec<PathBuf>,
+        /// Drop every embedding and index again (after changing the model).
+        #[arg(long)]
+        reindex: bool,
+    },
+    /// Search by text; combine terms with + and -, weight them with 2:term, or name an image file.
+    Search {
+        query: String,
+        #[command(flatten)]
+        show: Show,
+        #[arg(long, value_enum, default_value = "relevance")]
+        sort: SortArg,
+        #[command(flatten)]
+        filters: FilterArgs,
+    },
+    /// Find images that look like IMAGE (which need not be in the library).
+    Similar {
+        image: PathBuf,
+        #[command(flatten)]
+        show: Show,
+        #[command(flatten)]
+        filters: FilterArgs,
+    },
+    /// Images, skipped files and folders in the library.
+    Status {
+        #[arg(long)]
+        json: bool,
+        /// List every skipped file with its reason.
+        #[arg(long)]
+        skipped: bool,
+    },
+    /// Forget a folder and its images (the photos themselves are not touched).
+    Remove { folder: PathBuf },
     /// Check that ONNX Runtime and the model load, and encode a sample query.
     Doctor {
-        /// The query to encode.
         #[arg(default_value = "dog on a beach at sunset")]
         query: String,
     },
 }
 
+#[derive(clap::Args)]
+struct Show {
+    /// How many results at most.
+    #[arg(short = 'k', long = "limit", default_value_t = 20)]
+    k: usize,
+    /// Print a JSON array, best first.
+    #[arg(long)]
+    json: bool,
+    /// Show every result, ignoring the relevance cutoff.
+    #[arg(long)]
+    all: bool,
+}
+
+#[derive(clap::Args)]
+struct FilterArgs {
+    /// Only images under this folder (repeatable).
+    #[arg(long = "folder", value_name = "DIR")]
+    folders: Vec<PathBuf>,
+    /// Only images taken on or after this day (YYYY-MM-DD).
+    #[arg(long, value_name = "DAY")]
+    from: Option<String>,
+    /// Only images taken before this day (YYYY-MM-DD).
+    #[arg(long, value_name = "DAY")]
+    until: Option<String>,
+    /// Only these formats: jpeg, png, webp, gif, bmp, tiff (repeatable).
+    #[arg(long = "type", value_name = "FORMAT")]
+    types: Vec<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SortArg {
+    Relevance,
+    Date,
+}
+
 const EXIT_FAILURE: u8 = 1;
+const EXIT_USAGE: u8 = 2;
 const EXIT_MISSING_MODEL: u8 = 3;
+const EXIT_MODEL_MISMATCH: u8 = 4;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -50,59 +132,305 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
-            let missing = matches!(
-                err.downcast_ref::<Error>(),
+            let code = match err.downcast_ref::<Error>() {
                 Some(
                     Error::ModelMissing { .. }
-                        | Error::ModelNotFound { .. }
-                        | Error::RuntimeMissing { .. }
-                )
-            );
-            ExitCode::from(if missing {
-                EXIT_MISSING_MODEL
-            } else {
-                EXIT_FAILURE
-            })
+                    | Error::ModelNotFound { .. }
+                    | Error::RuntimeMissing { .. },
+                ) => EXIT_MISSING_MODEL,
+                Some(Error::ModelMismatch { .. }) => EXIT_MODEL_MISMATCH,
+                Some(Error::Query(_)) => EXIT_USAGE,
+                _ if err.downcast_ref::<Usage>().is_some() => EXIT_USAGE,
+                _ => EXIT_FAILURE,
+            };
+            ExitCode::from(code)
         }
     }
 }
 
+/// A usage error found after argument parsing (exit code 2).
+#[derive(Debug)]
+struct Usage(String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+fn library_dir(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = explicit {
+        return Ok(dir.to_path_buf());
+    }
+    if let Some(dir) = std::env::var_os("CLIPSTREAM_LIBRARY") {
+        return Ok(PathBuf::from(dir));
+    }
+    library::default_dir().context("no data directory; pass --library DIR")
+}
+
+fn open(cli: &Cli, with_model: bool, reindex: bool) -> anyhow::Result<Library> {
+    let dir = library_dir(cli.library.as_deref())?;
+    let mut options = Options {
+        reindex,
+        ..Options::default()
+    };
+    if let Some(t) = cli.threads {
+        options.threads = t;
+    }
+    let model = if with_model {
+        let model_dir = model::locate(cli.model.as_deref())?;
+        Some(
+            Model::open(&model_dir)
+                .with_context(|| format!("opening the model in {}", model_dir.display()))?,
+        )
+    } else {
+        None
+    };
+    Library::open(&dir, model.as_ref(), options)
+        .with_context(|| format!("opening the library in {}", dir.display()))
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let threads = cli.threads.unwrap_or_else(embed::default_threads);
-    match cli.command {
-        Command::Doctor { query } => {
-            runtime::environment()?;
-            let found = runtime::library_candidates()
-                .into_iter()
-                .find(|p| p.is_file());
+    match &cli.command {
+        Command::Index { folders, reindex } => {
+            let lib = open(&cli, true, *reindex)?;
+            for f in folders {
+                let added = lib
+                    .add_folder(f)
+                    .with_context(|| format!("adding folder {}", f.display()))?;
+                eprintln!("folder: {}", added.path.display());
+            }
+            if lib.folders()?.is_empty() {
+                return Err(Usage("no folders yet: `clipstream index FOLDER...`".into()).into());
+            }
+            let cancel = AtomicBool::new(false);
+            let mut reporter = Reporter::new();
+            let report = lib.index(&mut |p| reporter.update(p), &cancel)?;
+            reporter.finish();
             println!(
-                "ONNX Runtime: {}",
-                found.map_or("?".into(), |p| p.display().to_string())
+                "indexed {} new, {} updated, {} moved, {} copies, {} removed, {} unchanged in {:.1}s",
+                report.added,
+                report.updated,
+                report.moved,
+                report.copied,
+                report.removed,
+                report.unchanged,
+                report.seconds
             );
-            let dir = model::locate(cli.model.as_deref())?;
-            let model = Model::open(&dir)
-                .with_context(|| format!("opening the model in {}", dir.display()))?;
-            let m = &model.manifest;
+            if report.skipped > 0 {
+                println!(
+                    "skipped {} files (`clipstream status --skipped` lists why)",
+                    report.skipped
+                );
+            }
+            for f in &report.unreachable {
+                println!("folder not reachable, its images kept: {}", f.display());
+            }
+        }
+        Command::Search {
+            query,
+            show,
+            sort,
+            filters,
+        } => {
+            let lib = open(&cli, true, false)?;
+            let mut request = Request::new(query.clone(), show.k);
+            request.all = show.all;
+            request.filters = filters.to_filters()?;
+            request.sort = match sort {
+                SortArg::Relevance => Sort::Relevance,
+                SortArg::Date => Sort::DateTaken,
+            };
+            print_results(&lib.search(&request)?, show.json)?;
+        }
+        Command::Similar {
+            image,
+            show,
+            filters,
+        } => {
+            let lib = open(&cli, true, false)?;
+            let results = lib.similar(image, show.k, show.all, &filters.to_filters()?)?;
+            print_results(&results, show.json)?;
+        }
+        Command::Status { json, skipped } => {
+            let lib = open(&cli, false, false)?;
+            let status = lib.status()?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                println!("library: {}", status.library.display());
+                println!(
+                    "model:   {}",
+                    status.model_id.as_deref().unwrap_or("(none yet)")
+                );
+                println!("images:  {}", status.images);
+                println!("skipped: {}", status.skipped);
+                for f in &status.folders {
+                    let note = if f.reachable { "" } else { "  (not reachable)" };
+                    println!("folder:  {} ({} images){note}", f.path.display(), f.images);
+                }
+            }
+            if *skipped {
+                for s in lib.skipped()? {
+                    println!("{}\t{}", s.path.display(), s.reason);
+                }
+            }
+        }
+        Command::Remove { folder } => {
+            let lib = open(&cli, false, false)?;
+            let n = lib.remove_folder(folder)?;
             println!(
-                "Model: {} ({}-d) in {}",
-                m.model_id,
-                m.embedding_dim,
-                dir.display()
-            );
-            let started = Instant::now();
-            let encoder = TextEncoder::new(&model, threads)?;
-            let loaded = started.elapsed();
-            let ids = encoder.token_ids(&query)?;
-            let started = Instant::now();
-            let vector = encoder.encode(&query)?;
-            println!(
-                "Encoded {query:?}: {} tokens → {} dims in {:.1} ms (text model loaded in {:.0} ms, {threads} threads)",
-                ids.len(),
-                vector.len(),
-                started.elapsed().as_secs_f64() * 1000.0,
-                loaded.as_secs_f64() * 1000.0
+                "removed {} and its {n} images from the library",
+                folder.display()
             );
         }
+        Command::Doctor { query } => doctor(&cli, query)?,
     }
+    Ok(())
+}
+
+impl FilterArgs {
+    fn to_filters(&self) -> anyhow::Result<Filters> {
+        let day = |s: &Option<String>| -> anyhow::Result<Option<i64>> {
+            s.as_deref()
+                .map(|d| {
+                    parse_day(d)
+                        .ok_or_else(|| Usage(format!("{d:?} is not a day like 2024-07-31")).into())
+                })
+                .transpose()
+        };
+        Ok(Filters {
+            folders: self
+                .folders
+                .iter()
+                .map(|f| std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()))
+                .collect(),
+            taken_from: day(&self.from)?,
+            taken_until: day(&self.until)?,
+            formats: self.types.clone(),
+        })
+    }
+}
+
+/// `YYYY-MM-DD` → seconds at that day's start (camera local time, like EXIF dates).
+fn parse_day(s: &str) -> Option<i64> {
+    let mut parts = s.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (y, m, d) = (parts.next()??, parts.next()??, parts.next()??);
+    ((1..=12).contains(&m) && (1..=31).contains(&d))
+        .then(|| decode::days_from_civil(y, m, d) * 86_400)
+}
+
+fn print_results(results: &Results, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(&results.hits)?);
+        return Ok(());
+    }
+    for hit in &results.hits {
+        println!("{:.3}  {}", hit.score, hit.path.display());
+    }
+    if results.hits.is_empty() {
+        println!("no confident matches");
+    }
+    if results.hidden > 0 {
+        println!(
+            "({} weaker matches hidden below score {:.3}; --all shows them)",
+            results.hidden,
+            results.cutoff.unwrap_or(0.0)
+        );
+    }
+    Ok(())
+}
+
+/// A progress bar on a terminal; plain lines, at most one every few seconds, otherwise.
+struct Reporter {
+    bar: Option<ProgressBar>,
+    last_line: Instant,
+}
+
+impl Reporter {
+    fn new() -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        Self {
+            bar,
+            last_line: Instant::now() - Duration::from_secs(60),
+        }
+    }
+
+    fn update(&mut self, p: &Progress) {
+        let eta = p.eta_s.map_or(String::new(), |s| format!(", ETA {s:.0}s"));
+        let msg = format!(
+            "found {}, skipped {}, {:.1} images/s{eta}",
+            p.found, p.skipped, p.images_per_s
+        );
+        match &self.bar {
+            Some(bar) => {
+                bar.set_length(p.to_process);
+                bar.set_position(p.done);
+                bar.set_message(msg);
+            }
+            None if self.last_line.elapsed() > Duration::from_secs(2) || p.done == p.to_process => {
+                eprintln!("{:?}: {}/{} done, {msg}", p.phase, p.done, p.to_process);
+                self.last_line = Instant::now();
+            }
+            None => {}
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn doctor(cli: &Cli, query: &str) -> anyhow::Result<()> {
+    let threads = cli.threads.unwrap_or_else(embed::default_threads);
+    runtime::environment()?;
+    let found = runtime::library_candidates()
+        .into_iter()
+        .find(|p| p.is_file());
+    println!(
+        "ONNX Runtime: {}",
+        found.map_or("?".into(), |p| p.display().to_string())
+    );
+    let dir = model::locate(cli.model.as_deref())?;
+    let model =
+        Model::open(&dir).with_context(|| format!("opening the model in {}", dir.display()))?;
+    let m = &model.manifest;
+    println!(
+        "Model: {} ({}-d) in {}",
+        m.model_id,
+        m.embedding_dim,
+        dir.display()
+    );
+    let started = Instant::now();
+    let encoder = clipstream_core::TextEncoder::new(&model, threads)?;
+    let loaded = started.elapsed();
+    let ids = encoder.token_ids(query)?;
+    let started = Instant::now();
+    let vector = encoder.encode(query)?;
+    if vector.len() != m.embedding_dim {
+        bail!(
+            "the text model returned {} dimensions, the manifest says {}",
+            vector.len(),
+            m.embedding_dim
+        );
+    }
+    println!(
+        "Encoded {query:?}: {} tokens → {} dims in {:.1} ms (text model loaded in {:.0} ms, {threads} threads)",
+        ids.len(),
+        vector.len(),
+        started.elapsed().as_secs_f64() * 1000.0,
+        loaded.as_secs_f64() * 1000.0
+    );
     Ok(())
 }

@@ -1,7 +1,9 @@
-//! Query text → embedding: CLIP BPE tokenizer + the ONNX text tower, fed the query's real length.
+//! Embeddings: query text through the CLIP tokenizer and text tower, photos through CLIP's image
+//! preprocessing and the vision tower. Both L2-normalised.
 //!
-//! No padding: attention is causal and the tower reads out the end-of-text position, so padding
-//! cannot change the result; it only costs time (77 positions instead of ~8 for a typical query).
+//! Queries are fed at their real length, unpadded: attention is causal and the tower reads out the
+//! end-of-text position, so padding cannot change the result; it only costs time (77 positions
+//! instead of ~8 for a typical query).
 
 use std::sync::Mutex;
 
@@ -11,7 +13,9 @@ use ort::value::Tensor;
 use tokenizers::Tokenizer;
 use tokenizers::utils::truncation::{TruncationDirection, TruncationParams, TruncationStrategy};
 
-use crate::model::Model;
+use image::RgbImage;
+
+use crate::model::{Model, Preprocess};
 use crate::{Error, Result, runtime};
 
 /// Threads ONNX Runtime may use inside one model run; the default is every core.
@@ -109,6 +113,95 @@ impl TextEncoder {
     }
 }
 
+/// Encodes photos with the vision tower, in batches.
+pub struct VisionEncoder {
+    model: Model,
+    session: Mutex<Session>,
+}
+
+impl VisionEncoder {
+    pub fn new(model: &Model, threads: usize) -> Result<Self> {
+        let session = open_session(model, &model.manifest.vision.file, threads)?;
+        Ok(Self {
+            model: model.clone(),
+            session,
+        })
+    }
+
+    /// The size the short side of a photo must have before [`preprocess`].
+    pub fn short_side(&self) -> u32 {
+        self.model.manifest.vision.preprocess.resize_shortest_edge
+    }
+
+    pub fn preprocess(&self) -> &Preprocess {
+        &self.model.manifest.vision.preprocess
+    }
+
+    /// Embeddings of preprocessed images (each `3 × crop_h × crop_w`, from [`preprocess`]).
+    pub fn encode_batch(&self, pixels: &[Vec<f32>]) -> Result<Vec<Vec<f32>>> {
+        if pixels.is_empty() {
+            return Ok(Vec::new());
+        }
+        let spec = &self.model.manifest.vision;
+        let [ch, cw] = spec.preprocess.center_crop;
+        let per_image = 3 * ch as usize * cw as usize;
+        let mut flat = Vec::with_capacity(per_image * pixels.len());
+        for p in pixels {
+            assert_eq!(
+                p.len(),
+                per_image,
+                "preprocess() output matches the manifest's crop"
+            );
+            flat.extend_from_slice(p);
+        }
+        let path = self.model.file(&spec.file);
+        let fail = |e: ort::Error| Error::Inference {
+            path: path.clone(),
+            reason: e.to_string(),
+        };
+        let input = Tensor::from_array(([pixels.len(), 3, ch as usize, cw as usize], flat))
+            .map_err(fail)?;
+        let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
+        let outputs = session
+            .run(ort::inputs![spec.input.as_str() => input])
+            .map_err(fail)?;
+        let (_, values) = outputs[spec.output.as_str()]
+            .try_extract_tensor::<f32>()
+            .map_err(fail)?;
+        let dim = values.len() / pixels.len();
+        Ok(values.chunks_exact(dim).map(normalized).collect())
+    }
+}
+
+/// CLIP's crop and normalisation of an image whose short side is already `resize_shortest_edge`:
+/// centre crop (offset `(size - crop) / 2` truncated, as transformers does), scale,
+/// `(x - mean) / std`, channel-major (CHW).
+pub fn preprocess(image: &RgbImage, spec: &Preprocess) -> Vec<f32> {
+    let [ch, cw] = spec.center_crop;
+    let (w, h) = image.dimensions();
+    let offset = |size: u32, crop: u32| (i64::from(size) - i64::from(crop)) / 2;
+    let (top, left) = (offset(h, ch), offset(w, cw));
+    let mut out = vec![0f32; 3 * (ch * cw) as usize];
+    let plane = (ch * cw) as usize;
+    for y in 0..ch {
+        for x in 0..cw {
+            let (sy, sx) = (i64::from(y) + top, i64::from(x) + left);
+            // Outside the image (only when it is smaller than the crop): zero padding, as transformers.
+            let px = if sy >= 0 && sx >= 0 && (sy as u32) < h && (sx as u32) < w {
+                image.get_pixel(sx as u32, sy as u32).0
+            } else {
+                [0, 0, 0]
+            };
+            let i = (y * cw + x) as usize;
+            for c in 0..3 {
+                out[c * plane + i] =
+                    (f32::from(px[c]) * spec.rescale_factor - spec.mean[c]) / spec.std[c];
+            }
+        }
+    }
+    out
+}
+
 /// `v / |v|` (a zero vector stays zero).
 pub fn normalized(v: &[f32]) -> Vec<f32> {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
@@ -122,6 +215,37 @@ pub fn normalized(v: &[f32]) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn spec(size: u32) -> Preprocess {
+        Preprocess {
+            resize_shortest_edge: size,
+            resample: "bicubic".into(),
+            center_crop: [size, size],
+            rescale_factor: 1.0 / 255.0,
+            mean: [0.5, 0.5, 0.5],
+            std: [0.5, 0.5, 0.5],
+        }
+    }
+
+    #[test]
+    fn preprocess_crops_the_centre_channel_major() {
+        // 4 wide, 2 high; crop 2×2 takes columns 1..3.
+        let img = RgbImage::from_fn(4, 2, |x, _| image::Rgb([(x * 60) as u8, 255, 0]));
+        let out = preprocess(&img, &spec(2));
+        let v = |p: u8| (f32::from(p) / 255.0 - 0.5) / 0.5;
+        assert_eq!(out.len(), 12);
+        let want = [v(60), v(120), v(60), v(120)];
+        assert!(
+            out[0..4]
+                .iter()
+                .zip(want)
+                .all(|(a, b)| (a - b).abs() < 1e-6),
+            "{:?}",
+            &out[0..4]
+        );
+        assert!(out[4..8].iter().all(|&g| (g - 1.0).abs() < 1e-6));
+        assert!(out[8..12].iter().all(|&b| (b + 1.0).abs() < 1e-6));
+    }
 
     #[test]
     fn normalized_has_unit_length() {

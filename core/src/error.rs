@@ -39,6 +39,29 @@ pub enum Error {
     #[error("tokenizer {path}: {reason}")]
     Tokenizer { path: PathBuf, reason: String },
 
+    #[error("catalog {path}: {reason}")]
+    Catalog { path: PathBuf, reason: String },
+
+    #[error("vector index {path}: {reason}")]
+    VectorIndex { path: PathBuf, reason: String },
+
+    #[error(
+        "this library was built with model {library} ({library_dim}-d) but the model given is {given} \
+         ({given_dim}-d); use the library's model, or re-index with the new one (`clipstream index --reindex`)"
+    )]
+    ModelMismatch {
+        library: String,
+        library_dim: usize,
+        given: String,
+        given_dim: usize,
+    },
+
+    #[error("{path}: {reason}")]
+    Io { path: PathBuf, reason: String },
+
+    #[error("{0}")]
+    Query(String),
+
     #[error("ONNX Runtime failed on {path}: {reason}")]
     Inference { path: PathBuf, reason: String },
 }

@@ -1,13 +1,26 @@
-//! ClipStream's library: everything the CLI and the desktop app do, behind one façade.
+//! ClipStream's library: everything the CLI and the desktop app do, behind one façade,
+//! [`Library`].
 //!
-//! So far: finding and loading ONNX Runtime ([`runtime`]), reading an exported model's
-//! `manifest.json` ([`model`]) and turning a query into an embedding ([`embed`]).
+//! Modules, in the order data flows: [`scan`] walks folders, [`decode`] turns bytes into upright
+//! RGB, [`embed`] runs the CLIP towers (with [`model`] describing them and [`runtime`] loading
+//! ONNX Runtime), [`catalog`] stores everything in SQLite, [`vindex`] keeps the usearch index
+//! beside it, [`search`] parses queries and ranks, [`index`] runs indexing.
 
+pub mod catalog;
+pub mod decode;
 pub mod embed;
 pub mod error;
+pub mod index;
+pub mod library;
 pub mod model;
 pub mod runtime;
+pub mod scan;
+pub mod search;
+pub mod vindex;
 
-pub use embed::TextEncoder;
+pub use embed::{TextEncoder, VisionEncoder};
 pub use error::{Error, Result};
+pub use index::{Phase, Progress, Report};
+pub use library::{Library, Options, Status};
 pub use model::{Manifest, Model};
+pub use search::{Filters, Hit, Request, Results, Sort};

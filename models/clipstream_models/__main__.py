@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--report", type=Path, default=MODELS_DIR / "BENCHMARKS-models.md")
     p.add_argument("--runs", type=int, default=60)
 
-    sub.add_parser("golden", help="write the golden values the Rust tests check (tests/fixtures/golden)")
+    sub.add_parser("golden", help="write the fixtures and golden values the Rust tests check (tests/fixtures)")
 
     p = sub.add_parser("bench-worker", help=argparse.SUPPRESS)
     p.add_argument("spec")
@@ -80,9 +80,9 @@ def main(argv: list[str] | None = None) -> int:
 
         run_all(args.model_dir, args.source, args.report, args.runs)
     elif args.command == "golden":
-        from .golden import write
+        from .golden import write_all
 
-        write()
+        write_all()
     elif args.command == "bench-worker":
         from .bench import worker
 

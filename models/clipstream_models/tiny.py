@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
+from PIL import Image, ImageOps
 from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
 
 from . import shapes
@@ -168,6 +168,12 @@ def recall(
     return out
 
 
+def open_upright(path: Path) -> Image.Image:
+    """An image file as RGB with its EXIF orientation applied (what the app does before encoding)."""
+    with Image.open(path) as img:
+        return ImageOps.exif_transpose(img).convert("RGB")
+
+
 def torch_embedders(model: CLIPModel, proc: CLIPImageProcessor, tok) -> tuple[Embedder, Embedder]:
     from .export import pad_batch
 
@@ -179,7 +185,7 @@ def torch_embedders(model: CLIPModel, proc: CLIPImageProcessor, tok) -> tuple[Em
     def images(paths: list[Path]) -> np.ndarray:
         out = []
         for start in range(0, len(paths), 256):
-            imgs = [Image.open(p).convert("RGB") for p in paths[start : start + 256]]
+            imgs = [open_upright(p) for p in paths[start : start + 256]]
             with torch.no_grad():
                 pix = proc(images=imgs, return_tensors="pt")["pixel_values"]
                 out.append(model.get_image_features(pixel_values=pix).pooler_output.numpy())
@@ -215,7 +221,7 @@ def onnx_embedders(model_dir: Path) -> tuple[Embedder, Embedder]:
     def images(paths: list[Path]) -> np.ndarray:
         out = []
         for start in range(0, len(paths), 256):
-            imgs = [Image.open(p).convert("RGB") for p in paths[start : start + 256]]
+            imgs = [open_upright(p) for p in paths[start : start + 256]]
             pix = proc(images=imgs, return_tensors="np")["pixel_values"].astype(np.float32)
             out.append(vision_sess.run(None, {manifest["vision"]["input"]: pix})[0])
         return np.concatenate(out)

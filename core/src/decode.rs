@@ -1,0 +1,281 @@
+//! Image bytes → an upright RGB image whose short side has the model's size, plus metadata.
+//!
+//! The format comes from the file's magic bytes, not its name. The pixel count is checked from the
+//! header before any pixel is allocated (decompression bombs). The image is resized before the
+//! EXIF orientation is applied: rotating a 224-px image is ~100× cheaper than a 12-MP one.
+
+use fast_image_resize::images::Image as FirImage;
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
+use std::io::Cursor;
+
+/// Refuse images with more pixels than this (a 200-megapixel panorama still passes).
+pub const DEFAULT_MAX_PIXELS: u64 = 200_000_000;
+
+/// Why a file could not be decoded; recorded in the catalog as the reason it was skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable(pub String);
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The image formats ClipStream decodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Jpeg,
+    Png,
+    WebP,
+    Gif,
+    Bmp,
+    Tiff,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Jpeg => "jpeg",
+            Format::Png => "png",
+            Format::WebP => "webp",
+            Format::Gif => "gif",
+            Format::Bmp => "bmp",
+            Format::Tiff => "tiff",
+        }
+    }
+
+    fn from_image(format: ImageFormat) -> Option<Self> {
+        Some(match format {
+            ImageFormat::Jpeg => Format::Jpeg,
+            ImageFormat::Png => Format::Png,
+            ImageFormat::WebP => Format::WebP,
+            ImageFormat::Gif => Format::Gif,
+            ImageFormat::Bmp => Format::Bmp,
+            ImageFormat::Tiff => Format::Tiff,
+            _ => return None,
+        })
+    }
+}
+
+/// A decoded photo, ready for the model's preprocessing.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    /// Upright (EXIF orientation applied), short side resized to the requested size.
+    pub image: RgbImage,
+    /// The photo's upright size before resizing.
+    pub width: u32,
+    pub height: u32,
+    pub format: Format,
+    /// EXIF DateTimeOriginal as seconds since 1970 in the camera's local time, if present.
+    pub taken_at: Option<i64>,
+}
+
+/// Decode `bytes`, apply EXIF orientation, and resize so the short side is `short_side`
+/// (bicubic, the long side rounded down as CLIP's image processor does).
+pub fn decode(bytes: &[u8], short_side: u32, max_pixels: u64) -> Result<Decoded, Unreadable> {
+    let fail = |what: &str, e: &dyn std::fmt::Display| Unreadable(format!("{what}: {e}"));
+    if bytes.is_empty() {
+        return Err(Unreadable("empty file".into()));
+    }
+    let format = image::guess_format(bytes)
+        .map_err(|_| Unreadable("not an image (unrecognised content)".into()))?;
+    let format = Format::from_image(format).ok_or_else(|| {
+        Unreadable(format!(
+            "{} images are not supported yet",
+            format_name(format)
+        ))
+    })?;
+    if format == Format::Jpeg && !jpeg_is_complete(bytes) {
+        // The JPEG decoder would return the top of the picture padded with grey.
+        return Err(Unreadable(
+            "truncated JPEG (no end-of-image marker after the image data)".into(),
+        ));
+    }
+    let mut reader = ImageReader::new(Cursor::new(bytes));
+    reader.set_format(image_format(format));
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(max_pixels.saturating_mul(8));
+    reader.limits(limits);
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|e| fail("unreadable header", &e))?;
+    let (w, h) = decoder.dimensions();
+    if u64::from(w) * u64::from(h) > max_pixels {
+        return Err(Unreadable(format!(
+            "{w}×{h} pixels is over the limit of {max_pixels}"
+        )));
+    }
+    if w == 0 || h == 0 {
+        return Err(Unreadable(format!("empty image ({w}×{h})")));
+    }
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let image = DynamicImage::from_decoder(decoder).map_err(|e| fail("corrupt image data", &e))?;
+    let rgb = image.into_rgb8();
+
+    let swaps = matches!(
+        orientation,
+        Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH
+    );
+    let (up_w, up_h) = if swaps { (h, w) } else { (w, h) };
+    let (out_w, out_h) = resized_size(up_w, up_h, short_side);
+    let (raw_w, raw_h) = if swaps {
+        (out_h, out_w)
+    } else {
+        (out_w, out_h)
+    };
+    let mut small =
+        DynamicImage::ImageRgb8(resize(rgb, raw_w, raw_h).map_err(|e| fail("resize failed", &e))?);
+    small.apply_orientation(orientation);
+    Ok(Decoded {
+        image: small.into_rgb8(),
+        width: up_w,
+        height: up_h,
+        format,
+        taken_at: taken_at(bytes),
+    })
+}
+
+/// CLIP's shortest-edge resize: short side → `short_side`, long side → ⌊short_side · long / short⌋.
+pub fn resized_size(w: u32, h: u32, short_side: u32) -> (u32, u32) {
+    let scale = |long: u32, short: u32| {
+        ((u64::from(short_side) * u64::from(long)) / u64::from(short)).max(1) as u32
+    };
+    if w <= h {
+        (short_side, scale(h, w))
+    } else {
+        (scale(w, h), short_side)
+    }
+}
+
+fn resize(rgb: RgbImage, w: u32, h: u32) -> Result<RgbImage, String> {
+    if rgb.dimensions() == (w, h) {
+        return Ok(rgb);
+    }
+    let (sw, sh) = rgb.dimensions();
+    let src = FirImage::from_vec_u8(sw, sh, rgb.into_raw(), PixelType::U8x3)
+        .map_err(|e| e.to_string())?;
+    let mut dst = FirImage::new(w, h, PixelType::U8x3);
+    // Catmull-Rom is the a = -0.5 cubic that PIL and torchvision call "bicubic".
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::CatmullRom));
+    Resizer::new()
+        .resize(&src, &mut dst, &options)
+        .map_err(|e| e.to_string())?;
+    RgbImage::from_raw(w, h, dst.into_vec())
+        .ok_or_else(|| "resized buffer has the wrong size".to_string())
+}
+
+/// Whether a JPEG's main image data is followed by its end-of-image marker (FF D9).
+///
+/// Walks the marker segments up to the first start-of-scan, so an EXIF thumbnail's own markers
+/// are never mistaken for the main image's; data appended after the end (motion photos) is fine.
+pub fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let mut i = 2; // after SOI
+    while i + 4 <= bytes.len() {
+        if bytes[i] != 0xFF {
+            return false;
+        }
+        let marker = bytes[i + 1];
+        if marker == 0xFF {
+            i += 1; // fill byte
+            continue;
+        }
+        if marker == 0xDA {
+            // Entropy-coded data escapes 0xFF as FF 00, so FF D9 can only be a real marker.
+            return bytes[i..].windows(2).any(|w| w == [0xFF, 0xD9]);
+        }
+        let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
+        i += 2 + len;
+    }
+    false
+}
+
+fn image_format(format: Format) -> ImageFormat {
+    match format {
+        Format::Jpeg => ImageFormat::Jpeg,
+        Format::Png => ImageFormat::Png,
+        Format::WebP => ImageFormat::WebP,
+        Format::Gif => ImageFormat::Gif,
+        Format::Bmp => ImageFormat::Bmp,
+        Format::Tiff => ImageFormat::Tiff,
+    }
+}
+
+fn format_name(format: ImageFormat) -> String {
+    format!("{format:?}").to_uppercase()
+}
+
+/// EXIF DateTimeOriginal (or DateTime) as seconds since 1970, reading the time as if it were UTC:
+/// cameras record local time without a zone, and sorting and date filters want exactly that.
+pub fn taken_at(bytes: &[u8]) -> Option<i64> {
+    let exif = exif::Reader::new()
+        .read_from_container(&mut Cursor::new(bytes))
+        .ok()?;
+    [exif::Tag::DateTimeOriginal, exif::Tag::DateTime]
+        .iter()
+        .find_map(|&tag| {
+            let field = exif.get_field(tag, exif::In::PRIMARY)?;
+            let exif::Value::Ascii(ref parts) = field.value else {
+                return None;
+            };
+            let dt = exif::DateTime::from_ascii(parts.first()?).ok()?;
+            if !(1..=12).contains(&dt.month) || !(1..=31).contains(&dt.day) || dt.year < 1800 {
+                return None;
+            }
+            let days = days_from_civil(i64::from(dt.year), i64::from(dt.month), i64::from(dt.day));
+            Some(
+                days * 86_400
+                    + i64::from(dt.hour) * 3600
+                    + i64::from(dt.minute) * 60
+                    + i64::from(dt.second),
+            )
+        })
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resized_size_follows_clip() {
+        assert_eq!(resized_size(4000, 3000, 224), (298, 224));
+        assert_eq!(resized_size(3000, 4000, 224), (224, 298));
+        assert_eq!(resized_size(100, 100, 224), (224, 224));
+        assert_eq!(resized_size(451, 300, 224), (336, 224));
+    }
+
+    #[test]
+    fn civil_days() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(days_from_civil(2026, 11, 26), 20_783);
+    }
+
+    #[test]
+    fn rejects_empty_and_non_images() {
+        assert_eq!(
+            decode(b"", 224, DEFAULT_MAX_PIXELS).unwrap_err().0,
+            "empty file"
+        );
+        assert!(
+            decode(b"hello, not an image", 224, DEFAULT_MAX_PIXELS)
+                .unwrap_err()
+                .0
+                .starts_with("not an image")
+        );
+    }
+}

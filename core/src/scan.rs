@@ -1,0 +1,197 @@
+//! Walking photo folders: which files are candidates, and their size and modification time.
+//!
+//! Candidates are chosen by extension (any case); the decoder then trusts only the magic bytes.
+//! Hidden entries and system folders are skipped; symbolic links are followed, loops detected.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::UNIX_EPOCH;
+
+use walkdir::WalkDir;
+
+use crate::catalog::Stamp;
+
+/// Extensions of formats we decode.
+const IMAGE_EXTENSIONS: &[&str] = &[
+    "jpg", "jpeg", "jpe", "jfif", "png", "webp", "gif", "bmp", "dib", "tif", "tiff",
+];
+
+/// Extensions of photo formats we recognise but cannot decode yet, with the name users know.
+const UNSUPPORTED: &[(&str, &str)] = &[
+    ("heic", "HEIC"),
+    ("heif", "HEIF"),
+    ("avif", "AVIF"),
+    ("cr2", "RAW"),
+    ("cr3", "RAW"),
+    ("nef", "RAW"),
+    ("arw", "RAW"),
+    ("dng", "RAW"),
+    ("orf", "RAW"),
+    ("rw2", "RAW"),
+    ("raf", "RAW"),
+    ("srw", "RAW"),
+    ("pef", "RAW"),
+];
+
+/// Folders that hold system files or other programs' caches, never photos to search.
+const SYSTEM_FOLDERS: &[&str] = &[
+    "$RECYCLE.BIN",
+    "System Volume Information",
+    "lost+found",
+    "@eaDir",
+    "#recycle",
+    "__MACOSX",
+    "node_modules",
+];
+
+/// What a candidate file is, judged by its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    Image,
+    /// A photo format not supported yet; the value is its name ("HEIC", "RAW", ...).
+    Unsupported(&'static str),
+}
+
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub path: PathBuf,
+    pub stamp: Stamp,
+    pub kind: Kind,
+}
+
+/// The candidates under one root, and the entries that could not be read (permissions, loops).
+#[derive(Debug, Default)]
+pub struct Walk {
+    pub found: Vec<Found>,
+    pub errors: Vec<(PathBuf, String)>,
+}
+
+/// Classify a file name; `None` when it is not a photo at all.
+pub fn kind_of(path: &Path) -> Option<Kind> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    if IMAGE_EXTENSIONS.contains(&ext.as_str()) {
+        return Some(Kind::Image);
+    }
+    UNSUPPORTED
+        .iter()
+        .find(|(e, _)| *e == ext)
+        .map(|(_, name)| Kind::Unsupported(name))
+}
+
+fn skipped_dir(name: &std::ffi::OsStr) -> bool {
+    let bytes = name.as_encoded_bytes();
+    bytes.first() == Some(&b'.') || SYSTEM_FOLDERS.iter().any(|s| s.as_bytes() == bytes)
+}
+
+/// Every candidate under `root`, stopping early when `cancel` is set.
+pub fn walk(root: &Path, cancel: &AtomicBool) -> Walk {
+    let mut out = Walk::default();
+    let entries = WalkDir::new(root)
+        .follow_links(true)
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !skipped_dir(e.file_name()));
+    for entry in entries {
+        if cancel.load(Ordering::Relaxed) {
+            break;
+        }
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let path = e
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| root.to_path_buf());
+                let reason = if e.loop_ancestor().is_some() {
+                    "symbolic link loop".to_string()
+                } else {
+                    e.to_string()
+                };
+                out.errors.push((path, reason));
+                continue;
+            }
+        };
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let Some(kind) = kind_of(entry.path()) else {
+            continue;
+        };
+        match entry.metadata() {
+            Ok(meta) => {
+                let mtime_ns = meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos() as i64);
+                out.found.push(Found {
+                    path: entry.into_path(),
+                    stamp: Stamp {
+                        size: meta.len(),
+                        mtime_ns,
+                    },
+                    kind,
+                });
+            }
+            Err(e) => out.errors.push((entry.into_path(), e.to_string())),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_by_extension_in_any_case() {
+        assert_eq!(kind_of(Path::new("a/B.JPG")), Some(Kind::Image));
+        assert_eq!(kind_of(Path::new("x.TiFf")), Some(Kind::Image));
+        assert_eq!(
+            kind_of(Path::new("IMG_1.HEIC")),
+            Some(Kind::Unsupported("HEIC"))
+        );
+        assert_eq!(
+            kind_of(Path::new("raw.nef")),
+            Some(Kind::Unsupported("RAW"))
+        );
+        assert_eq!(kind_of(Path::new("notes.txt")), None);
+        assert_eq!(kind_of(Path::new("jpg")), None);
+    }
+
+    #[test]
+    fn skips_hidden_and_system_folders_and_survives_loops() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        for d in ["a", ".hidden", "@eaDir", "a/b"] {
+            std::fs::create_dir_all(root.join(d)).expect("mkdir");
+        }
+        for f in [
+            "a/1.jpg",
+            ".hidden/2.jpg",
+            "@eaDir/3.jpg",
+            "a/b/4.PNG",
+            "a/b/readme.txt",
+        ] {
+            std::fs::write(root.join(f), b"x").expect("write");
+        }
+        std::os::unix::fs::symlink(root.join("a"), root.join("a/b/loop")).expect("symlink");
+        let walk = walk(root, &AtomicBool::new(false));
+        let mut names: Vec<_> = walk
+            .found
+            .iter()
+            .map(|f| f.path.strip_prefix(root).expect("under root").to_path_buf())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            vec![PathBuf::from("a/1.jpg"), PathBuf::from("a/b/4.PNG")]
+        );
+        assert!(
+            walk.errors
+                .iter()
+                .any(|(_, why)| why == "symbolic link loop"),
+            "{:?}",
+            walk.errors
+        );
+    }
+}

@@ -1,0 +1,329 @@
+//! Queries: parsing combined queries, filters, sorting, and the adaptive relevance cutoff.
+//! Pure functions; the library feeds them embeddings and catalog rows.
+//!
+//! **Combined queries.** `beach + sunset - people`: terms joined by `+` or `-` (an operator starts
+//! the query or follows a space, so `t-shirt` stays one word). A term may carry a weight,
+//! `2:beach + 0.5:sunset`. A term naming an image file searches by that image. The query vector
+//! is the normalised weighted sum of the terms' normalised embeddings.
+//!
+//! **Relevance cutoff.** CLIP scores are only comparable within one query, so the cutoff is set
+//! per query from the library's own scores for it: over a fixed sample of up to
+//! [`BACKGROUND_SAMPLE`] library images, take the median `m` and the robust spread
+//! `s = 1.4826 · MAD`; results scoring below `m + 2s` are unremarkable for this query and hidden.
+//! (On the test model, 2 spreads keeps the exact matches of "a red circle" and hides everything
+//! for a query it cannot understand, "dog on a beach at sunset"; 3 spreads hid both.)
+//! Libraries of fewer than [`MIN_BACKGROUND`] images get no cutoff. `all` shows everything.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::catalog::ImageRow;
+
+pub const BACKGROUND_SAMPLE: usize = 2048;
+pub const MIN_BACKGROUND: usize = 8;
+pub const CUTOFF_SPREADS: f32 = 2.0;
+
+/// One term of a combined query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Term {
+    pub text: String,
+    pub weight: f32,
+}
+
+/// Split a combined query into weighted terms. Errors name what is wrong.
+pub fn parse_query(query: &str) -> Result<Vec<Term>, String> {
+    let mut terms = Vec::new();
+    let mut sign = 1.0f32;
+    let mut current = String::new();
+    let mut prev_space = true;
+    let flush = |text: &str, sign: f32, terms: &mut Vec<Term>| -> Result<(), String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(());
+        }
+        let (weight, text) = match text.split_once(':') {
+            Some((w, rest)) if w.trim().parse::<f32>().is_ok() => {
+                let w: f32 = w.trim().parse().unwrap_or(1.0);
+                if !w.is_finite() {
+                    return Err(format!("weight {w} is not a finite number"));
+                }
+                (w, rest.trim())
+            }
+            _ => (1.0, text),
+        };
+        if text.is_empty() {
+            return Err("a weight needs a term after it, as in 2:beach".into());
+        }
+        terms.push(Term {
+            text: text.to_string(),
+            weight: sign * weight,
+        });
+        Ok(())
+    };
+    for ch in query.chars() {
+        if (ch == '+' || ch == '-') && prev_space {
+            flush(&current, sign, &mut terms)?;
+            current.clear();
+            sign = if ch == '+' { 1.0 } else { -1.0 };
+            prev_space = true;
+            continue;
+        }
+        prev_space = ch.is_whitespace();
+        current.push(ch);
+    }
+    flush(&current, sign, &mut terms)?;
+    if terms.is_empty() {
+        return Err("the query is empty".into());
+    }
+    if terms.iter().all(|t| t.weight <= 0.0) {
+        return Err("a query needs at least one positive term (only `-` terms were given)".into());
+    }
+    Ok(terms)
+}
+
+/// `Σ wᵢ·vᵢ`, normalised. Every `vᵢ` must already be normalised.
+pub fn combine(terms: &[(f32, Vec<f32>)]) -> Vec<f32> {
+    let dim = terms.first().map_or(0, |t| t.1.len());
+    let mut sum = vec![0f32; dim];
+    for (w, v) in terms {
+        for (s, x) in sum.iter_mut().zip(v) {
+            *s += w * x;
+        }
+    }
+    crate::embed::normalized(&sum)
+}
+
+/// The minimum score of a relevant result for a query, from its scores over the background sample.
+pub fn relevance_cutoff(background: &[f32]) -> Option<f32> {
+    if background.len() < MIN_BACKGROUND {
+        return None;
+    }
+    let median = |v: &mut Vec<f32>| {
+        v.sort_by(f32::total_cmp);
+        let n = v.len();
+        if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        }
+    };
+    let mut scores = background.to_vec();
+    let m = median(&mut scores);
+    let mut deviations: Vec<f32> = scores.iter().map(|s| (s - m).abs()).collect();
+    let spread = 1.4826 * median(&mut deviations);
+    Some(m + CUTOFF_SPREADS * spread)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sort {
+    #[default]
+    Relevance,
+    /// Newest first; photos without a date last.
+    DateTaken,
+}
+
+/// Which images a search may return.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    /// Only images under one of these folders (empty: all).
+    pub folders: Vec<PathBuf>,
+    /// Only images taken at or after / before this time (seconds, camera local time).
+    pub taken_from: Option<i64>,
+    pub taken_until: Option<i64>,
+    /// Only these formats ("jpeg", "png", ...; empty: all).
+    pub formats: Vec<String>,
+}
+
+impl Filters {
+    pub fn is_empty(&self) -> bool {
+        self.folders.is_empty()
+            && self.taken_from.is_none()
+            && self.taken_until.is_none()
+            && self.formats.is_empty()
+    }
+
+    pub fn keeps(&self, row: &ImageRow) -> bool {
+        (self.folders.is_empty() || self.folders.iter().any(|f| row.path.starts_with(f)))
+            && self
+                .taken_from
+                .is_none_or(|from| row.taken_at.is_some_and(|t| t >= from))
+            && self
+                .taken_until
+                .is_none_or(|until| row.taken_at.is_some_and(|t| t < until))
+            && (self.formats.is_empty()
+                || self
+                    .formats
+                    .iter()
+                    .any(|f| f.eq_ignore_ascii_case(&row.format)))
+    }
+}
+
+/// A search as the user asked for it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub query: String,
+    pub limit: usize,
+    /// Show every result, ignoring the relevance cutoff.
+    pub all: bool,
+    pub filters: Filters,
+    pub sort: Sort,
+}
+
+impl Request {
+    pub fn new(query: impl Into<String>, limit: usize) -> Self {
+        Self {
+            query: query.into(),
+            limit,
+            all: false,
+            filters: Filters::default(),
+            sort: Sort::Relevance,
+        }
+    }
+}
+
+/// One result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    pub id: i64,
+    #[serde(serialize_with = "crate::catalog::lossy_path")]
+    pub path: PathBuf,
+    pub score: f32,
+    pub format: String,
+    pub width: u32,
+    pub height: u32,
+    pub size: u64,
+    pub taken_at: Option<i64>,
+}
+
+/// The answer to a search.
+#[derive(Debug, Clone, Serialize)]
+pub struct Results {
+    pub hits: Vec<Hit>,
+    /// The score below which results were hidden (None: no cutoff applied).
+    pub cutoff: Option<f32>,
+    /// How many of the nearest results the cutoff hid.
+    pub hidden: usize,
+}
+
+/// Order hits as requested (they arrive best first).
+pub fn sort_hits(hits: &mut [Hit], sort: Sort) {
+    if sort == Sort::DateTaken {
+        hits.sort_by(|a, b| {
+            b.taken_at
+                .cmp(&a.taken_at)
+                .then(b.score.total_cmp(&a.score))
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(text: &str, weight: f32) -> Term {
+        Term {
+            text: text.into(),
+            weight,
+        }
+    }
+
+    #[test]
+    fn parses_combined_queries() {
+        assert_eq!(
+            parse_query("dog on a beach").expect("ok"),
+            vec![t("dog on a beach", 1.0)]
+        );
+        assert_eq!(
+            parse_query("beach + sunset - people").expect("ok"),
+            vec![t("beach", 1.0), t("sunset", 1.0), t("people", -1.0)]
+        );
+        assert_eq!(
+            parse_query("2:beach + 0.5:sunset").expect("ok"),
+            vec![t("beach", 2.0), t("sunset", 0.5)]
+        );
+        assert_eq!(
+            parse_query("red t-shirt -logo").expect("ok"),
+            vec![t("red t-shirt", 1.0), t("logo", -1.0)]
+        );
+        assert_eq!(
+            parse_query("time: 10:30").expect("ok"),
+            vec![t("time: 10:30", 1.0)]
+        );
+    }
+
+    #[test]
+    fn rejects_empty_and_only_negative_queries() {
+        assert!(parse_query("   ").is_err());
+        assert!(parse_query("- people").is_err());
+        assert!(parse_query("2: + cat").is_err());
+    }
+
+    #[test]
+    fn combine_normalises_the_weighted_sum() {
+        let v = combine(&[(1.0, vec![1.0, 0.0]), (-1.0, vec![0.0, 1.0])]);
+        let s = std::f32::consts::FRAC_1_SQRT_2;
+        assert!((v[0] - s).abs() < 1e-6 && (v[1] + s).abs() < 1e-6);
+    }
+
+    #[test]
+    fn cutoff_sits_above_the_background() {
+        let mut scores: Vec<f32> = (0..100).map(|i| 0.2 + 0.001 * (i % 10) as f32).collect();
+        let cutoff = relevance_cutoff(&scores).expect("enough samples");
+        assert!(cutoff > 0.205 && cutoff < 0.22, "{cutoff}");
+        scores.truncate(5);
+        assert_eq!(relevance_cutoff(&scores), None);
+    }
+
+    #[test]
+    fn filters_keep_what_they_say() {
+        let row = ImageRow {
+            id: 1,
+            folder_id: 1,
+            path: "/p/2024/a.jpg".into(),
+            size: 1,
+            format: "jpeg".into(),
+            width: 1,
+            height: 1,
+            taken_at: Some(100),
+        };
+        assert!(Filters::default().keeps(&row));
+        assert!(
+            Filters {
+                folders: vec!["/p/2024".into()],
+                ..Filters::default()
+            }
+            .keeps(&row)
+        );
+        assert!(
+            !Filters {
+                folders: vec!["/p/20".into()],
+                ..Filters::default()
+            }
+            .keeps(&row)
+        );
+        assert!(
+            Filters {
+                taken_from: Some(100),
+                taken_until: Some(101),
+                ..Filters::default()
+            }
+            .keeps(&row)
+        );
+        assert!(
+            !Filters {
+                taken_until: Some(100),
+                ..Filters::default()
+            }
+            .keeps(&row)
+        );
+        assert!(
+            !Filters {
+                formats: vec!["png".into()],
+                ..Filters::default()
+            }
+            .keeps(&row)
+        );
+    }
+}

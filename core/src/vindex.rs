@@ -1,0 +1,246 @@
+//! The vector index: a usearch HNSW graph (cosine) over image embeddings, keyed by image id.
+//!
+//! It is a cache of the catalog, saved beside it with a stamp (`vectors.usearch.json`) that names
+//! the catalog generation it reflects. Missing, unreadable, or stale (another generation, another
+//! count) → rebuilt from SQLite.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
+
+use crate::catalog::Catalog;
+use crate::{Error, Result};
+
+pub const INDEX_FILE: &str = "vectors.usearch";
+pub const STAMP_FILE: &str = "vectors.usearch.json";
+
+/// How vectors are stored in the index. Scores returned are always recomputed by the index in this
+/// precision; the catalog keeps full f32.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scalar {
+    F32,
+    F16,
+    Bf16,
+    I8,
+}
+
+impl Scalar {
+    fn kind(self) -> ScalarKind {
+        match self {
+            Scalar::F32 => ScalarKind::F32,
+            Scalar::F16 => ScalarKind::F16,
+            Scalar::Bf16 => ScalarKind::BF16,
+            Scalar::I8 => ScalarKind::I8,
+        }
+    }
+}
+
+/// The default storage precision, chosen from measured recall against exact search (ARCHITECTURE.md).
+pub const DEFAULT_SCALAR: Scalar = Scalar::Bf16;
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+struct Stamp {
+    generation: i64,
+    count: usize,
+    dimensions: usize,
+    scalar: Scalar,
+}
+
+/// One match: image id and cosine similarity.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Neighbor {
+    pub id: i64,
+    pub score: f32,
+}
+
+pub struct VectorIndex {
+    index: Index,
+    dimensions: usize,
+    scalar: Scalar,
+}
+
+impl VectorIndex {
+    pub fn new(dimensions: usize, scalar: Scalar) -> Result<Self> {
+        let options = IndexOptions {
+            dimensions,
+            metric: MetricKind::Cos,
+            quantization: scalar.kind(),
+            connectivity: 16,
+            expansion_add: 128,
+            expansion_search: 64,
+            multi: false,
+        };
+        let index = Index::new(&options).map_err(index_error)?;
+        let out = Self {
+            index,
+            dimensions,
+            scalar,
+        };
+        out.reserve(1024)?;
+        Ok(out)
+    }
+
+    /// Load `dir/vectors.usearch` if its stamp matches the catalog, else rebuild it from the catalog
+    /// and save it. Returns the index and whether it was rebuilt.
+    pub fn open(
+        dir: &Path,
+        catalog: &Catalog,
+        dimensions: usize,
+        scalar: Scalar,
+    ) -> Result<(Self, bool)> {
+        let generation = catalog.generation()?;
+        let count = catalog.count_images()? as usize;
+        let want = Stamp {
+            generation,
+            count,
+            dimensions,
+            scalar,
+        };
+        if let Some(index) = Self::load(dir, &want) {
+            return Ok((index, false));
+        }
+        let index = Self::rebuild(catalog, dimensions, scalar)?;
+        index.save(dir, generation)?;
+        Ok((index, true))
+    }
+
+    fn load(dir: &Path, want: &Stamp) -> Option<Self> {
+        let stamp: Stamp =
+            serde_json::from_slice(&std::fs::read(dir.join(STAMP_FILE)).ok()?).ok()?;
+        if &stamp != want {
+            return None;
+        }
+        let index = Self::new(want.dimensions, want.scalar).ok()?;
+        index.index.load(dir.join(INDEX_FILE).to_str()?).ok()?;
+        if index.index.size() != want.count || index.index.dimensions() != want.dimensions {
+            return None;
+        }
+        index.reserve(want.count + 1024).ok()?;
+        Some(index)
+    }
+
+    /// A fresh index of every embedding in the catalog.
+    pub fn rebuild(catalog: &Catalog, dimensions: usize, scalar: Scalar) -> Result<Self> {
+        let index = Self::new(dimensions, scalar)?;
+        index.reserve(catalog.count_images()? as usize + 1024)?;
+        let mut failed = None;
+        catalog.for_each_embedding(|id, v| {
+            if failed.is_none() {
+                failed = index.add(id, &v).err();
+            }
+        })?;
+        failed.map_or(Ok(index), Err)
+    }
+
+    /// Write the index and its stamp (the stamp last, so a crash leaves a stale stamp, not a lie).
+    pub fn save(&self, dir: &Path, generation: i64) -> Result<()> {
+        let path = dir.join(INDEX_FILE);
+        let fail = |reason: String| Error::VectorIndex {
+            path: path.clone(),
+            reason,
+        };
+        let _ = std::fs::remove_file(dir.join(STAMP_FILE));
+        let tmp = dir.join(format!("{INDEX_FILE}.partial"));
+        self.index
+            .save(
+                tmp.to_str()
+                    .ok_or_else(|| fail("path is not UTF-8".into()))?,
+            )
+            .map_err(|e| fail(e.to_string()))?;
+        std::fs::rename(&tmp, &path).map_err(|e| fail(e.to_string()))?;
+        let stamp = Stamp {
+            generation,
+            count: self.len(),
+            dimensions: self.dimensions,
+            scalar: self.scalar,
+        };
+        let json = serde_json::to_vec(&stamp).map_err(|e| fail(e.to_string()))?;
+        std::fs::write(dir.join(STAMP_FILE), json).map_err(|e| fail(e.to_string()))
+    }
+
+    fn reserve(&self, capacity: usize) -> Result<()> {
+        self.index.reserve(capacity).map_err(index_error)
+    }
+
+    pub fn add(&self, id: i64, vector: &[f32]) -> Result<()> {
+        if self.index.size() + 1 > self.index.capacity() {
+            self.reserve((self.index.capacity() * 2).max(1024))?;
+        }
+        if self.index.contains(id as u64) {
+            self.index.remove(id as u64).map_err(index_error)?;
+        }
+        self.index.add(id as u64, vector).map_err(index_error)
+    }
+
+    pub fn remove(&self, id: i64) -> Result<()> {
+        self.index
+            .remove(id as u64)
+            .map(|_| ())
+            .map_err(index_error)
+    }
+
+    pub fn len(&self) -> usize {
+        self.index.size()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `k` nearest images to `query` (L2-normalised) passing `keep`, best first.
+    pub fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        keep: Option<&dyn Fn(i64) -> bool>,
+    ) -> Result<Vec<Neighbor>> {
+        if self.is_empty() || k == 0 {
+            return Ok(Vec::new());
+        }
+        let matches = match keep {
+            Some(keep) => self
+                .index
+                .filtered_search(query, k, |key| keep(key as i64))
+                .map_err(index_error)?,
+            None => self.index.search(query, k).map_err(index_error)?,
+        };
+        Ok(matches
+            .keys
+            .iter()
+            .zip(&matches.distances)
+            .map(|(&k, &d)| Neighbor {
+                id: k as i64,
+                score: 1.0 - d,
+            })
+            .collect())
+    }
+
+    /// Exact (brute-force) search, to measure the HNSW index's recall.
+    pub fn exact_search(&self, query: &[f32], k: usize) -> Result<Vec<Neighbor>> {
+        let matches = self.index.exact_search(query, k).map_err(index_error)?;
+        Ok(matches
+            .keys
+            .iter()
+            .zip(&matches.distances)
+            .map(|(&k, &d)| Neighbor {
+                id: k as i64,
+                score: 1.0 - d,
+            })
+            .collect())
+    }
+
+    /// Bytes of memory the index holds.
+    pub fn memory_usage(&self) -> usize {
+        self.index.memory_usage()
+    }
+}
+
+/// An in-memory index operation failed (no file involved).
+fn index_error(e: impl std::fmt::Display) -> Error {
+    Error::VectorIndex {
+        path: PathBuf::new(),
+        reason: e.to_string(),
+    }
+}

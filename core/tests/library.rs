@@ -1,0 +1,648 @@
+//! Integration tests of the core library on the committed test model and the real ONNX Runtime.
+
+use std::path::{Path, PathBuf};
+
+use clipstream_core::{Error, Model, TextEncoder};
+use serde::Deserialize;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("core/ lives in the repo root")
+        .to_path_buf()
+}
+
+fn tiny_clip() -> PathBuf {
+    repo().join("models").join("tiny-clip")
+}
+
+fn golden<T: for<'de> Deserialize<'de>>(name: &str) -> T {
+    let path = repo().join("tests/fixtures/golden").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("golden file is valid JSON")
+}
+
+#[derive(Deserialize)]
+struct TokenCase {
+    text: String,
+    ids: Vec<i64>,
+}
+
+#[derive(Deserialize)]
+struct EmbeddingCase {
+    text: String,
+    embedding: Vec<f32>,
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    dot / (norm(a) * norm(b))
+}
+
+#[test]
+fn tokenizer_ids_equal_the_reference_clip_tokenizer() {
+    let model = Model::open(tiny_clip()).expect("test model opens");
+    let encoder = TextEncoder::new(&model, 1).expect("encoder loads");
+    let cases: Vec<TokenCase> = golden("tokens.json");
+    assert!(cases.len() >= 500, "golden set too small: {}", cases.len());
+    let mismatches: Vec<&str> = cases
+        .iter()
+        .filter(|c| encoder.token_ids(&c.text).expect("tokenizes") != c.ids)
+        .map(|c| c.text.as_str())
+        .collect();
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} differ, e.g. {:?}",
+        mismatches.len(),
+        cases.len(),
+        &mismatches[..mismatches.len().min(5)]
+    );
+    assert!(
+        cases
+            .iter()
+            .any(|c| c.ids.len() == model.manifest.context_length),
+        "no truncated case"
+    );
+}
+
+#[test]
+fn text_embeddings_match_the_python_reference() {
+    let model = Model::open(tiny_clip()).expect("test model opens");
+    let encoder = TextEncoder::new(&model, 2).expect("encoder loads");
+    let cases: Vec<EmbeddingCase> = golden("text_embeddings.json");
+    for case in &cases {
+        let got = encoder.encode(&case.text).expect("encodes");
+        assert_eq!(got.len(), model.manifest.embedding_dim);
+        let norm: f32 = got.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-5, "not normalised: {norm}");
+        let cos = cosine(&got, &case.embedding);
+        assert!(cos > 0.99999, "{:?}: cosine {cos}", case.text);
+    }
+}
+
+#[test]
+fn different_queries_give_different_embeddings() {
+    let model = Model::open(tiny_clip()).expect("test model opens");
+    let encoder = TextEncoder::new(&model, 1).expect("encoder loads");
+    let red = encoder.encode("a red circle").expect("encodes");
+    let blue = encoder.encode("a blue square").expect("encodes");
+    assert!(cosine(&red, &blue) < 0.99);
+}
+
+/// Copy the test model to a temporary folder, so a test can damage its copy.
+fn copy_of_tiny_clip(dir: &Path) -> PathBuf {
+    let out = dir.join("model");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    for entry in std::fs::read_dir(tiny_clip()).expect("read tiny-clip") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), out.join(entry.file_name())).expect("copy");
+    }
+    out
+}
+
+#[test]
+fn tampered_model_file_is_refused_naming_the_file() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = copy_of_tiny_clip(tmp.path());
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).expect("read"))
+            .expect("json");
+    let vision = manifest["vision"]["file"].as_str().expect("vision file");
+    let mut bytes = std::fs::read(dir.join(vision)).expect("read");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(dir.join(vision), &bytes).expect("write");
+    match Model::open(&dir) {
+        Err(err @ Error::ModelFile { .. }) => {
+            let msg = err.to_string();
+            assert!(msg.contains(vision) && msg.contains("SHA-256"), "{msg}");
+        }
+        other => panic!("expected a ModelFile error, got {other:?}"),
+    }
+}
+
+#[test]
+fn folder_without_manifest_says_what_to_do() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let err = Model::open(tmp.path()).expect_err("no manifest");
+    assert!(matches!(err, Error::ModelMissing { .. }));
+    assert!(
+        err.to_string().contains("clipstream_models export"),
+        "{err}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding and preprocessing against the Python reference (transformers' CLIPImageProcessor).
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+
+use clipstream_core::model::Preprocess;
+use clipstream_core::{Library, Options, Request, decode, embed};
+
+#[derive(Deserialize)]
+struct Probe {
+    channel_mean: [f32; 3],
+    step: usize,
+    grid: Vec<f32>,
+}
+
+#[derive(Deserialize)]
+struct PhotoCase {
+    file: String,
+    size: [u32; 2],
+    embedding: Vec<f32>,
+    probe_224: Probe,
+}
+
+fn photos() -> PathBuf {
+    repo().join("tests/fixtures/photos")
+}
+
+/// ViT-B/32's preprocessing: the test model's (same OpenAI mean/std) at 224 px.
+fn vit_b32_preprocess() -> Preprocess {
+    let model = Model::open(tiny_clip()).expect("test model opens");
+    Preprocess {
+        resize_shortest_edge: 224,
+        center_crop: [224, 224],
+        ..model.manifest.vision.preprocess
+    }
+}
+
+#[test]
+fn preprocessing_at_224_matches_the_reference() {
+    let spec = vit_b32_preprocess();
+    let cases: Vec<PhotoCase> = golden("photos.json");
+    assert!(cases.len() >= 10);
+    for case in &cases {
+        let bytes = std::fs::read(photos().join(&case.file)).expect("fixture photo");
+        let decoded = decode::decode(&bytes, 224, decode::DEFAULT_MAX_PIXELS).expect("decodes");
+        assert_eq!(
+            [decoded.width, decoded.height],
+            case.size,
+            "{}: upright size",
+            case.file
+        );
+        let pixels = embed::preprocess(&decoded.image, &spec);
+        let plane = 224 * 224;
+        for c in 0..3 {
+            let mean = pixels[c * plane..(c + 1) * plane].iter().sum::<f32>() / plane as f32;
+            assert!(
+                (mean - case.probe_224.channel_mean[c]).abs() < 0.01,
+                "{} channel {c}: mean {mean}",
+                case.file
+            );
+        }
+        let step = case.probe_224.step;
+        let mut max_diff = 0f32;
+        let mut sum_diff = 0f32;
+        let mut i = 0;
+        for c in 0..3 {
+            for y in (0..224).step_by(step) {
+                for x in (0..224).step_by(step) {
+                    let d = (pixels[c * plane + y * 224 + x] - case.probe_224.grid[i]).abs();
+                    max_diff = max_diff.max(d);
+                    sum_diff += d;
+                    i += 1;
+                }
+            }
+        }
+        let mean_diff = sum_diff / i as f32;
+        // One 8-bit level is 1/255/std ≈ 0.015 after normalisation.
+        assert!(
+            mean_diff < 0.02 && max_diff < 0.5,
+            "{}: mean |Δ| {mean_diff}, max |Δ| {max_diff}",
+            case.file
+        );
+    }
+}
+
+#[test]
+fn photo_embeddings_match_the_reference() {
+    let model = Model::open(tiny_clip()).expect("test model opens");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let library = Library::open(dir.path(), Some(&model), Options::default()).expect("opens");
+    let cases: Vec<PhotoCase> = golden("photos.json");
+    for case in &cases {
+        let got = library
+            .image_embedding(&photos().join(&case.file))
+            .expect("encodes");
+        let cos = cosine(&got, &case.embedding);
+        assert!(cos >= 0.999, "{}: cosine {cos}", case.file);
+    }
+}
+
+#[test]
+fn exif_rotated_photo_encodes_like_its_upright_twin() {
+    let model = Model::open(tiny_clip()).expect("test model opens");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let library = Library::open(dir.path(), Some(&model), Options::default()).expect("opens");
+    let upright = library
+        .image_embedding(&photos().join("chelsea_upright.jpg"))
+        .expect("encodes");
+    let rotated = library
+        .image_embedding(&photos().join("chelsea_rotated.jpg"))
+        .expect("encodes");
+    let cos = cosine(&upright, &rotated);
+    assert!(cos > 0.995, "cosine {cos}");
+    let bytes = std::fs::read(photos().join("chelsea_rotated.jpg")).expect("read");
+    let d = decode::decode(&bytes, 64, decode::DEFAULT_MAX_PIXELS).expect("decodes");
+    assert_eq!((d.width, d.height), (451, 300), "upright size");
+    let bytes = std::fs::read(photos().join("chelsea_upright.jpg")).expect("read");
+    let taken = decode::taken_at(&bytes).expect("has a date");
+    assert_eq!(
+        taken,
+        decode::days_from_civil(2021, 6, 15) * 86_400 + 14 * 3600 + 30 * 60
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Indexing and search on the generated shapes.
+
+#[derive(Deserialize)]
+struct Labels(HashMap<String, HashMap<String, String>>);
+
+#[derive(Deserialize)]
+struct QueryCase {
+    text: String,
+    attributes: HashMap<String, Option<String>>,
+}
+
+#[derive(Deserialize)]
+struct Queries {
+    recall_onnx_python: HashMap<String, HashMap<String, f64>>,
+    sets: HashMap<String, Vec<QueryCase>>,
+}
+
+fn shapes() -> PathBuf {
+    repo().join("tests/fixtures/shapes")
+}
+
+fn labels() -> HashMap<String, HashMap<String, String>> {
+    let text = std::fs::read_to_string(shapes().join("labels.json")).expect("labels");
+    serde_json::from_str::<Labels>(&text).expect("json").0
+}
+
+fn matches(attrs: &HashMap<String, Option<String>>, label: &HashMap<String, String>) -> bool {
+    attrs
+        .iter()
+        .all(|(k, v)| v.as_ref().is_none_or(|v| label.get(k) == Some(v)))
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name().expect("file").to_string_lossy().into_owned()
+}
+
+fn open_library(dir: &Path) -> Library {
+    let model = Model::open(tiny_clip()).expect("test model opens");
+    Library::open(dir, Some(&model), Options::default()).expect("library opens")
+}
+
+fn index(library: &Library) -> clipstream_core::Report {
+    library
+        .index(&mut |_| {}, &AtomicBool::new(false))
+        .expect("indexes")
+}
+
+#[test]
+fn recall_through_rust_equals_the_python_reference() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let library = open_library(dir.path());
+    library.add_folder(&shapes()).expect("adds");
+    let report = index(&library);
+    assert_eq!(report.added, 1800);
+    assert_eq!(report.skipped, 0);
+    let labels = labels();
+    let queries: Queries = serde_json::from_str(
+        &std::fs::read_to_string(shapes().join("queries.json")).expect("queries"),
+    )
+    .expect("json");
+    for (name, cases) in &queries.sets {
+        let (mut at1, mut at5) = (0usize, 0usize);
+        for case in cases {
+            let mut request = Request::new(case.text.clone(), 5);
+            request.all = true;
+            let hits = library.search(&request).expect("searches").hits;
+            let hit =
+                |h: &clipstream_core::Hit| matches(&case.attributes, &labels[&file_name(&h.path)]);
+            at1 += usize::from(hits.first().is_some_and(hit));
+            at5 += usize::from(hits.iter().any(hit));
+        }
+        let n = cases.len() as f64;
+        let reference = &queries.recall_onnx_python[name];
+        let (r1, r5) = (at1 as f64 / n, at5 as f64 / n);
+        eprintln!(
+            "{name}: rust r@1 {r1:.4} r@5 {r5:.4}; python r@1 {:.4} r@5 {:.4}",
+            reference["r@1"], reference["r@5"]
+        );
+        assert!(
+            (r1 - reference["r@1"]).abs() <= 0.005,
+            "{name} r@1: rust {r1}, python {}",
+            reference["r@1"]
+        );
+        assert!(
+            (r5 - reference["r@5"]).abs() <= 0.005,
+            "{name} r@5: rust {r5}, python {}",
+            reference["r@5"]
+        );
+    }
+}
+
+/// A folder with `n` distinct shape images copied from the fixture gallery.
+fn shape_folder(dir: &Path, names: &[&str]) -> PathBuf {
+    let folder = dir.join("photos");
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    for name in names {
+        std::fs::copy(shapes().join(name), folder.join(name)).expect("copy");
+    }
+    folder
+}
+
+#[test]
+fn incremental_add_modify_delete_move_rename() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let folder = shape_folder(
+        dir.path(),
+        &[
+            "00000.png",
+            "00001.png",
+            "00002.png",
+            "00003.png",
+            "00004.png",
+            "00005.png",
+        ],
+    );
+    let library = open_library(&dir.path().join("library"));
+    library.add_folder(&folder).expect("adds");
+    let first = index(&library);
+    assert_eq!((first.added, first.unchanged), (6, 0));
+
+    // Nothing changed: nothing is read again.
+    let again = index(&library);
+    assert_eq!(
+        (again.added, again.updated, again.moved, again.unchanged),
+        (0, 0, 0, 6)
+    );
+
+    std::fs::copy(shapes().join("00100.png"), folder.join("00000.png")).expect("modify");
+    std::fs::remove_file(folder.join("00001.png")).expect("delete");
+    std::fs::create_dir(folder.join("sub")).expect("mkdir");
+    std::fs::rename(folder.join("00002.png"), folder.join("sub/00002.png")).expect("move");
+    std::fs::rename(folder.join("00003.png"), folder.join("renamed.png")).expect("rename");
+    std::fs::copy(shapes().join("00200.png"), folder.join("new.png")).expect("add");
+    let report = index(&library);
+    assert_eq!(report.updated, 1, "{report:?}");
+    assert_eq!(report.removed, 1, "{report:?}");
+    assert_eq!(report.moved, 2, "{report:?}");
+    assert_eq!(report.added, 1, "{report:?}");
+    assert_eq!(report.unchanged, 2, "{report:?}");
+    assert_eq!(library.status().expect("status").images, 6);
+
+    // Every catalogued path exists, and the moved files are found under their new names.
+    let mut request = Request::new("a circle", 10);
+    request.all = true;
+    let paths: Vec<PathBuf> = library
+        .search(&request)
+        .expect("searches")
+        .hits
+        .into_iter()
+        .map(|h| h.path)
+        .collect();
+    assert_eq!(paths.len(), 6);
+    assert!(paths.iter().all(|p| p.is_file()), "{paths:?}");
+    assert!(paths.contains(&std::fs::canonicalize(folder.join("sub/00002.png")).expect("exists")));
+    assert!(paths.contains(&std::fs::canonicalize(folder.join("renamed.png")).expect("exists")));
+}
+
+#[test]
+fn bad_files_are_skipped_with_reasons_and_good_ones_indexed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let folder = shape_folder(dir.path(), &["00010.png", "00011.png"]);
+    let png = std::fs::read(shapes().join("00012.png")).expect("read");
+    let jpeg = std::fs::read(photos().join("rocket.jpg")).expect("read");
+    std::fs::write(folder.join("zero.jpg"), b"").expect("write");
+    std::fs::write(folder.join("truncated.png"), &png[..png.len() / 2]).expect("write");
+    std::fs::write(folder.join("truncated.jpg"), &jpeg[..jpeg.len() / 3]).expect("write");
+    std::fs::write(folder.join("notes.jpg"), b"this is not an image").expect("write");
+    std::fs::write(folder.join("IMG_0001.HEIC"), b"....ftypheic").expect("write");
+    std::fs::create_dir(folder.join("folder.jpg")).expect("mkdir");
+    std::fs::copy(photos().join("rocket.jpg"), folder.join("rocket.JPG")).expect("copy");
+
+    let library = open_library(&dir.path().join("library"));
+    library.add_folder(&folder).expect("adds");
+    let report = index(&library);
+    assert_eq!(report.added, 3, "{report:?}");
+    let skipped: HashMap<String, String> = library
+        .skipped()
+        .expect("skipped")
+        .into_iter()
+        .map(|s| (file_name(&s.path), s.reason))
+        .collect();
+    assert_eq!(skipped.len(), 5, "{skipped:?}");
+    assert_eq!(skipped["zero.jpg"], "empty file");
+    assert!(
+        skipped["notes.jpg"].starts_with("not an image"),
+        "{skipped:?}"
+    );
+    assert!(
+        skipped["IMG_0001.HEIC"].contains("HEIC files are not supported yet"),
+        "{skipped:?}"
+    );
+    assert!(
+        skipped["truncated.png"].contains("corrupt")
+            || skipped["truncated.png"].contains("unreadable"),
+        "{skipped:?}"
+    );
+    assert!(skipped.contains_key("truncated.jpg"), "{skipped:?}");
+
+    // Skipped files are not retried until they change.
+    let again = index(&library);
+    assert_eq!((again.skipped, again.unchanged), (0, 8), "{again:?}");
+}
+
+#[test]
+fn unicode_and_non_utf8_file_names() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let folder = shape_folder(dir.path(), &[]);
+    let unicode = folder.join("café 猫 🐶.png");
+    let raw = folder.join(std::ffi::OsStr::from_bytes(b"bad-\xff\xfe-name.png"));
+    std::fs::copy(shapes().join("00020.png"), &unicode).expect("copy");
+    std::fs::copy(shapes().join("00021.png"), &raw).expect("copy");
+    let library = open_library(&dir.path().join("library"));
+    library.add_folder(&folder).expect("adds");
+    assert_eq!(index(&library).added, 2);
+    let mut request = Request::new("a shape", 10);
+    request.all = true;
+    let paths: Vec<PathBuf> = library
+        .search(&request)
+        .expect("searches")
+        .hits
+        .into_iter()
+        .map(|h| h.path)
+        .collect();
+    assert!(
+        paths.contains(&std::fs::canonicalize(&unicode).expect("exists")),
+        "{paths:?}"
+    );
+    assert!(
+        paths.contains(&std::fs::canonicalize(&raw).expect("exists")),
+        "{paths:?}"
+    );
+}
+
+#[test]
+fn vector_index_deleted_or_corrupted_is_rebuilt_with_identical_results() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let names: Vec<String> = (0..60).map(|i| format!("{:05}.png", i * 29)).collect();
+    let folder = shape_folder(
+        dir.path(),
+        &names.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let lib_dir = dir.path().join("library");
+    let search = |library: &Library| {
+        let mut r = Request::new("a large yellow star", 10);
+        r.all = true;
+        library
+            .search(&r)
+            .expect("searches")
+            .hits
+            .into_iter()
+            .map(|h| (h.id, h.score))
+            .collect::<Vec<_>>()
+    };
+    let expected = {
+        let library = open_library(&lib_dir);
+        library.add_folder(&folder).expect("adds");
+        index(&library);
+        search(&library)
+    };
+    assert_eq!(expected.len(), 10);
+    let index_file = lib_dir.join(clipstream_core::vindex::INDEX_FILE);
+    let damages: [(&str, &dyn Fn()); 3] = [
+        ("deleted", &|| {
+            std::fs::remove_file(&index_file).expect("delete")
+        }),
+        ("truncated", &|| {
+            let bytes = std::fs::read(&index_file).expect("read");
+            std::fs::write(&index_file, &bytes[..bytes.len() / 2]).expect("truncate");
+        }),
+        ("overwritten", &|| {
+            std::fs::write(&index_file, vec![0x5a; 4096]).expect("overwrite")
+        }),
+    ];
+    for (what, damage) in damages {
+        damage();
+        let library = open_library(&lib_dir);
+        assert_eq!(
+            search(&library),
+            expected,
+            "after the index file was {what}"
+        );
+        assert!(index_file.is_file(), "rebuilt index saved after {what}");
+    }
+}
+
+#[test]
+fn another_model_is_refused_until_reindexed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let folder = shape_folder(dir.path(), &["00030.png", "00031.png"]);
+    let lib_dir = dir.path().join("library");
+    {
+        let library = open_library(&lib_dir);
+        library.add_folder(&folder).expect("adds");
+        index(&library);
+    }
+    let other_dir = copy_of_tiny_clip(dir.path());
+    let manifest_path = other_dir.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest_path).expect("read"))
+            .expect("json");
+    manifest["model_id"] = "someone/other-model".into();
+    std::fs::write(&manifest_path, manifest.to_string()).expect("write");
+    let other = Model::open(&other_dir).expect("opens");
+    match Library::open(&lib_dir, Some(&other), Options::default()) {
+        Err(err @ Error::ModelMismatch { .. }) => {
+            assert!(err.to_string().contains("--reindex"), "{err}")
+        }
+        Err(other) => panic!("expected ModelMismatch, got {other}"),
+        Ok(_) => panic!("expected ModelMismatch, got a library"),
+    }
+    let library = Library::open(
+        &lib_dir,
+        Some(&other),
+        Options {
+            reindex: true,
+            ..Options::default()
+        },
+    )
+    .expect("reindex");
+    assert_eq!(library.status().expect("status").images, 0);
+    assert_eq!(index(&library).added, 2);
+    assert_eq!(
+        library.status().expect("status").model_id.as_deref(),
+        Some("someone/other-model")
+    );
+}
+
+#[test]
+fn search_works_while_indexing_and_a_cancelled_run_resumes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let names: Vec<String> = (0..80).map(|i| format!("{:05}.png", i * 20)).collect();
+    let folder = shape_folder(
+        dir.path(),
+        &names.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let library = open_library(&dir.path().join("library"));
+    library.add_folder(&folder).expect("adds");
+    let cancel = AtomicBool::new(false);
+    let mut searched_during = 0;
+    let report = library
+        .index(
+            &mut |p| {
+                if p.done > 0 && p.done < p.to_process {
+                    let mut r = Request::new("a circle", 5);
+                    r.all = true;
+                    searched_during = library
+                        .search(&r)
+                        .expect("search during indexing")
+                        .hits
+                        .len();
+                    cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            },
+            &cancel,
+        )
+        .expect("indexes");
+    assert!(report.cancelled);
+    assert!(searched_during > 0);
+    let done = library.status().expect("status").images;
+    assert!(done > 0 && done < 80, "{done} committed before the cancel");
+    let rest = index(&library);
+    assert_eq!(rest.added + done, 80, "{rest:?}");
+    assert_eq!(library.status().expect("status").images, 80);
+}
+
+#[test]
+fn committed_v1_library_still_opens() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lib_dir = dir.path().join("library");
+    std::fs::create_dir_all(&lib_dir).expect("mkdir");
+    std::fs::copy(
+        repo().join("tests/fixtures/library-v1/catalog.sqlite"),
+        lib_dir.join("catalog.sqlite"),
+    )
+    .expect("copy");
+    let library = open_library(&lib_dir);
+    let status = library.status().expect("status");
+    assert_eq!(status.images, 12);
+    assert_eq!(
+        status.model_id.as_deref(),
+        Some("clipstream/tiny-clip-shapes")
+    );
+    let mut r = Request::new("a cat", 3);
+    r.all = true;
+    assert_eq!(library.search(&r).expect("searches").hits.len(), 3);
+}

@@ -1,0 +1,264 @@
+//! End-to-end tests of the `clipstream` binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn clipstream() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_clipstream"))
+}
+
+fn tiny_clip() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("models")
+        .join("tiny-clip")
+}
+
+#[test]
+fn doctor_loads_runtime_and_model_and_encodes() {
+    let out = clipstream()
+        .arg("--model")
+        .arg(tiny_clip())
+        .args(["doctor", "a red circle"])
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("clipstream/tiny-clip-shapes"), "{stdout}");
+    assert!(stdout.contains("5 tokens → 64 dims"), "{stdout}");
+}
+
+#[test]
+fn missing_runtime_names_the_path_and_exits_3() {
+    let missing = "/nonexistent/libonnxruntime.so.1.31.1";
+    let out = clipstream()
+        .env("ORT_DYLIB_PATH", missing)
+        .arg("--model")
+        .arg(tiny_clip())
+        .arg("doctor")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(missing) && stderr.contains("make setup"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn missing_model_exits_3_and_says_how_to_export() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // XDG_DATA_HOME hides any model a user exported, so pin the runtime to where set-up put it.
+    let runtime = clipstream_core::runtime::library_candidates()
+        .into_iter()
+        .find(|p| p.is_file());
+    let out = clipstream()
+        .env(
+            "ORT_DYLIB_PATH",
+            runtime.expect("make setup installed ONNX Runtime"),
+        )
+        .env("CLIPSTREAM_MODEL", tmp.path())
+        .env("XDG_DATA_HOME", tmp.path())
+        .arg("doctor")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no model found") && stderr.contains("clipstream_models export"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn usage_error_exits_2() {
+    let out = clipstream().arg("no-such-command").output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+fn labels() -> serde_json::Value {
+    let text =
+        std::fs::read_to_string(repo().join("tests/fixtures/shapes/labels.json")).expect("labels");
+    serde_json::from_str(&text).expect("json")
+}
+
+fn label_of(labels: &serde_json::Value, path: &str) -> (String, String) {
+    let name = Path::new(path)
+        .file_name()
+        .expect("file name")
+        .to_string_lossy()
+        .into_owned();
+    let l = &labels[&name];
+    (
+        l["colour"].as_str().unwrap_or("?").to_string(),
+        l["shape"].as_str().unwrap_or("?").to_string(),
+    )
+}
+
+/// `clipstream --library LIB --model tiny-clip ARGS...`, asserting the exit code; returns stdout.
+fn run_ok(library: &Path, args: &[&str]) -> String {
+    let out = clipstream()
+        .arg("--library")
+        .arg(library)
+        .arg("--model")
+        .arg(tiny_clip())
+        .args(args)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+#[test]
+fn index_search_similar_status_remove() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let photos = tmp.path().join("photos");
+    std::fs::create_dir(&photos).expect("mkdir");
+    for i in (0..1800).step_by(7) {
+        let name = format!("{i:05}.png");
+        std::fs::copy(
+            repo().join("tests/fixtures/shapes").join(&name),
+            photos.join(&name),
+        )
+        .expect("copy");
+    }
+    let n = (0..1800).step_by(7).count();
+    let library = tmp.path().join("library");
+    let lib = library.as_path();
+    let photos_arg = photos.to_str().expect("utf-8 temp path");
+
+    let out = run_ok(lib, &["index", photos_arg]);
+    assert!(out.contains(&format!("indexed {n} new")), "{out}");
+
+    let labels = labels();
+    let hits: serde_json::Value = serde_json::from_str(&run_ok(
+        lib,
+        &["search", "a red circle", "-k", "5", "--json"],
+    ))
+    .expect("json");
+    let hits = hits.as_array().expect("array");
+    assert!(!hits.is_empty());
+    for hit in hits.iter().take(3) {
+        let path = hit["path"].as_str().expect("path");
+        assert!(
+            Path::new(path).is_absolute() && hit["score"].is_number(),
+            "{hit}"
+        );
+        assert_eq!(
+            label_of(&labels, path),
+            ("red".to_string(), "circle".to_string()),
+            "{hit}"
+        );
+    }
+    let scores: Vec<f64> = hits
+        .iter()
+        .map(|h| h["score"].as_f64().expect("score"))
+        .collect();
+    assert!(
+        scores.windows(2).all(|w| w[0] >= w[1]),
+        "best first: {scores:?}"
+    );
+
+    // Combined query: blue squares, but not on white.
+    let text = run_ok(
+        lib,
+        &[
+            "search",
+            "a blue square - white background",
+            "-k",
+            "3",
+            "--json",
+        ],
+    );
+    let hits: serde_json::Value = serde_json::from_str(&text).expect("json");
+    for hit in hits.as_array().expect("array") {
+        let name = Path::new(hit["path"].as_str().expect("path"))
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        assert_ne!(labels[&name]["background"], "white", "{hit}");
+    }
+
+    let example = hits[0]["path"].as_str().expect("path").to_string();
+    let similar: serde_json::Value =
+        serde_json::from_str(&run_ok(lib, &["similar", &example, "-k", "3", "--json"]))
+            .expect("json");
+    let similar = similar.as_array().expect("array");
+    assert!(!similar.is_empty());
+    assert!(
+        similar.iter().all(|h| h["path"] != example.as_str()),
+        "the example itself is not a result"
+    );
+    assert_eq!(
+        label_of(&labels, similar[0]["path"].as_str().expect("path")).1,
+        label_of(&labels, &example).1
+    );
+
+    let status: serde_json::Value =
+        serde_json::from_str(&run_ok(lib, &["status", "--json"])).expect("json");
+    assert_eq!(status["images"], n);
+    assert_eq!(status["skipped"], 0);
+    assert_eq!(status["folders"].as_array().expect("folders").len(), 1);
+
+    let out = run_ok(lib, &["remove", photos_arg]);
+    assert!(out.contains(&format!("its {n} images")), "{out}");
+    let status: serde_json::Value =
+        serde_json::from_str(&run_ok(lib, &["status", "--json"])).expect("json");
+    assert_eq!(status["images"], 0);
+}
+
+#[test]
+fn a_run_with_bad_files_exits_0_and_says_how_many_it_skipped() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let photos = tmp.path().join("photos");
+    std::fs::create_dir(&photos).expect("mkdir");
+    std::fs::copy(
+        repo().join("tests/fixtures/shapes/00001.png"),
+        photos.join("good.png"),
+    )
+    .expect("copy");
+    std::fs::write(photos.join("empty.jpg"), b"").expect("write");
+    std::fs::write(photos.join("text.png"), b"plain text").expect("write");
+    let out = run_ok(
+        &tmp.path().join("library"),
+        &["index", photos.to_str().expect("utf-8")],
+    );
+    assert!(
+        out.contains("indexed 1 new") && out.contains("skipped 2 files"),
+        "{out}"
+    );
+    let listing = run_ok(&tmp.path().join("library"), &["status", "--skipped"]);
+    assert!(listing.contains("empty.jpg\tempty file"), "{listing}");
+}
+
+#[test]
+fn a_query_with_only_negative_terms_is_a_usage_error() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = clipstream()
+        .arg("--library")
+        .arg(tmp.path())
+        .arg("--model")
+        .arg(tiny_clip())
+        .args(["search", "- people"])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

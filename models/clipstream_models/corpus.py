@@ -238,7 +238,7 @@ def _random_mix(rng: random.Random) -> str:
 
 
 def _long(rng: random.Random) -> str:
-    words = [_caption(rng) for _ in range(rng.randrange(8, 20))]
+    words = [_caption(rng) for _ in range(rng.randrange(10, 20))]
     return ", ".join(words)
 
 

@@ -52,8 +52,15 @@ PHOTOS_DIR = REPO / "tests" / "fixtures" / "photos"
 SHAPES_DIR = REPO / "tests" / "fixtures" / "shapes"
 PHOTO_GOLDEN = GOLDEN_DIR / "photos.json"
 SKIMAGE_PHOTOS = [
-    "astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "retina.jpg", "camera.png", "logo.png",
-    "color.png", "no_time_for_that_tiny.gif",
+    "astronaut.png",
+    "chelsea.png",
+    "coffee.png",
+    "rocket.jpg",
+    "retina.jpg",
+    "camera.png",
+    "logo.png",
+    "color.png",
+    "no_time_for_that_tiny.gif",
 ]
 PROBE_SIZE, PROBE_STEP = 224, 14
 
@@ -103,16 +110,18 @@ def photo_golden(paths: list[Path]) -> list[dict]:
         img = open_upright(path)
         pix = proc(images=[img], return_tensors="np")["pixel_values"][0]
         grid = pix[:, ::PROBE_STEP, ::PROBE_STEP]
-        out.append({
-            "file": path.name,
-            "size": list(img.size),
-            "embedding": [round(float(x), 7) for x in vector],
-            "probe_224": {
-                "channel_mean": [round(float(m), 6) for m in pix.mean(axis=(1, 2))],
-                "step": PROBE_STEP,
-                "grid": np.round(grid, 5).ravel().tolist(),
-            },
-        })
+        out.append(
+            {
+                "file": path.name,
+                "size": list(img.size),
+                "embedding": [round(float(x), 7) for x in vector],
+                "probe_224": {
+                    "channel_mean": [round(float(m), 6) for m in pix.mean(axis=(1, 2))],
+                    "step": PROBE_STEP,
+                    "grid": np.round(grid, 5).ravel().tolist(),
+                },
+            }
+        )
     return out
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test and lint of the project. Run through `make test`, which runs the set-up first.
 set -euo pipefail
+shopt -s inherit_errexit 2>/dev/null || true
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$CLIPSTREAM_ROOT"
 
@@ -10,8 +11,16 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 "$PY" -m ruff check models
 "$PY" -m ruff format --check models
 
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+
 echo "== models/: pytest"
-(cd models && "$PY" -m pytest -q -p no:cacheprovider tests)
+(cd models && "$PY" -m pytest -q -p no:cacheprovider tests) | tee -a "$log"
 
 echo "== Rust: cargo test"
-cargo test --workspace --locked
+cargo test --workspace --all-targets --locked 2>&1 | tee -a "$log"
+
+# One closing line over both suites (pytest: "N passed", cargo: "test result: ok. N passed; M failed").
+passed=$(grep -oE '([0-9]+) passed' "$log" | awk '{s += $1} END {print s + 0}')
+failed=$(grep -oE '([0-9]+) failed' "$log" | awk '{s += $1} END {print s + 0}')
+echo "$passed passed, $failed failed"

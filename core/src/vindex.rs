@@ -142,7 +142,8 @@ impl VectorIndex {
             reason,
         };
         let _ = std::fs::remove_file(dir.join(STAMP_FILE));
-        let tmp = dir.join(format!("{INDEX_FILE}.partial"));
+        // A name of this process's own: the app and the CLI may save the same library at once.
+        let tmp = dir.join(format!("{INDEX_FILE}.{}.partial", std::process::id()));
         self.index
             .save(
                 tmp.to_str()

@@ -30,6 +30,12 @@ enum Command {
         dim: usize,
         #[arg(long, default_value_t = 200)]
         queries: usize,
+        /// Search expansions (HNSW ef) to try.
+        #[arg(long, value_delimiter = ',', default_value = "64")]
+        ef: Vec<usize>,
+        /// Scalar types to try.
+        #[arg(long, value_delimiter = ',', default_value = "f32,bf16,f16,i8")]
+        scalars: Vec<String>,
     },
     /// Indexing throughput on a folder of large JPEGs (generated if missing).
     Indexing {
@@ -52,10 +58,21 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Vindex { n, dim, queries } => vindex(n, dim, queries),
-        Command::Indexing { model, folder, generate, width, height, threads } => {
-            indexing(&model, &folder, generate, width, height, threads)
-        }
+        Command::Vindex {
+            n,
+            dim,
+            queries,
+            ef,
+            scalars,
+        } => vindex(n, dim, queries, &ef, &scalars),
+        Command::Indexing {
+            model,
+            folder,
+            generate,
+            width,
+            height,
+            threads,
+        } => indexing(&model, &folder, generate, width, height, threads),
     }
 }
 
@@ -82,59 +99,97 @@ impl Rng {
     }
 }
 
-/// CLIP-like vectors: normalised points around 1000 topic centres (photos of similar things
-/// cluster), plus a shared offset (CLIP embeddings share a common direction).
+/// CLIP-like vectors: real embeddings have a low intrinsic dimension, so points are drawn in a
+/// 64-d latent space around 1000 topic centres (photos of similar things cluster), mapped to `dim`
+/// dimensions by a fixed random matrix, offset by a direction all embeddings share, plus a little
+/// isotropic noise; then normalised. Queries come from the same distribution with another seed.
 pub fn synthetic_vectors(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
+    const LATENT: usize = 64;
+    let mut fixed = Rng(7);
+    let common: Vec<f32> = (0..dim).map(|_| fixed.normal()).collect();
+    let centres: Vec<Vec<f32>> = (0..1000)
+        .map(|_| (0..LATENT).map(|_| fixed.normal()).collect())
+        .collect();
+    let projection: Vec<Vec<f32>> = (0..dim)
+        .map(|_| (0..LATENT).map(|_| fixed.normal() / 8.0).collect())
+        .collect();
     let mut rng = Rng(seed);
-    let common: Vec<f32> = (0..dim).map(|_| rng.normal()).collect();
-    let centres: Vec<Vec<f32>> = (0..1000).map(|_| (0..dim).map(|_| rng.normal()).collect()).collect();
     (0..n)
         .map(|_| {
             let c = &centres[(rng.next() % 1000) as usize];
-            let v: Vec<f32> = (0..dim).map(|i| 1.5 * common[i] + c[i] + 0.8 * rng.normal()).collect();
+            let z: Vec<f32> = c.iter().map(|x| x + 0.5 * rng.normal()).collect();
+            let v: Vec<f32> = (0..dim)
+                .map(|i| {
+                    let projected: f32 = projection[i].iter().zip(&z).map(|(a, b)| a * b).sum();
+                    projected + 0.6 * common[i] + 0.1 * rng.normal()
+                })
+                .collect();
             embed::normalized(&v)
         })
         .collect()
 }
 
 fn exact_top(vectors: &[Vec<f32>], q: &[f32], k: usize) -> Vec<i64> {
-    let mut scored: Vec<(f32, i64)> =
-        vectors.iter().enumerate().map(|(i, v)| (v.iter().zip(q).map(|(a, b)| a * b).sum(), i as i64)).collect();
+    let mut scored: Vec<(f32, i64)> = vectors
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.iter().zip(q).map(|(a, b)| a * b).sum(), i as i64))
+        .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
     scored.into_iter().take(k).map(|(_, i)| i).collect()
 }
 
-fn vindex(n: usize, dim: usize, queries: usize) -> anyhow::Result<()> {
+fn vindex(
+    n: usize,
+    dim: usize,
+    queries: usize,
+    efs: &[usize],
+    scalars: &[String],
+) -> anyhow::Result<()> {
     let vectors = synthetic_vectors(n, dim, 1);
     let probes = synthetic_vectors(queries, dim, 2);
     let truth: Vec<Vec<i64>> = probes.iter().map(|q| exact_top(&vectors, q, 10)).collect();
-    println!("{n} synthetic CLIP-like {dim}-d vectors, {queries} queries, recall@10 vs exact f32 search");
-    println!("| scalar | build (s) | memory (MiB) | recall@10 | search p50 (ms) | search p99 (ms) |");
-    println!("| :-- | --: | --: | --: | --: | --: |");
-    for scalar in [Scalar::F32, Scalar::Bf16, Scalar::F16, Scalar::I8] {
+    println!(
+        "{n} synthetic CLIP-like {dim}-d vectors, {queries} queries, recall@10 vs exact f32 search"
+    );
+    println!(
+        "| scalar | build (s) | memory (MiB) | ef | recall@10 | search p50 (ms) | search p99 (ms) |"
+    );
+    println!("| :-- | --: | --: | --: | --: | --: | --: |");
+    for name in scalars {
+        let scalar = match name.as_str() {
+            "f32" => Scalar::F32,
+            "bf16" => Scalar::Bf16,
+            "f16" => Scalar::F16,
+            "i8" => Scalar::I8,
+            other => anyhow::bail!("unknown scalar {other}"),
+        };
         let index = VectorIndex::new(dim, scalar)?;
         let started = Instant::now();
         for (i, v) in vectors.iter().enumerate() {
             index.add(i as i64, v)?;
         }
         let build = started.elapsed().as_secs_f64();
-        let mut found = 0usize;
-        let mut times = Vec::with_capacity(queries);
-        for (q, want) in probes.iter().zip(&truth) {
-            let t = Instant::now();
-            let got = index.search(q, 10, None)?;
-            times.push(t.elapsed().as_secs_f64() * 1000.0);
-            found += got.iter().filter(|h| want.contains(&h.id)).count();
+        for &ef in efs {
+            index.set_expansion_search(ef);
+            let mut found = 0usize;
+            let mut times = Vec::with_capacity(queries);
+            for (q, want) in probes.iter().zip(&truth) {
+                let t = Instant::now();
+                let got = index.search(q, 10, None)?;
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+                found += got.iter().filter(|h| want.contains(&h.id)).count();
+            }
+            times.sort_by(f64::total_cmp);
+            let pct = |p: f64| times[((times.len() - 1) as f64 * p) as usize];
+            println!(
+                "| {scalar:?} | {build:.1} | {:.0} | {ef} | {:.4} | {:.2} | {:.2} |",
+                index.memory_usage() as f64 / (1024.0 * 1024.0),
+                found as f64 / (10 * queries) as f64,
+                pct(0.5),
+                pct(0.99)
+            );
         }
-        times.sort_by(f64::total_cmp);
-        let pct = |p: f64| times[((times.len() - 1) as f64 * p) as usize];
-        println!(
-            "| {scalar:?} | {build:.1} | {:.0} | {:.4} | {:.2} | {:.2} |",
-            index.memory_usage() as f64 / (1024.0 * 1024.0),
-            found as f64 / (10 * queries) as f64,
-            pct(0.5),
-            pct(0.99)
-        );
     }
     Ok(())
 }
@@ -144,9 +199,17 @@ fn synthetic_photo(width: u32, height: u32, seed: u64) -> image::RgbImage {
     let mut rng = Rng(seed);
     let blocks: Vec<(u32, u32, u32, [u8; 3])> = (0..40)
         .map(|_| {
-            let (x, y) = ((rng.next() % u64::from(width)) as u32, (rng.next() % u64::from(height)) as u32);
+            let (x, y) = (
+                (rng.next() % u64::from(width)) as u32,
+                (rng.next() % u64::from(height)) as u32,
+            );
             let r = 50 + (rng.next() % 600) as u32;
-            (x, y, r, [rng.next() as u8, rng.next() as u8, rng.next() as u8])
+            (
+                x,
+                y,
+                r,
+                [rng.next() as u8, rng.next() as u8, rng.next() as u8],
+            )
         })
         .collect();
     image::RgbImage::from_fn(width, height, |x, y| {
@@ -161,11 +224,21 @@ fn synthetic_photo(width: u32, height: u32, seed: u64) -> image::RgbImage {
     })
 }
 
-fn indexing(model_dir: &Path, folder: &Path, generate: usize, w: u32, h: u32, threads: Option<usize>) -> anyhow::Result<()> {
+fn indexing(
+    model_dir: &Path,
+    folder: &Path,
+    generate: usize,
+    w: u32,
+    h: u32,
+    threads: Option<usize>,
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(folder)?;
     let existing = std::fs::read_dir(folder)?.count();
     if existing == 0 {
-        eprintln!("generating {generate} {w}×{h} JPEGs in {}", folder.display());
+        eprintln!(
+            "generating {generate} {w}×{h} JPEGs in {}",
+            folder.display()
+        );
         for i in 0..generate {
             let img = synthetic_photo(w, h, i as u64);
             let path = folder.join(format!("photo_{i:04}.jpg"));
@@ -174,8 +247,12 @@ fn indexing(model_dir: &Path, folder: &Path, generate: usize, w: u32, h: u32, th
         }
     }
     let count = std::fs::read_dir(folder)?.count();
-    let bytes: u64 = std::fs::read_dir(folder)?.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum();
-    let model = Model::open(model_dir).with_context(|| format!("model in {}", model_dir.display()))?;
+    let bytes: u64 = std::fs::read_dir(folder)?
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    let model =
+        Model::open(model_dir).with_context(|| format!("model in {}", model_dir.display()))?;
     let threads = threads.unwrap_or_else(embed::default_threads);
 
     // Bare model: the same number of images, already preprocessed, through the same session setup.
@@ -195,7 +272,10 @@ fn indexing(model_dir: &Path, folder: &Path, generate: usize, w: u32, h: u32, th
 
     let lib_dir = std::env::temp_dir().join(format!("clipstream-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&lib_dir);
-    let options = Options { threads, ..Options::default() };
+    let options = Options {
+        threads,
+        ..Options::default()
+    };
     let library = Library::open(&lib_dir, Some(&model), options)?;
     library.add_folder(folder)?;
     let started = Instant::now();

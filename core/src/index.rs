@@ -140,6 +140,10 @@ impl Library {
                     report.unchanged += 1;
                     continue;
                 }
+                if was_skipped.is_some() {
+                    // Changed since it was skipped: try again; a new failure records a new reason.
+                    batch.unskip.push(f.path.clone());
+                }
                 if let Kind::Unsupported(name) = f.kind {
                     batch.skip.push((
                         folder.id,

@@ -232,6 +232,11 @@ impl VectorIndex {
             .collect())
     }
 
+    /// How many candidates a search explores (HNSW `ef`): higher is slower and more exact.
+    pub fn set_expansion_search(&self, ef: usize) {
+        self.index.change_expansion_search(ef);
+    }
+
     /// Bytes of memory the index holds.
     pub fn memory_usage(&self) -> usize {
         self.index.memory_usage()

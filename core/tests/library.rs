@@ -457,9 +457,13 @@ fn bad_files_are_skipped_with_reasons_and_good_ones_indexed() {
     );
     assert!(skipped.contains_key("truncated.jpg"), "{skipped:?}");
 
-    // Skipped files are not retried until they change.
+    // Skipped files are not retried until they change; a fixed file is indexed and unlisted.
     let again = index(&library);
     assert_eq!((again.skipped, again.unchanged), (0, 8), "{again:?}");
+    std::fs::write(folder.join("truncated.png"), &png).expect("repair");
+    let repaired = index(&library);
+    assert_eq!((repaired.added, repaired.skipped), (1, 0), "{repaired:?}");
+    assert_eq!(library.skipped().expect("skipped").len(), 4);
 }
 
 #[test]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -26,7 +25,12 @@ MIB = 1024 * 1024
 
 
 def _rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak RSS of this process. VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the
+    parent across fork+exec, so a small worker would report the benchmark driver's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def _time(fn, runs: int, warmup: int) -> list[float]:
@@ -200,7 +204,7 @@ def run_all(model_dir: Path, source: Path, report: Path, runs: int, log=print) -
         f'- Query: "{QUERY}" = {len(ids)} token ids; fixed-77 graphs get it padded with 0 to 77.',
         f"- Latency: one query per call, {runs} timed runs after 10 warm-up runs, intra-op threads as listed "
         "(ONNX Runtime: inter-op 1, spinning on by default; PyTorch: `torch.set_num_threads`).",
-        "- Peak RSS: `ru_maxrss` of a fresh process that loaded only that model and ran it; for scale, such a "
+        "- Peak RSS: `VmHWM` of a fresh process that loaded only that model and ran it; for scale, such a "
         f"process with the runtime imported and no model peaks at {baselines['torch-baseline']:.0f} MiB (torch) "
         f"and {baselines['onnx-baseline']:.0f} MiB (onnxruntime).",
         "- Cosine: to the PyTorch embedding of the same query.",

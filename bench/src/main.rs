@@ -12,7 +12,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use clipstream_core::vindex::{Scalar, VectorIndex};
-use clipstream_core::{Library, Model, Options, VisionEncoder, embed};
+use clipstream_core::{Library, Model, Options, VisionEncoder, decode, embed};
 
 #[derive(Parser)]
 struct Cli {
@@ -255,6 +255,22 @@ fn indexing(
         Model::open(model_dir).with_context(|| format!("model in {}", model_dir.display()))?;
     let threads = threads.unwrap_or_else(embed::default_threads);
 
+    // One photo's decode + resize + orient on one thread (what each worker does per file).
+    let mut files: Vec<PathBuf> = std::fs::read_dir(folder)?
+        .filter_map(|e| Some(e.ok()?.path()))
+        .collect();
+    files.sort();
+    let short_side = model.manifest.vision.preprocess.resize_shortest_edge;
+    let mut decode_ms = Vec::new();
+    for path in files.iter().take(8) {
+        let bytes = std::fs::read(path)?;
+        let t = Instant::now();
+        decode::decode(&bytes, short_side, decode::DEFAULT_MAX_PIXELS)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        decode_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    decode_ms.sort_by(f64::total_cmp);
+
     // Bare model: the same number of images, already preprocessed, through the same session setup.
     let vision = VisionEncoder::new(&model, threads)?;
     let [ch, cw] = model.manifest.vision.preprocess.center_crop;
@@ -287,6 +303,7 @@ fn indexing(
         "megapixels": f64::from(w) * f64::from(h) / 1e6,
         "mean_file_mib": bytes as f64 / count as f64 / (1024.0 * 1024.0),
         "threads": threads,
+        "decode_resize_ms_median_1_thread": decode_ms[decode_ms.len() / 2],
         "model": model.manifest.model_id,
         "product_images_per_s": product,
         "bare_model_images_per_s": bare,

@@ -44,6 +44,30 @@ pub(crate) fn open_session(model: &Model, file: &str, threads: usize) -> Result<
     Ok(Mutex::new(session))
 }
 
+/// Run a one-input, one-output model on `data` shaped `shape`; the output, flattened.
+fn run<
+    T: ort::value::PrimitiveTensorElementType + std::fmt::Debug + Clone + 'static,
+    const N: usize,
+>(
+    session: &Mutex<Session>,
+    path: &std::path::Path,
+    input: &str,
+    output: &str,
+    shape: [usize; N],
+    data: Vec<T>,
+) -> Result<Vec<f32>> {
+    let fail = |e: ort::Error| Error::Inference {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let tensor = Tensor::from_array((shape, data)).map_err(fail)?;
+    // A poisoned lock only means another thread panicked mid-run; the session itself is intact.
+    let mut session = session.lock().unwrap_or_else(|p| p.into_inner());
+    let outputs = session.run(ort::inputs![input => tensor]).map_err(fail)?;
+    let (_, values) = outputs[output].try_extract_tensor::<f32>().map_err(fail)?;
+    Ok(values.to_vec())
+}
+
 /// Encodes search queries with the model's tokenizer and text tower.
 pub struct TextEncoder {
     model: Model,
@@ -95,21 +119,15 @@ impl TextEncoder {
     pub fn encode(&self, text: &str) -> Result<Vec<f32>> {
         let ids = self.token_ids(text)?;
         let spec = &self.model.manifest.text;
-        let path = self.model.file(&spec.file);
-        let fail = |e: ort::Error| Error::Inference {
-            path: path.clone(),
-            reason: e.to_string(),
-        };
-        let input = Tensor::from_array(([1usize, ids.len()], ids)).map_err(fail)?;
-        // A poisoned lock only means another thread panicked mid-run; the session itself is intact.
-        let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
-        let outputs = session
-            .run(ort::inputs![spec.input.as_str() => input])
-            .map_err(fail)?;
-        let (_, values) = outputs[spec.output.as_str()]
-            .try_extract_tensor::<f32>()
-            .map_err(fail)?;
-        Ok(normalized(values))
+        let values = run(
+            &self.session,
+            &self.model.file(&spec.file),
+            &spec.input,
+            &spec.output,
+            [1, ids.len()],
+            ids,
+        )?;
+        Ok(normalized(&values))
     }
 }
 
@@ -154,20 +172,15 @@ impl VisionEncoder {
             );
             flat.extend_from_slice(p);
         }
-        let path = self.model.file(&spec.file);
-        let fail = |e: ort::Error| Error::Inference {
-            path: path.clone(),
-            reason: e.to_string(),
-        };
-        let input = Tensor::from_array(([pixels.len(), 3, ch as usize, cw as usize], flat))
-            .map_err(fail)?;
-        let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
-        let outputs = session
-            .run(ort::inputs![spec.input.as_str() => input])
-            .map_err(fail)?;
-        let (_, values) = outputs[spec.output.as_str()]
-            .try_extract_tensor::<f32>()
-            .map_err(fail)?;
+        let shape = [pixels.len(), 3, ch as usize, cw as usize];
+        let values = run(
+            &self.session,
+            &self.model.file(&spec.file),
+            &spec.input,
+            &spec.output,
+            shape,
+            flat,
+        )?;
         let dim = values.len() / pixels.len();
         Ok(values.chunks_exact(dim).map(normalized).collect())
     }

@@ -218,20 +218,6 @@ impl VectorIndex {
             .collect())
     }
 
-    /// Exact (brute-force) search, to measure the HNSW index's recall.
-    pub fn exact_search(&self, query: &[f32], k: usize) -> Result<Vec<Neighbor>> {
-        let matches = self.index.exact_search(query, k).map_err(index_error)?;
-        Ok(matches
-            .keys
-            .iter()
-            .zip(&matches.distances)
-            .map(|(&k, &d)| Neighbor {
-                id: k as i64,
-                score: 1.0 - d,
-            })
-            .collect())
-    }
-
     /// How many candidates a search explores (HNSW `ef`): higher is slower and more exact.
     pub fn set_expansion_search(&self, ef: usize) {
         self.index.change_expansion_search(ef);

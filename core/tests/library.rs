@@ -210,6 +210,10 @@ fn preprocessing_at_224_matches_the_reference() {
             }
         }
         let mean_diff = sum_diff / i as f32;
+        eprintln!(
+            "{}: 224-px preprocessing vs reference: mean |Δ| {mean_diff:.4}, max |Δ| {max_diff:.4}",
+            case.file
+        );
         // One 8-bit level is 1/255/std ≈ 0.015 after normalisation.
         assert!(
             mean_diff < 0.02 && max_diff < 0.5,
@@ -230,6 +234,10 @@ fn photo_embeddings_match_the_reference() {
             .image_embedding(&photos().join(&case.file))
             .expect("encodes");
         let cos = cosine(&got, &case.embedding);
+        eprintln!(
+            "{}: test-model embedding vs reference: cosine {cos:.6}",
+            case.file
+        );
         assert!(cos >= 0.999, "{}: cosine {cos}", case.file);
     }
 }
@@ -246,6 +254,7 @@ fn exif_rotated_photo_encodes_like_its_upright_twin() {
         .image_embedding(&photos().join("chelsea_rotated.jpg"))
         .expect("encodes");
     let cos = cosine(&upright, &rotated);
+    eprintln!("EXIF-rotated vs upright twin: cosine {cos:.6}");
     assert!(cos > 0.995, "cosine {cos}");
     let bytes = std::fs::read(photos().join("chelsea_rotated.jpg")).expect("read");
     let d = decode::decode(&bytes, 64, decode::DEFAULT_MAX_PIXELS).expect("decodes");

@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use clipstream_core::{
     Error, Filters, Library, Model, Options, Progress, Request, Results, Sort, decode, embed,
 };
-use clipstream_core::{library, model, runtime};
+use clipstream_core::{Phase, library, model, runtime};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
@@ -377,8 +377,12 @@ impl Reporter {
                 bar.set_position(p.done);
                 bar.set_message(msg);
             }
-            None if self.last_line.elapsed() > Duration::from_secs(2) || p.done == p.to_process => {
-                eprintln!("{:?}: {}/{} done, {msg}", p.phase, p.done, p.to_process);
+            None if p.phase == Phase::Done
+                || (p.phase == Phase::Indexing
+                    && p.to_process > 0
+                    && self.last_line.elapsed() > Duration::from_secs(2)) =>
+            {
+                eprintln!("{}/{} done, {msg}", p.done, p.to_process);
                 self.last_line = Instant::now();
             }
             None => {}

@@ -439,7 +439,8 @@ impl Catalog {
     }
 
     /// Apply one batch of indexing results atomically: a crash loses at most this batch.
-    pub fn apply(&mut self, batch: &Batch) -> Result<Vec<(i64, Vec<f32>)>> {
+    /// Returns the ids given to `batch.insert`, in order.
+    pub fn apply(&mut self, batch: &Batch) -> Result<Vec<i64>> {
         let path = self.path.clone();
         let fail = |e: rusqlite::Error| Error::Catalog {
             path: path.clone(),
@@ -476,7 +477,7 @@ impl Batch {
     }
 }
 
-fn write_batch(tx: &Transaction<'_>, batch: &Batch) -> rusqlite::Result<Vec<(i64, Vec<f32>)>> {
+fn write_batch(tx: &Transaction<'_>, batch: &Batch) -> rusqlite::Result<Vec<i64>> {
     for id in &batch.delete_images {
         tx.execute("DELETE FROM images WHERE id = ?1", [id])?;
     }
@@ -528,7 +529,7 @@ fn write_batch(tx: &Transaction<'_>, batch: &Batch) -> rusqlite::Result<Vec<(i64
                 embedding_bytes(&img.embedding),
                 now()
             ])?;
-            added.push((tx.last_insert_rowid(), img.embedding.clone()));
+            added.push(tx.last_insert_rowid());
         }
     }
     for (folder, path, stamp, reason) in &batch.skip {

@@ -12,7 +12,7 @@ use crossbeam_channel::bounded;
 use serde::Serialize;
 
 use crate::Result;
-use crate::catalog::{Batch, Catalog, DATABASE, NewImage, Stamp};
+use crate::catalog::{Batch, Catalog, DATABASE, ImageRow, NewImage, Stamp};
 use crate::decode::{self, Format};
 use crate::embed;
 use crate::library::Library;
@@ -413,16 +413,24 @@ impl Library {
                 r.size = stamp.size;
             }
         }
-        for (id, vector) in &added {
+        for (&id, img) in added.iter().zip(&batch.insert) {
             if let Some(v) = &state.vindex {
-                v.add(*id, vector)?;
+                v.add(id, &img.embedding)?;
             }
             if state.background.len() < BACKGROUND_SAMPLE {
-                state.background.push(vector.clone());
+                state.background.push(img.embedding.clone());
             }
-            if let Some(row) = writer.image(*id)? {
-                state.rows.insert(*id, row);
-            }
+            let row = ImageRow {
+                id,
+                folder_id: img.folder_id,
+                path: img.path.clone(),
+                size: img.stamp.size,
+                format: img.format.clone(),
+                width: img.width,
+                height: img.height,
+                taken_at: img.taken_at,
+            };
+            state.rows.insert(id, row);
         }
         *batch = Batch::default();
         Ok(())

@@ -659,3 +659,172 @@ fn committed_v1_library_still_opens() {
     r.all = true;
     assert_eq!(library.search(&r).expect("searches").hits.len(), 3);
 }
+
+#[test]
+fn every_supported_format_is_indexed_by_its_content() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let folder = shape_folder(dir.path(), &[]);
+    let img = image::open(shapes().join("00040.png"))
+        .expect("fixture")
+        .into_rgb8();
+    for (name, format) in [
+        ("a.jpeg", image::ImageFormat::Jpeg),
+        ("b.png", image::ImageFormat::Png),
+        ("c.webp", image::ImageFormat::WebP),
+        ("d.gif", image::ImageFormat::Gif),
+        ("e.bmp", image::ImageFormat::Bmp),
+        ("f.tiff", image::ImageFormat::Tiff),
+        // A PNG behind a .jpg name: the content decides.
+        ("g.jpg", image::ImageFormat::Png),
+    ] {
+        img.save_with_format(folder.join(name), format)
+            .expect("encode");
+    }
+    let library = open_library(&dir.path().join("library"));
+    library.add_folder(&folder).expect("adds");
+    let report = index(&library);
+    assert_eq!((report.added, report.skipped), (7, 0), "{report:?}");
+    let mut request = Request::new("a shape", 10);
+    request.all = true;
+    let mut formats: Vec<(String, String)> = library
+        .search(&request)
+        .expect("searches")
+        .hits
+        .into_iter()
+        .map(|h| (file_name(&h.path), h.format))
+        .collect();
+    formats.sort();
+    let want = [
+        ("a.jpeg", "jpeg"),
+        ("b.png", "png"),
+        ("c.webp", "webp"),
+        ("d.gif", "gif"),
+        ("e.bmp", "bmp"),
+        ("f.tiff", "tiff"),
+        ("g.jpg", "png"),
+    ];
+    assert_eq!(formats, want.map(|(a, b)| (a.to_string(), b.to_string())));
+}
+
+#[test]
+fn filters_and_date_sort_through_the_library() {
+    use clipstream_core::{Filters, Sort};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let library = open_library(&dir.path().join("library"));
+    library.add_folder(&photos()).expect("adds");
+    library.add_folder(&shapes()).expect("adds");
+    assert_eq!(index(&library).added, 1812);
+    let search = |filters: Filters, sort: Sort| {
+        let mut r = Request::new("a photo", 2000);
+        r.all = true;
+        r.filters = filters;
+        r.sort = sort;
+        library.search(&r).expect("searches").hits
+    };
+    let june_2021 = decode::days_from_civil(2021, 6, 1) * 86_400;
+    let dated = search(
+        Filters {
+            taken_from: Some(june_2021),
+            ..Filters::default()
+        },
+        Sort::Relevance,
+    );
+    assert_eq!(
+        dated.iter().map(|h| file_name(&h.path)).collect::<Vec<_>>(),
+        ["chelsea_upright.jpg"]
+    );
+    let before = search(
+        Filters {
+            taken_until: Some(june_2021),
+            ..Filters::default()
+        },
+        Sort::Relevance,
+    );
+    assert!(before.is_empty(), "no photo has an earlier date");
+    let gifs = search(
+        Filters {
+            formats: vec!["gif".into()],
+            ..Filters::default()
+        },
+        Sort::Relevance,
+    );
+    assert_eq!(
+        gifs.iter().map(|h| file_name(&h.path)).collect::<Vec<_>>(),
+        ["no_time_for_that_tiny.gif"]
+    );
+    let in_photos = search(
+        Filters {
+            folders: vec![std::fs::canonicalize(photos()).expect("exists")],
+            ..Filters::default()
+        },
+        Sort::Relevance,
+    );
+    assert_eq!(in_photos.len(), 12);
+    let by_date = search(Filters::default(), Sort::DateTaken);
+    assert_eq!(
+        file_name(&by_date[0].path),
+        "chelsea_upright.jpg",
+        "dated photos first"
+    );
+}
+
+/// A PNG whose header claims `w × h` pixels (with no pixel data to back it): a few dozen bytes.
+fn png_claiming(w: u32, h: u32) -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    for (kind, data) in [
+        (
+            &b"IHDR"[..],
+            [&w.to_be_bytes()[..], &h.to_be_bytes()[..], &[8, 2, 0, 0, 0]].concat(),
+        ),
+        // A valid but empty zlib stream: the header parses, the pixels are missing.
+        (
+            b"IDAT",
+            vec![0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+        ),
+        (b"IEND", vec![]),
+    ] {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let body = [kind, &data[..]].concat();
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&crc32(&body).to_be_bytes());
+    }
+    out
+}
+
+#[test]
+fn decompression_bomb_is_refused_before_allocation() {
+    let err = decode::decode(
+        &png_claiming(100_000, 100_000),
+        224,
+        decode::DEFAULT_MAX_PIXELS,
+    )
+    .expect_err("refused");
+    assert!(
+        err.0.contains("over the limit") || err.0.contains("unreadable header"),
+        "{err}"
+    );
+    let err = decode::decode(
+        &png_claiming(30_000, 30_000),
+        224,
+        decode::DEFAULT_MAX_PIXELS,
+    )
+    .expect_err("refused");
+    assert!(
+        err.0.contains("30000×30000 pixels is over the limit"),
+        "{err}"
+    );
+}

@@ -399,13 +399,7 @@ impl Reporter {
 fn doctor(cli: &Cli, query: &str) -> anyhow::Result<()> {
     let threads = cli.threads.unwrap_or_else(embed::default_threads);
     runtime::environment()?;
-    let found = runtime::library_candidates()
-        .into_iter()
-        .find(|p| p.is_file());
-    println!(
-        "ONNX Runtime: {}",
-        found.map_or("?".into(), |p| p.display().to_string())
-    );
+    println!("ONNX Runtime: {}", runtime::library_path()?.display());
     let dir = model::locate(cli.model.as_deref())?;
     let model =
         Model::open(&dir).with_context(|| format!("opening the model in {}", dir.display()))?;

@@ -53,14 +53,10 @@ fn missing_runtime_names_the_path_and_exits_3() {
 fn missing_model_exits_3_and_says_how_to_export() {
     let tmp = tempfile::tempdir().expect("tempdir");
     // XDG_DATA_HOME hides any model a user exported, so pin the runtime to where set-up put it.
-    let runtime = clipstream_core::runtime::library_candidates()
-        .into_iter()
-        .find(|p| p.is_file());
+    let runtime =
+        clipstream_core::runtime::library_path().expect("make setup installed ONNX Runtime");
     let out = clipstream()
-        .env(
-            "ORT_DYLIB_PATH",
-            runtime.expect("make setup installed ONNX Runtime"),
-        )
+        .env("ORT_DYLIB_PATH", runtime)
         .env("CLIPSTREAM_MODEL", tmp.path())
         .env("XDG_DATA_HOME", tmp.path())
         .arg("doctor")

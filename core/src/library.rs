@@ -259,12 +259,17 @@ impl Library {
 
     /// The embedding of an image file: from the catalog if indexed, else decoded and encoded now.
     pub fn image_embedding(&self, path: &Path) -> Result<Vec<f32>> {
+        Ok(self.image_query(path)?.0)
+    }
+
+    /// An image file's embedding and, when it is in the catalog, its id.
+    fn image_query(&self, path: &Path) -> Result<(Vec<f32>, Option<i64>)> {
         let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         let catalog = self.catalog();
         if let Some(row) = catalog.image_by_path(&abs)?
             && let Some(v) = catalog.embedding(row.id)?
         {
-            return Ok(v);
+            return Ok((v, Some(row.id)));
         }
         drop(catalog);
         let enc = self.encoders()?;
@@ -279,8 +284,10 @@ impl Library {
             })?;
         let pixels = embed::preprocess(&decoded.image, enc.vision.preprocess());
         let mut out = enc.vision.encode_batch(&[pixels])?;
-        out.pop()
-            .ok_or_else(|| Error::Query("the vision model returned nothing".into()))
+        let vector = out
+            .pop()
+            .ok_or_else(|| Error::Query("the vision model returned nothing".into()))?;
+        Ok((vector, None))
     }
 
     /// Text (or combined) search.
@@ -309,18 +316,8 @@ impl Library {
         all: bool,
         filters: &Filters,
     ) -> Result<Results> {
-        let query = self.image_embedding(path)?;
-        let own = std::fs::canonicalize(path)
-            .ok()
-            .and_then(|p| self.catalog().image_by_path(&p).ok().flatten());
-        self.nearest(
-            &query,
-            limit,
-            all,
-            filters,
-            Sort::Relevance,
-            own.map(|r| r.id),
-        )
+        let (query, own) = self.image_query(path)?;
+        self.nearest(&query, limit, all, filters, Sort::Relevance, own)
     }
 
     /// Images that look like the catalogued image `id`.

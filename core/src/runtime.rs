@@ -36,16 +36,23 @@ pub fn library_candidates() -> Vec<PathBuf> {
     out
 }
 
+/// The first candidate that exists; the error lists every path tried.
+pub fn library_path() -> Result<PathBuf> {
+    let candidates = library_candidates();
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .ok_or(Error::RuntimeMissing { tried: candidates })
+}
+
 /// The process-wide ONNX Runtime environment, loaded on first use.
 ///
 /// ONNX Runtime allows one environment per process and the library can be loaded once, so the
 /// outcome (success or the error) is kept for the life of the process.
 pub fn environment() -> Result<&'static Environment> {
     static ENV: OnceLock<std::result::Result<Environment, (PathBuf, String)>> = OnceLock::new();
-    let candidates = library_candidates();
-    let Some(path) = candidates.iter().find(|p| p.is_file()).cloned() else {
-        return Err(Error::RuntimeMissing { tried: candidates });
-    };
+    let path = library_path()?;
     let loaded = ENV.get_or_init(|| {
         let builder = ort::init_from(&path).map_err(|e| (path.clone(), e.to_string()))?;
         builder

@@ -1,10 +1,10 @@
-//! Image bytes → an upright RGB image whose short side has the model's size, plus metadata.
+//! Image bytes → upright RGB images (the model's input, a thumbnail, a preview) plus metadata.
 //!
 //! The format comes from the file's magic bytes, not its name. The pixel count is checked from the
 //! header before any pixel is allocated (decompression bombs). The image is resized before the
 //! EXIF orientation is applied: rotating a 224-px image is ~100× cheaper than a 12-MP one.
 
-use fast_image_resize::images::Image as FirImage;
+use fast_image_resize::images::{Image as FirImage, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
@@ -75,6 +75,83 @@ pub struct Decoded {
 /// Decode `bytes`, apply EXIF orientation, and resize so the short side is `short_side`
 /// (bicubic, the long side rounded down as CLIP's image processor does).
 pub fn decode(bytes: &[u8], short_side: u32, max_pixels: u64) -> Result<Decoded, Unreadable> {
+    let raw = decode_raw(bytes, max_pixels)?;
+    let (up_w, up_h) = raw.upright_size();
+    let (w, h) = resized_size(up_w, up_h, short_side);
+    let image = raw.upright_resized(w, h)?;
+    Ok(raw.into_decoded(image, bytes))
+}
+
+/// [`decode`], plus an upright thumbnail fitting in `thumb_box`×`thumb_box` from the same pixels.
+pub fn decode_with_thumbnail(
+    bytes: &[u8],
+    short_side: u32,
+    thumb_box: u32,
+    max_pixels: u64,
+) -> Result<(Decoded, RgbImage), Unreadable> {
+    let raw = decode_raw(bytes, max_pixels)?;
+    let (up_w, up_h) = raw.upright_size();
+    let (w, h) = resized_size(up_w, up_h, short_side);
+    let image = raw.upright_resized(w, h)?;
+    let (tw, th) = fit_within(up_w, up_h, thumb_box);
+    let thumbnail = raw.upright_resized(tw, th)?;
+    Ok((raw.into_decoded(image, bytes), thumbnail))
+}
+
+/// The upright image scaled down (never up) to fit in `max_side`×`max_side`, for display.
+pub fn decode_to_fit(bytes: &[u8], max_side: u32, max_pixels: u64) -> Result<RgbImage, Unreadable> {
+    let raw = decode_raw(bytes, max_pixels)?;
+    let (up_w, up_h) = raw.upright_size();
+    let (w, h) = fit_within(up_w, up_h, max_side);
+    raw.upright_resized(w, h)
+}
+
+/// Decoded pixels as stored in the file, before orientation.
+struct Raw {
+    rgb: RgbImage,
+    orientation: Orientation,
+    format: Format,
+}
+
+impl Raw {
+    fn swaps(&self) -> bool {
+        matches!(
+            self.orientation,
+            Orientation::Rotate90
+                | Orientation::Rotate270
+                | Orientation::Rotate90FlipH
+                | Orientation::Rotate270FlipH
+        )
+    }
+
+    fn upright_size(&self) -> (u32, u32) {
+        let (w, h) = self.rgb.dimensions();
+        if self.swaps() { (h, w) } else { (w, h) }
+    }
+
+    /// Resize to the upright size `w`×`h`, then orient (rotating the small image is the cheap way).
+    fn upright_resized(&self, w: u32, h: u32) -> Result<RgbImage, Unreadable> {
+        let (raw_w, raw_h) = if self.swaps() { (h, w) } else { (w, h) };
+        let small = resize(&self.rgb, raw_w, raw_h)
+            .map_err(|e| Unreadable(format!("resize failed: {e}")))?;
+        let mut small = DynamicImage::ImageRgb8(small);
+        small.apply_orientation(self.orientation);
+        Ok(small.into_rgb8())
+    }
+
+    fn into_decoded(self, image: RgbImage, bytes: &[u8]) -> Decoded {
+        let (width, height) = self.upright_size();
+        Decoded {
+            image,
+            width,
+            height,
+            format: self.format,
+            taken_at: taken_at(bytes),
+        }
+    }
+}
+
+fn decode_raw(bytes: &[u8], max_pixels: u64) -> Result<Raw, Unreadable> {
     let fail = |what: &str, e: &dyn std::fmt::Display| Unreadable(format!("{what}: {e}"));
     if bytes.is_empty() {
         return Err(Unreadable("empty file".into()));
@@ -112,31 +189,10 @@ pub fn decode(bytes: &[u8], short_side: u32, max_pixels: u64) -> Result<Decoded,
     }
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let image = DynamicImage::from_decoder(decoder).map_err(|e| fail("corrupt image data", &e))?;
-    let rgb = image.into_rgb8();
-
-    let swaps = matches!(
+    Ok(Raw {
+        rgb: image.into_rgb8(),
         orientation,
-        Orientation::Rotate90
-            | Orientation::Rotate270
-            | Orientation::Rotate90FlipH
-            | Orientation::Rotate270FlipH
-    );
-    let (up_w, up_h) = if swaps { (h, w) } else { (w, h) };
-    let (out_w, out_h) = resized_size(up_w, up_h, short_side);
-    let (raw_w, raw_h) = if swaps {
-        (out_h, out_w)
-    } else {
-        (out_w, out_h)
-    };
-    let mut small =
-        DynamicImage::ImageRgb8(resize(rgb, raw_w, raw_h).map_err(|e| fail("resize failed", &e))?);
-    small.apply_orientation(orientation);
-    Ok(Decoded {
-        image: small.into_rgb8(),
-        width: up_w,
-        height: up_h,
         format,
-        taken_at: taken_at(bytes),
     })
 }
 
@@ -152,13 +208,23 @@ pub fn resized_size(w: u32, h: u32, short_side: u32) -> (u32, u32) {
     }
 }
 
-fn resize(rgb: RgbImage, w: u32, h: u32) -> Result<RgbImage, String> {
+/// The size of `w`×`h` scaled down (never up) so the long side is at most `max_side`.
+pub fn fit_within(w: u32, h: u32, max_side: u32) -> (u32, u32) {
+    let long = w.max(h);
+    if long <= max_side {
+        return (w, h);
+    }
+    let scale =
+        |side: u32| ((u64::from(side) * u64::from(max_side)) / u64::from(long)).max(1) as u32;
+    (scale(w), scale(h))
+}
+
+fn resize(rgb: &RgbImage, w: u32, h: u32) -> Result<RgbImage, String> {
     if rgb.dimensions() == (w, h) {
-        return Ok(rgb);
+        return Ok(rgb.clone());
     }
     let (sw, sh) = rgb.dimensions();
-    let src = FirImage::from_vec_u8(sw, sh, rgb.into_raw(), PixelType::U8x3)
-        .map_err(|e| e.to_string())?;
+    let src = ImageRef::new(sw, sh, rgb.as_raw(), PixelType::U8x3).map_err(|e| e.to_string())?;
     let mut dst = FirImage::new(w, h, PixelType::U8x3);
     // Catmull-Rom is the a = -0.5 cubic that PIL and torchvision call "bicubic".
     let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::CatmullRom));
@@ -256,6 +322,14 @@ mod tests {
         assert_eq!(resized_size(3000, 4000, 224), (224, 298));
         assert_eq!(resized_size(100, 100, 224), (224, 224));
         assert_eq!(resized_size(451, 300, 224), (336, 224));
+    }
+
+    #[test]
+    fn fit_within_only_shrinks() {
+        assert_eq!(fit_within(4000, 3000, 320), (320, 240));
+        assert_eq!(fit_within(3000, 4000, 320), (240, 320));
+        assert_eq!(fit_within(100, 50, 320), (100, 50));
+        assert_eq!(fit_within(10000, 10, 320), (320, 1));
     }
 
     #[test]

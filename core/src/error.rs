@@ -62,6 +62,9 @@ pub enum Error {
     #[error("{0}")]
     Query(String),
 
+    #[error("no image with id {id} in this library")]
+    UnknownImage { id: i64 },
+
     #[error("ONNX Runtime failed on {path}: {reason}")]
     Inference { path: PathBuf, reason: String },
 }

@@ -4,7 +4,7 @@
 //! transaction: a crash loses at most the batch in flight, and the next run resumes from there.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,7 @@ use crate::embed;
 use crate::library::Library;
 use crate::scan::{self, Kind};
 use crate::search::BACKGROUND_SAMPLE;
+use crate::thumbnail;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -201,9 +202,11 @@ impl Library {
             });
             for _ in 0..self.options.decode_threads.max(1) {
                 let (job_rx, out_tx, known, spec) = (job_rx.clone(), out_tx.clone(), &known, &spec);
+                let dir = self.dir.as_path();
                 scope.spawn(move || {
                     for job in job_rx {
-                        let outcome = read_and_decode(job, known, short_side, max_pixels, spec);
+                        let outcome =
+                            read_and_decode(job, known, short_side, max_pixels, spec, dir);
                         if out_tx.send(outcome).is_err() {
                             break;
                         }
@@ -467,6 +470,7 @@ fn read_and_decode(
     short_side: u32,
     max_pixels: u64,
     spec: &crate::model::Preprocess,
+    library: &Path,
 ) -> Outcome {
     let bytes = match std::fs::read(&job.path) {
         Ok(b) => b,
@@ -482,9 +486,14 @@ fn read_and_decode(
         return Outcome::Known { job, hash };
     }
     // A decoder bug must not take the run down: a panic becomes this file's skip reason.
-    let decoded = std::panic::catch_unwind(|| decode::decode(&bytes, short_side, max_pixels));
+    let decoded = std::panic::catch_unwind(|| {
+        decode::decode_with_thumbnail(&bytes, short_side, thumbnail::BOX, max_pixels)
+    });
     match decoded {
-        Ok(Ok(d)) => {
+        Ok(Ok((d, thumb))) => {
+            // The thumbnail is a cache: if it cannot be written (disk full, read-only library),
+            // the app makes it again from the original when it is first shown.
+            let _ = thumbnail::store(library, &hash, &thumb);
             let pixels = embed::preprocess(&d.image, spec);
             Outcome::Decoded(Ready {
                 job,

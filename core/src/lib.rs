@@ -4,7 +4,8 @@
 //! Modules, in the order data flows: [`scan`] walks folders, [`decode`] turns bytes into upright
 //! RGB, [`embed`] runs the CLIP towers (with [`model`] describing them and [`runtime`] loading
 //! ONNX Runtime), [`catalog`] stores everything in SQLite, [`vindex`] keeps the usearch index
-//! beside it, [`search`] parses queries and ranks, [`index`] runs indexing.
+//! beside it, [`search`] parses queries and ranks, [`index`] runs indexing and writes each image's
+//! [`thumbnail`].
 
 pub mod catalog;
 pub mod decode;
@@ -16,6 +17,7 @@ pub mod model;
 pub mod runtime;
 pub mod scan;
 pub mod search;
+pub mod thumbnail;
 pub mod vindex;
 
 pub use embed::{TextEncoder, VisionEncoder};

@@ -12,6 +12,7 @@ use crate::decode::{self, DEFAULT_MAX_PIXELS};
 use crate::embed::{self, TextEncoder, VisionEncoder};
 use crate::model::Model;
 use crate::search::{self, Filters, Hit, Request, Results, Sort};
+use crate::thumbnail;
 use crate::vindex::{DEFAULT_SCALAR, Scalar, VectorIndex};
 use crate::{Error, Result};
 
@@ -248,6 +249,46 @@ impl Library {
         self.state().rows.get(&id).cloned()
     }
 
+    /// The JPEG thumbnail of catalogued image `id`, made from the original file if it is missing
+    /// (a library indexed before thumbnails existed, or a thumbnail that could not be written).
+    pub fn thumbnail(&self, id: i64) -> Result<Vec<u8>> {
+        let (row, hash) = {
+            let catalog = self.catalog();
+            let row = catalog.image(id)?.ok_or(Error::UnknownImage { id })?;
+            let hash = catalog.hash_of(id)?.ok_or(Error::UnknownImage { id })?;
+            (row, hash)
+        };
+        if let Ok(bytes) = std::fs::read(thumbnail::path(&self.dir, &hash)) {
+            return Ok(bytes);
+        }
+        let image = self.read_upright(&row.path, thumbnail::BOX)?;
+        thumbnail::store(&self.dir, &hash, &image)
+    }
+
+    /// Catalogued image `id`, upright and scaled to fit in `max_side`×`max_side`, as JPEG.
+    pub fn preview(&self, id: i64, max_side: u32) -> Result<Vec<u8>> {
+        let row = self
+            .catalog()
+            .image(id)?
+            .ok_or(Error::UnknownImage { id })?;
+        let image = self.read_upright(&row.path, max_side)?;
+        thumbnail::jpeg(&image, 90).map_err(|e| Error::Io {
+            path: row.path,
+            reason: e.to_string(),
+        })
+    }
+
+    fn read_upright(&self, path: &Path, max_side: u32) -> Result<image::RgbImage> {
+        let bytes = std::fs::read(path).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        decode::decode_to_fit(&bytes, max_side, self.options.max_pixels).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            reason: e.0,
+        })
+    }
+
     /// The normalised embedding of one query term: an image file if the term names one, else text.
     fn term_embedding(&self, term: &str) -> Result<Vec<f32>> {
         let path = Path::new(term);
@@ -331,7 +372,7 @@ impl Library {
         let query = self
             .catalog()
             .embedding(id)?
-            .ok_or_else(|| Error::Query(format!("no image with id {id}")))?;
+            .ok_or(Error::UnknownImage { id })?;
         self.nearest(&query, limit, all, filters, Sort::Relevance, Some(id))
     }
 

@@ -828,3 +828,100 @@ fn decompression_bomb_is_refused_before_allocation() {
         "{err}"
     );
 }
+
+#[test]
+fn thumbnails_are_made_at_index_time_upright_and_served_by_id_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let folder = dir.path().join("photos");
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    for name in ["chelsea_rotated.jpg", "chelsea_upright.jpg", "rocket.jpg"] {
+        std::fs::copy(photos().join(name), folder.join(name)).expect("copy");
+    }
+    let library = open_library(&dir.path().join("library"));
+    library.add_folder(&folder).expect("add");
+    index(&library);
+    let thumbs = walkdir_files(&dir.path().join("library").join("thumbnails"));
+    assert_eq!(thumbs.len(), 3, "one thumbnail per image: {thumbs:?}");
+
+    let id_of = |name: &str| {
+        let request = clipstream_core::Request {
+            all: true,
+            ..clipstream_core::Request::new("a photo", 10)
+        };
+        library
+            .search(&request)
+            .expect("search")
+            .hits
+            .into_iter()
+            .find(|h| file_name(&h.path) == name)
+            .expect("indexed")
+            .id
+    };
+    let decode = |bytes: Vec<u8>| image::load_from_memory(&bytes).expect("a JPEG").to_rgb8();
+    // Upright and within the box: the EXIF-rotated twin's thumbnail matches the upright one's.
+    let rotated = decode(
+        library
+            .thumbnail(id_of("chelsea_rotated.jpg"))
+            .expect("thumb"),
+    );
+    let upright = decode(
+        library
+            .thumbnail(id_of("chelsea_upright.jpg"))
+            .expect("thumb"),
+    );
+    assert_eq!(rotated.dimensions(), upright.dimensions());
+    let (w, h) = upright.dimensions();
+    assert_eq!(w.max(h), clipstream_core::thumbnail::BOX);
+    assert!(w > h, "chelsea is landscape: {w}×{h}");
+    let diff: f64 = rotated
+        .as_raw()
+        .iter()
+        .zip(upright.as_raw())
+        .map(|(a, b)| f64::from(a.abs_diff(*b)))
+        .sum::<f64>()
+        / rotated.as_raw().len() as f64;
+    assert!(
+        diff < 6.0,
+        "rotated and upright thumbnails differ by {diff:.1} per channel"
+    );
+
+    // A preview is larger, also upright.
+    let preview = decode(library.preview(id_of("rocket.jpg"), 2048).expect("preview"));
+    assert!(preview.width().max(preview.height()) > clipstream_core::thumbnail::BOX);
+
+    // A deleted thumbnail is made again from the catalogued original.
+    for t in &thumbs {
+        std::fs::remove_file(t).expect("rm");
+    }
+    let again = decode(
+        library
+            .thumbnail(id_of("chelsea_upright.jpg"))
+            .expect("remade"),
+    );
+    assert_eq!(again.dimensions(), upright.dimensions());
+
+    // Ids that are not in the catalog are refused.
+    for id in [0, -1, 999_999] {
+        assert!(matches!(
+            library.thumbnail(id),
+            Err(Error::UnknownImage { .. })
+        ));
+        assert!(matches!(
+            library.preview(id, 512),
+            Err(Error::UnknownImage { .. })
+        ));
+    }
+}
+
+fn walkdir_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read_dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walkdir_files(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}

@@ -1,0 +1,26 @@
+//! Embeds the app config and declares the app's commands, so each must be granted explicitly by
+//! a capability (`capabilities/default.json`).
+
+const COMMANDS: &[&str] = &[
+    "app_status",
+    "search",
+    "similar",
+    "image_info",
+    "add_folder",
+    "pick_folder",
+    "remove_folder",
+    "index",
+    "cancel_index",
+    "skipped",
+    "reindex_library",
+    "open_image",
+    "reveal_image",
+];
+
+fn main() {
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri-build failed");
+}

@@ -1,0 +1,41 @@
+//! The one error that crosses to the UI: `{code, message}`. The UI switches on `code` and shows
+//! `message`; it never matches message text.
+
+use clipstream_core::Error;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ApiError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        let code = match &e {
+            Error::RuntimeMissing { .. } | Error::RuntimeLoad { .. } => "runtime_missing",
+            Error::ModelMissing { .. } | Error::ModelNotFound { .. } => "no_model",
+            Error::Manifest { .. } | Error::ModelFile { .. } | Error::Tokenizer { .. } => {
+                "model_invalid"
+            }
+            Error::ModelMismatch { .. } => "model_mismatch",
+            Error::UnknownImage { .. } => "not_found",
+            Error::Query(_) => "bad_query",
+            Error::Io { .. } => "io",
+            Error::Catalog { .. } | Error::VectorIndex { .. } => "library",
+            Error::Inference { .. } => "inference",
+        };
+        Self::new(code, e.to_string())
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,203 @@
+//! What the app found at start-up (which model, which library) and the open library it shares
+//! between commands.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use clipstream_core::{Library, Model, Options, Progress, library, model};
+use serde::Serialize;
+
+use crate::error::{ApiError, ApiResult};
+
+/// Which model the app runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// The user's exported CLIP model: searches their photos.
+    Real,
+    /// The bundled small test model, which only knows coloured shapes, on generated demo images.
+    Demo,
+    /// Neither model was found: the UI explains how to get one.
+    NoModel,
+}
+
+/// Where things are, decided once at start-up from the environment.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub mode: Mode,
+    pub model_dir: Option<PathBuf>,
+    pub library_dir: PathBuf,
+    /// The folder of generated images the demo indexes on its first start.
+    pub demo_folder: Option<PathBuf>,
+    /// Where a real model was looked for (shown when there is none).
+    pub model_locations: Vec<PathBuf>,
+}
+
+/// Files inside the source tree, for runs from a checkout (`make run`).
+fn in_checkout(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative)
+}
+
+fn env_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+impl Setup {
+    /// The real model if one is installed ($CLIPSTREAM_MODEL or the data folder), else the demo
+    /// model ($CLIPSTREAM_DEMO_MODEL or the checkout's `models/tiny-clip`).
+    pub fn from_environment() -> Self {
+        let data = dirs::data_dir()
+            .unwrap_or_else(std::env::temp_dir)
+            .join("clipstream");
+        let model_locations = model::default_locations();
+        if let Ok(dir) = model::locate(None) {
+            return Self {
+                mode: Mode::Real,
+                model_dir: Some(dir),
+                library_dir: env_path("CLIPSTREAM_LIBRARY")
+                    .or_else(library::default_dir)
+                    .unwrap_or_else(|| data.join("library")),
+                demo_folder: None,
+                model_locations,
+            };
+        }
+        let demo_model =
+            env_path("CLIPSTREAM_DEMO_MODEL").unwrap_or_else(|| in_checkout("models/tiny-clip"));
+        let demo_folder = env_path("CLIPSTREAM_DEMO_FOLDER")
+            .unwrap_or_else(|| in_checkout("tests/fixtures/shapes"));
+        let demo_library =
+            env_path("CLIPSTREAM_DEMO_LIBRARY").unwrap_or_else(|| data.join("demo-library"));
+        let has_demo = demo_model.join(model::MANIFEST).is_file();
+        Self {
+            mode: if has_demo { Mode::Demo } else { Mode::NoModel },
+            model_dir: has_demo.then_some(demo_model),
+            library_dir: demo_library,
+            demo_folder: demo_folder.is_dir().then_some(demo_folder),
+            model_locations,
+        }
+    }
+}
+
+/// The state every command shares.
+pub struct AppState {
+    pub setup: Setup,
+    library: RwLock<Option<Arc<Library>>>,
+    /// Why the library could not be opened (e.g. a model mismatch), for the UI to explain.
+    open_error: Mutex<Option<ApiError>>,
+    pub cancel: Arc<AtomicBool>,
+    indexing: AtomicBool,
+    /// The latest indexing progress, so a reloaded window can pick it up.
+    pub progress: Arc<Mutex<Option<Progress>>>,
+}
+
+impl AppState {
+    pub fn new(setup: Setup) -> Self {
+        let state = Self {
+            setup,
+            library: RwLock::new(None),
+            open_error: Mutex::new(None),
+            cancel: Arc::new(AtomicBool::new(false)),
+            indexing: AtomicBool::new(false),
+            progress: Arc::new(Mutex::new(None)),
+        };
+        if state.setup.mode != Mode::NoModel {
+            match state.open(false) {
+                Ok(lib) => state.first_demo_start(&lib),
+                Err(e) => *lock(&state.open_error) = Some(e),
+            }
+        }
+        state
+    }
+
+    /// (Re)open the library with the model; `reindex` throws away embeddings of another model.
+    pub fn open(&self, reindex: bool) -> ApiResult<Arc<Library>> {
+        let model_dir = self
+            .setup
+            .model_dir
+            .as_ref()
+            .ok_or_else(|| self.no_model())?;
+        let model = Model::open(model_dir)?;
+        let options = Options {
+            reindex,
+            ..Options::default()
+        };
+        let library = Arc::new(Library::open(
+            &self.setup.library_dir,
+            Some(&model),
+            options,
+        )?);
+        *self.library.write().unwrap_or_else(|p| p.into_inner()) = Some(library.clone());
+        *lock(&self.open_error) = None;
+        Ok(library)
+    }
+
+    /// The demo starts with its folder of generated images already added.
+    fn first_demo_start(&self, library: &Library) {
+        if self.setup.mode != Mode::Demo {
+            return;
+        }
+        if let Some(folder) = &self.setup.demo_folder
+            && library.folders().is_ok_and(|f| f.is_empty())
+            && let Err(e) = library.add_folder(folder)
+        {
+            *lock(&self.open_error) = Some(e.into());
+        }
+    }
+
+    /// The open library, or the reason there is none.
+    pub fn library(&self) -> ApiResult<Arc<Library>> {
+        if let Some(lib) = self
+            .library
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            return Ok(lib.clone());
+        }
+        Err(lock(&self.open_error)
+            .clone()
+            .unwrap_or_else(|| self.no_model()))
+    }
+
+    pub fn open_error(&self) -> Option<ApiError> {
+        lock(&self.open_error).clone()
+    }
+
+    fn no_model(&self) -> ApiError {
+        let tried: Vec<String> = self
+            .setup
+            .model_locations
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        ApiError::new(
+            "no_model",
+            format!("No CLIP model found (looked in: {}).", tried.join(", ")),
+        )
+    }
+
+    /// Claim the single indexing run; false if one is already going.
+    pub fn start_indexing(&self) -> bool {
+        self.cancel.store(false, Ordering::SeqCst);
+        self.indexing
+            .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    }
+
+    pub fn finish_indexing(&self) {
+        self.indexing.store(false, Ordering::SeqCst);
+    }
+
+    pub fn is_indexing(&self) -> bool {
+        self.indexing.load(Ordering::SeqCst)
+    }
+}
+
+pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}

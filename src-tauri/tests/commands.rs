@@ -1,0 +1,335 @@
+//! The app's commands through Tauri's mock runtime, with the real capabilities (the app's
+//! `tauri.conf.json` and `capabilities/`), the real core library, SQLite and ONNX Runtime.
+
+use std::path::{Path, PathBuf};
+
+use clipstream_app::protocol::{self, Kind};
+use clipstream_app::state::{AppState, Mode, Setup};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tauri::Manager;
+use tauri::test::{INVOKE_KEY, MockRuntime, mock_builder};
+use tauri::webview::{InvokeRequest, WebviewWindow};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("src-tauri/ is in the repo")
+        .to_path_buf()
+}
+
+fn setup(mode: Mode, model_dir: Option<PathBuf>, library_dir: &Path) -> Setup {
+    Setup {
+        mode,
+        model_dir,
+        library_dir: library_dir.to_path_buf(),
+        demo_folder: None,
+        model_locations: vec![PathBuf::from("/nowhere/model")],
+    }
+}
+
+fn tiny_clip() -> PathBuf {
+    repo().join("models/tiny-clip")
+}
+
+struct App {
+    _app: tauri::App<MockRuntime>,
+    window: WebviewWindow<MockRuntime>,
+}
+
+impl App {
+    fn new(setup: Setup) -> Self {
+        let app = clipstream_app::app(mock_builder(), AppState::new(setup))
+            .build(tauri::generate_context!())
+            .expect("the app builds on the mock runtime");
+        let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+            .build()
+            .expect("main window");
+        Self { _app: app, window }
+    }
+
+    /// Invoke `cmd` as the UI does; Ok(value) or Err({code, message}).
+    fn call<T: DeserializeOwned>(&self, cmd: &str, args: Value) -> Result<T, Value> {
+        let request = InvokeRequest {
+            cmd: cmd.into(),
+            callback: tauri::ipc::CallbackFn(0),
+            error: tauri::ipc::CallbackFn(1),
+            url: "tauri://localhost".parse().expect("url"),
+            body: tauri::ipc::InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        };
+        tauri::test::get_ipc_response(&self.window, request).map(|body| {
+            body.deserialize::<T>()
+                .expect("response has the expected shape")
+        })
+    }
+
+    fn state(&self) -> tauri::State<'_, AppState> {
+        self.window.state::<AppState>()
+    }
+}
+
+fn error_code(e: &Value) -> &str {
+    e["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not a {{code, message}} error: {e}"))
+}
+
+/// `n` shape images including every red circle among the first 300 of the gallery.
+fn shape_folder(dir: &Path) -> PathBuf {
+    let folder = dir.join("shapes");
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    let gallery = repo().join("tests/fixtures/shapes");
+    for i in (0..300).step_by(6) {
+        let name = format!("{i:05}.png");
+        std::fs::copy(gallery.join(&name), folder.join(&name)).expect("copy");
+    }
+    folder
+}
+
+fn labels() -> Value {
+    let text =
+        std::fs::read_to_string(repo().join("tests/fixtures/shapes/labels.json")).expect("labels");
+    serde_json::from_str(&text).expect("json")
+}
+
+fn name_of(hit: &Value) -> String {
+    let path = hit["path"].as_str().expect("path");
+    path.rsplit('/').next().expect("file name").to_string()
+}
+
+#[test]
+fn add_index_search_similar_through_the_commands() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = App::new(setup(
+        Mode::Real,
+        Some(tiny_clip()),
+        &dir.path().join("library"),
+    ));
+    let status: Value = app.call("app_status", json!({})).expect("status");
+    assert_eq!(status["mode"], "real");
+    assert_eq!(status["library"]["folders"], json!([]));
+    assert_eq!(status["error"], Value::Null);
+
+    // A folder that does not exist: a clear error, nothing added.
+    let e = app
+        .call::<Value>("add_folder", json!({ "path": dir.path().join("missing") }))
+        .expect_err("missing folder");
+    assert_eq!(error_code(&e), "io");
+    assert!(e["message"].as_str().expect("message").contains("missing"));
+
+    let folder = shape_folder(dir.path());
+    let status: Value = app
+        .call("add_folder", json!({ "path": folder }))
+        .expect("add folder");
+    assert_eq!(status["folders"].as_array().expect("folders").len(), 1);
+
+    let report: Value = app
+        .call("index", json!({ "onProgress": "__CHANNEL__:1" }))
+        .expect("index");
+    assert_eq!(report["added"], 50);
+    assert_eq!(report["cancelled"], false);
+    let progress = app
+        .state()
+        .progress
+        .lock()
+        .expect("lock")
+        .clone()
+        .expect("progress seen");
+    assert_eq!(progress.done, 50);
+
+    // Text search: red circles first; every result carries what the grid and preview show.
+    let results: Value = app
+        .call("search", json!({ "query": "a red circle", "options": {} }))
+        .expect("search");
+    let hits = results["hits"].as_array().expect("hits");
+    let labels = labels();
+    assert!(!hits.is_empty());
+    for hit in hits.iter().take(2) {
+        let label = &labels[name_of(hit)];
+        assert_eq!(
+            (label["colour"].as_str(), label["shape"].as_str()),
+            (Some("red"), Some("circle"))
+        );
+        for key in ["id", "score", "width", "height", "size", "format"] {
+            assert!(!hit[key].is_null(), "{key} missing in {hit}");
+        }
+    }
+    assert!(
+        results["hidden"].as_u64().expect("hidden") > 0,
+        "the cutoff hid the rest"
+    );
+    let everything: Value = app
+        .call(
+            "search",
+            json!({ "query": "a red circle", "options": { "all": true, "limit": 5000 } }),
+        )
+        .expect("search all");
+    assert_eq!(everything["hits"].as_array().expect("hits").len(), 50);
+
+    // Combined query in the same box: the negative term pushes white backgrounds out.
+    let combined: Value = app
+        .call(
+            "search",
+            json!({ "query": "a red circle - a white background", "options": { "all": true } }),
+        )
+        .expect("combined");
+    for hit in combined["hits"].as_array().expect("hits").iter().take(4) {
+        let label = &labels[name_of(hit)];
+        assert_eq!(
+            (label["colour"].as_str(), label["shape"].as_str()),
+            (Some("red"), Some("circle"))
+        );
+        assert_ne!(label["background"], "white", "{hit}");
+    }
+
+    // Find similar never returns the image itself.
+    let first = hits[0]["id"].as_i64().expect("id");
+    for all in [false, true] {
+        let similar: Value = app
+            .call("similar", json!({ "id": first, "options": { "all": all } }))
+            .expect("similar");
+        let similar_ids: Vec<i64> = similar["hits"]
+            .as_array()
+            .expect("hits")
+            .iter()
+            .map(|h| h["id"].as_i64().expect("id"))
+            .collect();
+        assert!(!similar_ids.contains(&first));
+        if all {
+            assert_eq!(similar_ids.len(), 49, "everything but the image itself");
+        }
+    }
+
+    let info: Value = app
+        .call("image_info", json!({ "id": first }))
+        .expect("info");
+    assert_eq!(info["id"], first);
+    let e = app
+        .call::<Value>("image_info", json!({ "id": 999_999 }))
+        .expect_err("unknown id");
+    assert_eq!(error_code(&e), "not_found");
+    let e = app
+        .call::<Value>("search", json!({ "query": "- cats", "options": {} }))
+        .expect_err("only a negative term");
+    assert_eq!(error_code(&e), "bad_query");
+
+    // The protocol serves this id's thumbnail and refuses everything else.
+    let get = |kind: Kind, path: &str| {
+        let request = tauri::http::Request::builder()
+            .uri(format!("{}://localhost{path}", kind.scheme()))
+            .body(Vec::new())
+            .expect("request");
+        protocol::respond(app.state().library(), kind, &request)
+    };
+    let ok = get(Kind::Thumbnail, &format!("/{first}"));
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.headers()["content-type"], "image/jpeg");
+    assert!(image::load_from_memory(ok.body()).is_ok());
+    assert_eq!(get(Kind::Preview, &format!("/{first}")).status(), 200);
+    let catalogued = folder.join("00000.png");
+    let encoded: String = catalogued
+        .to_string_lossy()
+        .bytes()
+        .map(|b| format!("%{b:02X}"))
+        .collect();
+    let attempts = [
+        "/999999".to_string(),
+        "/0".into(),
+        format!("/{encoded}"),
+        catalogued.to_string_lossy().into_owned(),
+        "/..%2F..%2Fetc%2Fpasswd".into(),
+        "/../../etc/passwd".into(),
+        format!("/{first}/../1"),
+        format!("/{first}%00"),
+    ];
+    for attempt in &attempts {
+        for kind in [Kind::Thumbnail, Kind::Preview] {
+            assert_eq!(get(kind, attempt).status(), 404, "{attempt} via {kind:?}");
+        }
+    }
+
+    // Removing the folder removes its images from search.
+    let status: Value = app
+        .call("remove_folder", json!({ "path": folder }))
+        .expect("remove");
+    assert_eq!(status["images"], 0);
+}
+
+#[test]
+fn library_of_another_model_asks_to_reindex() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let library = dir.path().join("library");
+    {
+        let app = App::new(setup(Mode::Real, Some(tiny_clip()), &library));
+        let folder = shape_folder(dir.path());
+        app.call::<Value>("add_folder", json!({ "path": folder }))
+            .expect("add");
+        app.call::<Value>("index", json!({ "onProgress": "__CHANNEL__:1" }))
+            .expect("index");
+    }
+    // The same files under another model id stand for a different model.
+    let other = dir.path().join("other-model");
+    std::fs::create_dir_all(&other).expect("mkdir");
+    for entry in std::fs::read_dir(tiny_clip()).expect("model dir").flatten() {
+        std::fs::copy(entry.path(), other.join(entry.file_name())).expect("copy");
+    }
+    let manifest = other.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    std::fs::write(&manifest, text.replace("tiny-clip-shapes", "another-model")).expect("write");
+
+    let app = App::new(setup(Mode::Real, Some(other), &library));
+    let status: Value = app.call("app_status", json!({})).expect("status");
+    assert_eq!(error_code(&status["error"]), "model_mismatch");
+    let e = app
+        .call::<Value>("search", json!({ "query": "a red circle", "options": {} }))
+        .expect_err("no search on a mismatched library");
+    assert_eq!(error_code(&e), "model_mismatch");
+
+    let status: Value = app.call("reindex_library", json!({})).expect("reindex");
+    assert_eq!(status["images"], 0, "old embeddings dropped, folders kept");
+    assert_eq!(status["folders"].as_array().expect("folders").len(), 1);
+    let report: Value = app
+        .call("index", json!({ "onProgress": "__CHANNEL__:1" }))
+        .expect("index");
+    assert_eq!(report["added"], 50);
+    let status: Value = app.call("app_status", json!({})).expect("status");
+    assert_eq!(status["error"], Value::Null);
+    assert_eq!(status["model_id"], "clipstream/another-model");
+}
+
+#[test]
+fn without_a_model_every_command_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = App::new(setup(Mode::NoModel, None, &dir.path().join("library")));
+    let status: Value = app.call("app_status", json!({})).expect("status");
+    assert_eq!(status["mode"], "no_model");
+    assert_eq!(status["library"], Value::Null);
+    assert_eq!(status["model_locations"], json!(["/nowhere/model"]));
+    for (cmd, args) in [
+        ("search", json!({ "query": "a dog", "options": {} })),
+        ("index", json!({ "onProgress": "__CHANNEL__:1" })),
+        ("add_folder", json!({ "path": "/tmp" })),
+    ] {
+        let e = app.call::<Value>(cmd, args).expect_err("no model");
+        assert_eq!(error_code(&e), "no_model", "{cmd}");
+        assert!(
+            e["message"]
+                .as_str()
+                .expect("message")
+                .contains("/nowhere/model")
+        );
+    }
+}
+
+#[test]
+fn commands_not_in_the_capability_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = App::new(setup(Mode::NoModel, None, &dir.path().join("library")));
+    // The dialog plugin is loaded for the Rust-side picker, but the webview may not call it.
+    let e = app
+        .call::<Value>("plugin:dialog|open", json!({ "options": {} }))
+        .expect_err("not granted");
+    assert!(e.to_string().contains("not allowed"), "{e}");
+}

@@ -1,0 +1,211 @@
+"""End to end in the real webview: the desktop app driven through tauri-driver and WebKitWebDriver.
+
+Run by `make test` (scripts/test.sh) under Xvfb. Needs the debug app binary (CLIPSTREAM_APP),
+tauri-driver (TAURI_DRIVER) and ONNX Runtime (ORT_DYLIB_PATH); all three are set by the test script.
+Screenshots go to target/e2e/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from .webdriver import Session, WebDriverError
+
+ROOT = Path(__file__).resolve().parents[2]
+SHAPES = ROOT / "tests" / "fixtures" / "shapes"
+SHOTS = ROOT / "target" / "e2e"
+
+
+def required_path(name: str) -> Path:
+    value = os.environ.get(name)
+    assert value and Path(value).exists(), f"{name} must name an existing file (set by scripts/test.sh); got {value!r}"
+    return Path(value)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def labels() -> dict:
+    return json.loads((SHAPES / "labels.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory, labels) -> Path:
+    """300 generated shape images (9 of them red circles) and one broken file."""
+    folder = tmp_path_factory.mktemp("fixture") / "My Shapes"
+    folder.mkdir()
+    for name in sorted(labels)[::6]:
+        shutil.copy(SHAPES / name, folder / name)
+    (folder / "broken.jpg").write_text("this is not a photo")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    app_binary = required_path("CLIPSTREAM_APP")
+    driver_binary = required_path("TAURI_DRIVER")
+    ort = required_path("ORT_DYLIB_PATH")
+    home = tmp_path_factory.mktemp("home")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLIPSTREAM_")}
+    env.update(
+        XDG_DATA_HOME=str(home / "data"),  # no real model here: the app starts in demo mode
+        XDG_CONFIG_HOME=str(home / "config"),
+        XDG_CACHE_HOME=str(home / "cache"),
+        ORT_DYLIB_PATH=str(ort),
+        CLIPSTREAM_DEMO_MODEL=str(ROOT / "models" / "tiny-clip"),
+        CLIPSTREAM_DEMO_FOLDER=str(home / "no-demo-folder"),  # start with no folders
+    )
+    for d in ("data", "config", "cache"):
+        (home / d).mkdir()
+    port = free_port()
+    native_port = free_port()
+    log = open(SHOTS.parent / "e2e-tauri-driver.log", "w")
+    driver = subprocess.Popen(
+        [str(driver_binary), "--port", str(port), "--native-port", str(native_port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    session = None
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "tauri-driver did not start (see target/e2e-tauri-driver.log)"
+                time.sleep(0.2)
+        # tauri-driver answers before its WebKitWebDriver is ready: retry the first request.
+        while session is None:
+            try:
+                session = Session(
+                    f"http://127.0.0.1:{port}",
+                    {"browserName": "wry", "tauri:options": {"application": str(app_binary)}},
+                )
+            except (WebDriverError, OSError):
+                assert time.monotonic() < deadline, "no WebDriver session (see target/e2e-tauri-driver.log)"
+                time.sleep(0.5)
+        yield session
+    finally:
+        if session:
+            session.quit()
+        driver.terminate()
+        driver.wait(timeout=20)
+        log.close()
+
+
+def visible(s: Session, css: str) -> bool:
+    return s.js("const e = document.querySelector(arguments[0]); return !!e && !e.hidden && e.offsetParent !== null;", css)
+
+
+def top_tiles(s: Session, n: int) -> list[dict]:
+    return s.js(
+        "return [...document.querySelectorAll('#grid .tile')].slice(0, arguments[0]).map(t => ({"
+        " id: Number(t.dataset.id), name: t.querySelector('img').alt, score: t.querySelector('.score').textContent }));",
+        n,
+    )
+
+
+def image_loads(s: Session, url: str) -> bool:
+    """Whether the webview loads `url` as an image (the page's own CSP and protocol apply)."""
+    return s.js_async(
+        "const done = arguments[arguments.length - 1]; const img = new Image();"
+        "img.onload = () => done(img.naturalWidth > 0); img.onerror = () => done(false); img.src = arguments[0];",
+        url,
+    )
+
+
+def test_search_preview_similar_and_refused_paths(app: Session, photos: Path, labels: dict):
+    s = app
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    # Starts in demo mode, says so, and asks for a folder.
+    s.wait("the first screen", lambda: s.js("return document.getElementById('empty').dataset.kind") == "no-folders")
+    assert "test model" in s.text("#banner")
+    s.screenshot(SHOTS / "1-no-folders.png")
+
+    # Add the folder by path, as a person would in the Folders panel.
+    s.click("#folders-button")
+    s.type("#folder-path", str(photos))
+    s.click("#add-path button[type=submit]")
+
+    # Indexing shows progress and finishes; the broken file is listed with its reason.
+    s.wait("indexing to finish", lambda: s.js("return document.getElementById('indexing').dataset.state") == "done", timeout=180)
+    detail = s.text("#indexing-detail")
+    assert "300 added" in detail and "1 skipped" in detail, detail
+    folder_text = s.text("#folder-list")
+    assert "My Shapes" in folder_text and "300 photos" in folder_text, folder_text
+    s.click("#skipped-box summary")
+    s.wait("the skipped list", lambda: "broken.jpg" in s.text("#skipped-list"))
+    assert "not an image" in s.text("#skipped-list")
+    s.screenshot(SHOTS / "2-folders.png")
+    s.click("#close-folders")
+
+    # Search as you type: red circles come first.
+    s.click("#query")
+    s.type("#query", "a red circle")
+    s.wait("results for the query", lambda: s.js("return document.getElementById('grid').dataset.query") == "“a red circle”")
+    tiles = top_tiles(s, 9)
+    kinds = [(labels[t["name"]]["colour"], labels[t["name"]]["shape"]) for t in tiles]
+    assert len(tiles) == 9 and all(k == ("red", "circle") for k in kinds), kinds
+    assert "9 matches" in s.text("#summary")
+    assert s.wait("thumbnails to load", lambda: s.js(
+        "return [...document.querySelectorAll('#grid .tile img')].slice(0, 9).every(i => i.complete && i.naturalWidth > 0)"))
+    s.screenshot(SHOTS / "3-results.png")
+
+    # "Show all" lifts the relevance cutoff.
+    s.click("#show-all")
+    s.wait("all results", lambda: len(s.find_all("#grid .tile")) > 9)
+
+    # Keyboard: into the grid, Enter opens the preview with the photo's details.
+    s.click("#query")
+    s.press("ArrowDown")
+    s.wait("the first tile selected", lambda: s.js("return document.activeElement.classList.contains('tile')"))
+    s.press("Enter")
+    s.wait("the preview", lambda: s.js("return document.getElementById('preview').open"))
+    first = top_tiles(s, 1)[0]
+    assert s.text("#preview-name") == first["name"]
+    assert "px" in s.text("#preview-dims")
+    s.wait("the preview image", lambda: s.js("const i = document.getElementById('preview-img'); return i.complete && i.naturalWidth > 0"))
+    s.screenshot(SHOTS / "4-preview.png")
+
+    # Find similar: other red circles, never the photo itself.
+    s.click("#similar-button")
+    s.wait("similar results", lambda: "photos like" in s.js("return document.getElementById('grid').dataset.query || ''"))
+    similar = top_tiles(s, 5)
+    assert similar and first["id"] not in [t["id"] for t in similar]
+    assert labels[similar[0]["name"]]["shape"] == "circle", similar
+    s.screenshot(SHOTS / "5-similar.png")
+
+    # Escape leaves "similar"; "/" focuses the search box.
+    s.press("Escape")
+    s.press("/")
+    assert s.js("return document.activeElement.id") == "query"
+
+    # Images reach the webview by catalog id only.
+    assert image_loads(s, s.js("return window.__TAURI__.core.convertFileSrc(arguments[0], 'thumb')", str(first["id"])))
+    catalogued = str(photos / first["name"])
+    refused = [
+        "thumb://localhost/999999",
+        "thumb://localhost/0",
+        "thumb://localhost/" + urllib.parse.quote(catalogued, safe=""),
+        "thumb://localhost" + catalogued,
+        "thumb://localhost/..%2F..%2F..%2Fetc%2Fpasswd",
+        "thumb://localhost/../../etc/passwd",
+        "preview://localhost/" + urllib.parse.quote("/etc/passwd", safe=""),
+        "preview://localhost/1/../../etc/hostname",
+    ]
+    for url in refused:
+        assert not image_loads(s, url), f"{url} must be refused"

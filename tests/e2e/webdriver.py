@@ -1,0 +1,98 @@
+"""A minimal W3C WebDriver client (standard library only) for driving the app through tauri-driver."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import time
+import urllib.error
+import urllib.request
+
+ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
+KEYS = {"Enter": "\ue007", "Escape": "\ue00c", "ArrowDown": "\ue015", "ArrowRight": "\ue014"}
+
+
+class WebDriverError(RuntimeError):
+    pass
+
+
+class Session:
+    def __init__(self, url: str, capabilities: dict, timeout: float = 60):
+        self.url = url.rstrip("/")
+        value = self._request("POST", "/session", {"capabilities": {"alwaysMatch": capabilities}}, timeout)
+        self.id = value["sessionId"]
+
+    def _request(self, method: str, path: str, body: dict | None = None, timeout: float = 60):
+        data = None if body is None else json.dumps(body).encode()
+        for attempt in range(3):
+            req = urllib.request.Request(self.url + path, data=data, method=method, headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=timeout) as resp:
+                    return json.loads(resp.read() or b"{}").get("value")
+            except urllib.error.HTTPError as e:
+                raise WebDriverError(f"{method} {path}: {e.code} {e.read()[:500]!r}") from None
+            except http.client.RemoteDisconnected:
+                # tauri-driver drops our request when WebKitWebDriver has closed the pooled
+                # connection it forwards on ("client error (SendRequest)"); the request never
+                # reached the browser, so sending it again is safe.
+                if attempt == 2:
+                    raise
+                time.sleep(0.2)
+
+    def cmd(self, method: str, path: str, body: dict | None = None):
+        return self._request(method, f"/session/{self.id}{path}", body)
+
+    def quit(self) -> None:
+        try:
+            self._request("DELETE", f"/session/{self.id}", timeout=20)
+        except (WebDriverError, OSError):
+            pass
+
+    # Elements
+    def find(self, css: str) -> str:
+        return self.cmd("POST", "/element", {"using": "css selector", "value": css})[ELEMENT]
+
+    def find_all(self, css: str) -> list[str]:
+        return [e[ELEMENT] for e in self.cmd("POST", "/elements", {"using": "css selector", "value": css})]
+
+    def click(self, css: str) -> None:
+        self.cmd("POST", f"/element/{self.find(css)}/click", {})
+
+    def type(self, css: str, text: str) -> None:
+        self.cmd("POST", f"/element/{self.find(css)}/value", {"text": text})
+
+    def clear(self, css: str) -> None:
+        self.cmd("POST", f"/element/{self.find(css)}/clear", {})
+
+    def text(self, css: str) -> str:
+        return self.cmd("GET", f"/element/{self.find(css)}/text")
+
+    def press(self, key: str) -> None:
+        """A key press sent to whatever has focus (like a person typing)."""
+        value = KEYS.get(key, key)
+        actions = [{"type": "keyDown", "value": value}, {"type": "keyUp", "value": value}]
+        self.cmd("POST", "/actions", {"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})
+
+    def js(self, script: str, *args):
+        return self.cmd("POST", "/execute/sync", {"script": script, "args": list(args)})
+
+    def js_async(self, script: str, *args):
+        return self.cmd("POST", "/execute/async", {"script": script, "args": list(args)})
+
+    def screenshot(self, path) -> None:
+        path.write_bytes(base64.b64decode(self.cmd("GET", "/screenshot")))
+
+    def wait(self, what: str, condition, timeout: float = 60, every: float = 0.2):
+        """Poll `condition()` until it returns something truthy; fail naming `what`."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            try:
+                last = condition()
+                if last:
+                    return last
+            except WebDriverError as e:
+                last = e
+            time.sleep(every)
+        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")

@@ -1,0 +1,35 @@
+// The only module that talks to Tauri. Everything returns promises; failures reject with
+// {code, message} (see src-tauri/src/error.rs) so callers switch on `code`.
+const tauri = window.__TAURI__;
+
+function call(command, args) {
+  return tauri.core.invoke(command, args).catch((e) => {
+    throw (e && typeof e === "object" && "code" in e) ? e : { code: "internal", message: String(e) };
+  });
+}
+
+export const status = () => call("app_status");
+export const search = (query, options) => call("search", { query, options });
+export const similar = (id, options) => call("similar", { id, options });
+export const imageInfo = (id) => call("image_info", { id });
+export const addFolder = (path) => call("add_folder", { path });
+export const pickFolder = () => call("pick_folder");
+export const removeFolder = (path) => call("remove_folder", { path });
+export const skipped = () => call("skipped");
+export const cancelIndex = () => call("cancel_index");
+export const reindexLibrary = () => call("reindex_library");
+export const openImage = (id) => call("open_image", { id });
+export const revealImage = (id) => call("reveal_image", { id });
+
+/** Index the library; `onProgress` gets each progress report. Resolves with the run's report. */
+export function index(onProgress) {
+  const channel = new tauri.core.Channel();
+  channel.onmessage = onProgress;
+  return call("index", { onProgress: channel });
+}
+
+/** Thumbnail and preview URLs name the catalog id only. */
+export const thumbnailUrl = (id) => tauri.core.convertFileSrc(String(id), "thumb");
+export const previewUrl = (id) => tauri.core.convertFileSrc(String(id), "preview");
+
+export const onFoldersAdded = (handler) => tauri.event.listen("folders-added", (e) => handler(e.payload));

@@ -1,9 +1,11 @@
 # The README's two commands are `make run` and `make test`; each installs what it needs first.
 .PHONY: run test setup models-golden bench
 
+# The desktop app. With no exported CLIP model it opens the demo: the bundled test model on the
+# generated shapes in tests/fixtures/shapes (see README).
 run:
 	bash scripts/setup.sh --runtime
-	cargo run --release --locked -- --model models/tiny-clip doctor
+	cargo run --release --locked -p clipstream-app
 
 test:
 	bash scripts/setup.sh

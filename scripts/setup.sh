@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what ClipStream needs on a fresh Debian 12 machine; safe to run again (idempotent).
-#   scripts/setup.sh            everything: system packages, ONNX Runtime, the Python model pipeline
-#   scripts/setup.sh --runtime  only what running the app needs (no Python pipeline)
+#   scripts/setup.sh            everything: system packages, ONNX Runtime, the Python model pipeline,
+#                               and the end-to-end test tools (Xvfb, WebKitWebDriver, tauri-driver)
+#   scripts/setup.sh --runtime  only what building and running the app needs
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -11,7 +12,9 @@ want_python=1
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
 # System packages (Debian). Only installs what is missing, so a warm machine does no network I/O.
-packages=(build-essential pkg-config python3 python3-venv unzip)
+# WebKitGTK is the desktop app's webview; Xvfb and WebKitWebDriver drive it in the tests.
+packages=(build-essential pkg-config python3 python3-venv unzip libwebkit2gtk-4.1-dev)
+((want_python)) && packages+=(xvfb xauth webkit2gtk-driver)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -59,6 +62,12 @@ PYEOF
   mv "$VENV.partial" "$VENV"
   sed -i "s#$VENV.partial#$VENV#g" "$VENV/bin/activate" "$VENV"/bin/pip* 2>/dev/null || true
 fi
+# tauri-driver (crates.io) bridges WebDriver clients to WebKitWebDriver for the end-to-end test.
+if ((want_python)) && [[ ! -x "$TAURI_DRIVER" ]]; then
+  echo "setup: installing tauri-driver $TAURI_DRIVER_VERSION into $CLIPSTREAM_CACHE/tools"
+  cargo install --locked --quiet tauri-driver --version "$TAURI_DRIVER_VERSION" --root "$CLIPSTREAM_CACHE/tools"
+fi
+
 echo "setup: ok (ONNX Runtime: $ORT_LIB)"
 ((want_python)) && echo "setup: ok (Python for models/: $PY)"
 exit 0

@@ -8,8 +8,8 @@ cd "$CLIPSTREAM_ROOT"
 echo "== lint: rustfmt, clippy, ruff"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-"$PY" -m ruff check models
-"$PY" -m ruff format --check models
+"$PY" -m ruff check --config models/pyproject.toml models tests/e2e
+"$PY" -m ruff format --config models/pyproject.toml --check models tests/e2e
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
@@ -19,6 +19,12 @@ echo "== models/: pytest"
 
 echo "== Rust: cargo test"
 cargo test --workspace --all-targets --locked 2>&1 | tee -a "$log"
+
+echo "== desktop app: end to end in the real webview (Xvfb + tauri-driver + WebKitWebDriver)"
+cargo build --locked -p clipstream-app
+CLIPSTREAM_APP="$CLIPSTREAM_ROOT/target/debug/clipstream-app" ORT_DYLIB_PATH="$ORT_LIB" \
+  xvfb-run -a "$PY" -m pytest -q -p no:cacheprovider tests/e2e | tee -a "$log"
+echo "screenshots: target/e2e/"
 
 # One closing line over both suites (pytest: "N passed", cargo: "test result: ok. N passed; M failed").
 passed=$(grep -oE '([0-9]+) passed' "$log" | awk '{s += $1} END {print s + 0}')

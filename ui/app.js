@@ -76,14 +76,14 @@ function renderBanner() {
 
 function modelHelpHtml() {
   const where = (ui.status.model_locations || []).map((p) => `<code>${escapeHtml(p)}</code>`).join(" or ");
-  return `<p>ClipStream needs OpenAI's CLIP ViT-B/32 model exported for ONNX Runtime (about 260 MB, made once,
-    on a machine that can reach huggingface.co):</p>
+  return `<p>ClipStream needs OpenAI's CLIP ViT-B/32 exported for ONNX Runtime (the files it uses come to about 530 MB,
+    made once, on a machine that can reach huggingface.co). In the ClipStream source folder:</p>
     <pre>make setup
-cd models && ~/.cache/clipstream/venv-*/bin/python -m clipstream_models export \\
-    --out ~/.local/share/clipstream/model</pre>
+source scripts/env.sh && cd models && "$PY" -m clipstream_models export \\
+    --source openai/clip-vit-base-patch32 --out ~/.local/share/clipstream/model</pre>
     <p>Then restart ClipStream. It looks for the model in ${where || "the data folder"}
     (or set <code>CLIPSTREAM_MODEL</code> to the folder holding <code>manifest.json</code>).
-    Everything stays on this computer.</p>`;
+    Nothing leaves this computer: the model runs on your CPU.</p>`;
 }
 
 function showModelHelp() {

@@ -75,7 +75,9 @@ def app(tmp_path_factory):
     log = open(SHOTS.parent / "e2e-tauri-driver.log", "w")
     driver = subprocess.Popen(
         [str(driver_binary), "--port", str(port), "--native-port", str(native_port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     session = None
     try:
@@ -106,14 +108,11 @@ def app(tmp_path_factory):
         log.close()
 
 
-def visible(s: Session, css: str) -> bool:
-    return s.js("const e = document.querySelector(arguments[0]); return !!e && !e.hidden && e.offsetParent !== null;", css)
-
-
 def top_tiles(s: Session, n: int) -> list[dict]:
     return s.js(
         "return [...document.querySelectorAll('#grid .tile')].slice(0, arguments[0]).map(t => ({"
-        " id: Number(t.dataset.id), name: t.querySelector('img').alt, score: t.querySelector('.score').textContent }));",
+        " id: Number(t.dataset.id), name: t.querySelector('img').alt,"
+        " score: t.querySelector('.score').textContent }));",
         n,
     )
 
@@ -142,7 +141,11 @@ def test_search_preview_similar_and_refused_paths(app: Session, photos: Path, la
     s.click("#add-path button[type=submit]")
 
     # Indexing shows progress and finishes; the broken file is listed with its reason.
-    s.wait("indexing to finish", lambda: s.js("return document.getElementById('indexing').dataset.state") == "done", timeout=180)
+    s.wait(
+        "indexing to finish",
+        lambda: s.js("return document.getElementById('indexing').dataset.state") == "done",
+        timeout=180,
+    )
     detail = s.text("#indexing-detail")
     assert "300 added" in detail and "1 skipped" in detail, detail
     folder_text = s.text("#folder-list")
@@ -156,13 +159,21 @@ def test_search_preview_similar_and_refused_paths(app: Session, photos: Path, la
     # Search as you type: red circles come first.
     s.click("#query")
     s.type("#query", "a red circle")
-    s.wait("results for the query", lambda: s.js("return document.getElementById('grid').dataset.query") == "“a red circle”")
+    s.wait(
+        "results for the query",
+        lambda: s.js("return document.getElementById('grid').dataset.query") == "“a red circle”",
+    )
     tiles = top_tiles(s, 9)
     kinds = [(labels[t["name"]]["colour"], labels[t["name"]]["shape"]) for t in tiles]
     assert len(tiles) == 9 and all(k == ("red", "circle") for k in kinds), kinds
     assert "9 matches" in s.text("#summary")
-    assert s.wait("thumbnails to load", lambda: s.js(
-        "return [...document.querySelectorAll('#grid .tile img')].slice(0, 9).every(i => i.complete && i.naturalWidth > 0)"))
+    assert s.wait(
+        "thumbnails to load",
+        lambda: s.js(
+            "return [...document.querySelectorAll('#grid .tile img')].slice(0, 9)"
+            ".every(i => i.complete && i.naturalWidth > 0)"
+        ),
+    )
     s.screenshot(SHOTS / "3-results.png")
 
     # "Show all" lifts the relevance cutoff.
@@ -178,12 +189,17 @@ def test_search_preview_similar_and_refused_paths(app: Session, photos: Path, la
     first = top_tiles(s, 1)[0]
     assert s.text("#preview-name") == first["name"]
     assert "px" in s.text("#preview-dims")
-    s.wait("the preview image", lambda: s.js("const i = document.getElementById('preview-img'); return i.complete && i.naturalWidth > 0"))
+    s.wait(
+        "the preview image",
+        lambda: s.js("const i = document.getElementById('preview-img'); return i.complete && i.naturalWidth > 0"),
+    )
     s.screenshot(SHOTS / "4-preview.png")
 
     # Find similar: other red circles, never the photo itself.
     s.click("#similar-button")
-    s.wait("similar results", lambda: "photos like" in s.js("return document.getElementById('grid').dataset.query || ''"))
+    s.wait(
+        "similar results", lambda: "photos like" in s.js("return document.getElementById('grid').dataset.query || ''")
+    )
     similar = top_tiles(s, 5)
     assert similar and first["id"] not in [t["id"] for t in similar]
     assert labels[similar[0]["name"]]["shape"] == "circle", similar

@@ -26,7 +26,9 @@ class Session:
     def _request(self, method: str, path: str, body: dict | None = None, timeout: float = 60):
         data = None if body is None else json.dumps(body).encode()
         for attempt in range(3):
-            req = urllib.request.Request(self.url + path, data=data, method=method, headers={"Content-Type": "application/json"})
+            req = urllib.request.Request(
+                self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+            )
             try:
                 with urllib.request.urlopen(req, timeout=timeout) as resp:
                     return json.loads(resp.read() or b"{}").get("value")

@@ -8,8 +8,9 @@ cd "$CLIPSTREAM_ROOT"
 echo "== lint: rustfmt, clippy, ruff"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-"$PY" -m ruff check --config models/pyproject.toml models tests/e2e
-"$PY" -m ruff format --config models/pyproject.toml --check models tests/e2e
+(cd models && "$PY" -m ruff check . && "$PY" -m ruff format --check .)
+"$PY" -m ruff check --config models/pyproject.toml tests/e2e
+"$PY" -m ruff format --config models/pyproject.toml --check tests/e2e
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT

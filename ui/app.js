@@ -65,6 +65,7 @@ function renderBanner() {
   b.hidden = true;
   b.className = "banner";
   if (s.mode === "demo") {
+    $("query").placeholder = "Search the demo shapes — try “a red circle”";
     b.hidden = false;
     b.classList.add("demo");
     b.innerHTML = `<strong>Demo</strong> — running on the bundled <em>test model</em>, which only knows
@@ -443,12 +444,14 @@ function startIndexing() {
     finished = true;
     ui.indexRun = null;
     await refreshStatus();
-    const bits = [`${number(report.added)} added`];
+    const bits = [];
+    if (report.added) bits.push(`${number(report.added)} added`);
     if (report.updated) bits.push(`${number(report.updated)} changed`);
     if (report.moved) bits.push(`${number(report.moved)} moved`);
     if (report.removed) bits.push(`${number(report.removed)} removed`);
     if (report.skipped_total) bits.push(`${number(report.skipped_total)} skipped (see Folders)`);
     if (report.unreachable.length) bits.push(`${report.unreachable.length} folder(s) unreachable`);
+    if (!bits.length) bits.push("no changes");
     $("indexing-title").textContent = report.cancelled ? "Indexing cancelled" : "Up to date";
     $("indexing-detail").textContent = bits.join(" · ");
     $("indexing-bar").max = 1;

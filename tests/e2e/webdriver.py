@@ -83,6 +83,8 @@ class Session:
         return self.cmd("POST", "/execute/async", {"script": script, "args": list(args)})
 
     def screenshot(self, path) -> None:
+        # Let the page paint what the DOM now holds (two animation frames) before capturing.
+        self.js_async("const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done()));")
         path.write_bytes(base64.b64decode(self.cmd("GET", "/screenshot")))
 
     def wait(self, what: str, condition, timeout: float = 60, every: float = 0.2):

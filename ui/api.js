@@ -32,4 +32,5 @@ export function index(onProgress) {
 export const thumbnailUrl = (id) => tauri.core.convertFileSrc(String(id), "thumb");
 export const previewUrl = (id) => tauri.core.convertFileSrc(String(id), "preview");
 
+export const onLibraryReady = (handler) => tauri.event.listen("library-ready", () => handler());
 export const onFoldersAdded = (handler) => tauri.event.listen("folders-added", (e) => handler(e.payload));

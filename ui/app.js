@@ -108,6 +108,10 @@ function hideEmpty() { $("empty").hidden = true; $("empty").dataset.kind = ""; }
 /** The state that needs the user before searching can work; false when search can run. */
 function renderEmpty() {
   const s = ui.status;
+  if (s.loading) {
+    showEmpty(`<h2>Loading the model…</h2><p>Searching starts in a moment.</p>`, "loading");
+    return true;
+  }
   if (s.mode === "no_model") {
     showEmpty(`<h2>No model yet</h2>${modelHelpHtml()}`, "no-model");
     return true;
@@ -557,7 +561,15 @@ function wire() {
 async function start() {
   wire();
   try {
-    const s = await refreshStatus();
+    // Listen before asking, so the "ready" event cannot slip between the two.
+    let markReady;
+    const ready = new Promise((resolve) => { markReady = resolve; });
+    await api.onLibraryReady(() => markReady());
+    let s = await refreshStatus();
+    if (s.loading) {
+      await ready;
+      s = await refreshStatus();
+    }
     $("query").focus();
     // Catch up with changes made while the app was closed; search works meanwhile.
     if (s.indexing && s.progress) showProgress(s.progress);

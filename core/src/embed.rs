@@ -5,7 +5,7 @@
 //! end-of-text position, so padding cannot change the result; it only costs time (77 positions
 //! instead of ~8 for a typical query).
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
@@ -95,11 +95,15 @@ impl TextEncoder {
             .map_err(|e| tok_err(e.to_string()))?;
         tokenizer.with_padding(None);
         let session = open_session(model, &m.text.file, threads)?;
-        Ok(Self {
+        let encoder = Self {
             model: model.clone(),
             tokenizer,
             session,
-        })
+        };
+        // A session's first run sets up its buffers and is slower: spend it here, so the user's
+        // first query is as fast as the tenth.
+        encoder.encode("a photo")?;
+        Ok(encoder)
     }
 
     /// Token ids of `text` as the model sees them: `<|startoftext|> … <|endoftext|>`, unpadded.
@@ -131,19 +135,35 @@ impl TextEncoder {
     }
 }
 
-/// Encodes photos with the vision tower, in batches.
+/// Encodes photos with the vision tower, in batches. The session is created on first use:
+/// searching never needs it, and loading the real model's 350 MB graph took ~1 s of start-up.
 pub struct VisionEncoder {
     model: Model,
-    session: Mutex<Session>,
+    threads: usize,
+    session: OnceLock<Mutex<Session>>,
+    loading: Mutex<()>,
 }
 
 impl VisionEncoder {
     pub fn new(model: &Model, threads: usize) -> Result<Self> {
-        let session = open_session(model, &model.manifest.vision.file, threads)?;
         Ok(Self {
             model: model.clone(),
-            session,
+            threads,
+            session: OnceLock::new(),
+            loading: Mutex::new(()),
         })
+    }
+
+    fn session(&self) -> Result<&Mutex<Session>> {
+        if let Some(session) = self.session.get() {
+            return Ok(session);
+        }
+        let _one_loader = self.loading.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(session) = self.session.get() {
+            return Ok(session);
+        }
+        let session = open_session(&self.model, &self.model.manifest.vision.file, self.threads)?;
+        Ok(self.session.get_or_init(|| session))
     }
 
     /// The size the short side of a photo must have before [`preprocess`].
@@ -174,7 +194,7 @@ impl VisionEncoder {
         }
         let shape = [pixels.len(), 3, ch as usize, cw as usize];
         let values = run(
-            &self.session,
+            self.session()?,
             &self.model.file(&spec.file),
             &spec.input,
             &spec.output,

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::{Error, Result};
@@ -105,13 +105,15 @@ impl Model {
             return Err(Error::Manifest { path, reason });
         }
         let model = Model { dir, manifest };
+        let mut verified = VerifiedFiles::load();
         for name in [
             &model.manifest.text.file,
             &model.manifest.vision.file,
             &model.manifest.tokenizer.file,
         ] {
-            model.verify_file(name)?;
+            model.verify_file(name, &mut verified)?;
         }
+        verified.save();
         Ok(model)
     }
 
@@ -120,7 +122,7 @@ impl Model {
         self.dir.join(name)
     }
 
-    fn verify_file(&self, name: &str) -> Result<()> {
+    fn verify_file(&self, name: &str, verified: &mut VerifiedFiles) -> Result<()> {
         let path = self.file(name);
         let bad = |reason: String| Error::ModelFile {
             path: path.clone(),
@@ -139,6 +141,10 @@ impl Model {
                 spec.bytes
             )));
         }
+        let fingerprint = Fingerprint::of(&meta, &spec.sha256);
+        if verified.contains(&path, &fingerprint) {
+            return Ok(());
+        }
         let digest = sha256_file(&path).map_err(|e| bad(e.to_string()))?;
         if digest != spec.sha256 {
             return Err(bad(format!(
@@ -146,7 +152,107 @@ impl Model {
                 spec.sha256
             )));
         }
+        verified.insert(&path, fingerprint);
         Ok(())
+    }
+}
+
+/// What a verified file looked like: any write changes the change time (which, unlike the
+/// modification time, cannot be set back), so a file that still matches need not be hashed again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Fingerprint {
+    bytes: u64,
+    modified_ns: i128,
+    changed_ns: i128,
+    inode: u64,
+    sha256: String,
+}
+
+impl Fingerprint {
+    fn of(meta: &std::fs::Metadata, sha256: &str) -> Self {
+        let modified_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as i128);
+        #[cfg(unix)]
+        let (changed_ns, inode) = {
+            use std::os::unix::fs::MetadataExt;
+            (
+                i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+                meta.ino(),
+            )
+        };
+        #[cfg(not(unix))]
+        let (changed_ns, inode) = (modified_ns, 0);
+        Self {
+            bytes: meta.len(),
+            modified_ns,
+            changed_ns,
+            inode,
+            sha256: sha256.to_string(),
+        }
+    }
+}
+
+/// Model files already hashed, kept in the user's cache folder: hashing the real model's ~530 MB
+/// took ~1 s of every start-up.
+#[derive(Default)]
+struct VerifiedFiles {
+    path: Option<PathBuf>,
+    files: BTreeMap<String, Fingerprint>,
+    changed: bool,
+}
+
+impl VerifiedFiles {
+    fn load() -> Self {
+        let path =
+            dirs::cache_dir().map(|d| d.join("clipstream").join("verified-model-files.json"));
+        let files = path
+            .as_ref()
+            .and_then(|p| std::fs::read(p).ok())
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
+        Self {
+            path,
+            files,
+            changed: false,
+        }
+    }
+
+    fn key(path: &Path) -> String {
+        std::fs::canonicalize(path)
+            .unwrap_or_else(|_| path.to_path_buf())
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    fn contains(&self, path: &Path, fingerprint: &Fingerprint) -> bool {
+        self.files.get(&Self::key(path)) == Some(fingerprint)
+    }
+
+    fn insert(&mut self, path: &Path, fingerprint: Fingerprint) {
+        self.files.insert(Self::key(path), fingerprint);
+        self.changed = true;
+    }
+
+    /// Best effort: without the cache the next start hashes again, nothing worse. Entries of
+    /// files that no longer exist (deleted models, test folders) are dropped.
+    fn save(&mut self) {
+        let Some(path) = self.path.clone().filter(|_| self.changed) else {
+            return;
+        };
+        self.files.retain(|file, _| Path::new(file).exists());
+        let Ok(json) = serde_json::to_vec_pretty(&self.files) else {
+            return;
+        };
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let partial = path.with_extension(format!("{}.partial", std::process::id()));
+        if std::fs::write(&partial, json).is_ok() {
+            let _ = std::fs::rename(&partial, &path);
+        }
     }
 }
 

@@ -109,10 +109,22 @@ fn tampered_model_file_is_refused_naming_the_file() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).expect("read"))
             .expect("json");
     let vision = manifest["vision"]["file"].as_str().expect("vision file");
-    let mut bytes = std::fs::read(dir.join(vision)).expect("read");
+    // Verified once (and remembered, so later opens skip the hashing)...
+    Model::open(&dir).expect("the untouched copy opens");
+    // ...then changed in place, same size, modification time put back: still caught.
+    let path = dir.join(vision);
+    let modified = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    let mut bytes = std::fs::read(&path).expect("read");
     let last = bytes.len() - 1;
     bytes[last] ^= 0xff;
-    std::fs::write(dir.join(vision), &bytes).expect("write");
+    std::fs::write(&path, &bytes).expect("write");
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .and_then(|f| f.set_modified(modified))
+        .expect("set mtime");
     match Model::open(&dir) {
         Err(err @ Error::ModelFile { .. }) => {
             let msg = err.to_string();

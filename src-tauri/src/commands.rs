@@ -41,6 +41,8 @@ pub struct AppStatus {
     pub library: Option<Status>,
     /// Why the library is not open (e.g. `model_mismatch`).
     pub error: Option<ApiError>,
+    /// The model is still loading (the window opens first); `library-ready` follows.
+    pub loading: bool,
     pub indexing: bool,
     pub progress: Option<Progress>,
     pub demo_folder: Option<String>,
@@ -71,6 +73,7 @@ pub async fn app_status(state: State<'_, AppState>) -> ApiResult<AppStatus> {
             .collect(),
         library,
         error: state.open_error(),
+        loading: state.is_loading(),
         indexing: state.is_indexing(),
         progress: lock(&state.progress).clone(),
         demo_folder: setup.demo_folder.as_ref().map(|d| d.display().to_string()),

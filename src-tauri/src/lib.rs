@@ -80,10 +80,20 @@ fn on_window_event<R: Runtime>(window: &tauri::Window<R>, event: &WindowEvent) {
     });
 }
 
-/// Start the desktop app.
+/// Start the desktop app. The window appears at once; the model loads behind it and the UI hears
+/// `library-ready` when searches can run.
 pub fn run() {
-    let state = AppState::new(Setup::from_environment());
+    let state = AppState::deferred(Setup::from_environment());
     app(Builder::default(), state)
+        .setup(|app| {
+            let handle = app.handle().clone();
+            std::thread::spawn(move || {
+                handle.state::<AppState>().open_at_start();
+                // Fails only if the window is already gone.
+                let _ = handle.emit("library-ready", ());
+            });
+            Ok(())
+        })
         .run(tauri::generate_context!())
         .expect("the desktop app could not start (is a display available?)");
 }

@@ -93,25 +93,45 @@ pub struct AppState {
     indexing: AtomicBool,
     /// The latest indexing progress, so a reloaded window can pick it up.
     pub progress: Arc<Mutex<Option<Progress>>>,
+    /// True until [`AppState::open_at_start`] has run.
+    loading: AtomicBool,
 }
 
 impl AppState {
+    /// The state with the library opened now (tests; the app opens it after the window shows).
     pub fn new(setup: Setup) -> Self {
-        let state = Self {
+        let state = Self::deferred(setup);
+        state.open_at_start();
+        state
+    }
+
+    /// The state before the library is open: commands answer `loading` until
+    /// [`AppState::open_at_start`] has run, so the window can appear at once.
+    pub fn deferred(setup: Setup) -> Self {
+        Self {
             setup,
             library: RwLock::new(None),
             open_error: Mutex::new(None),
             cancel: Arc::new(AtomicBool::new(false)),
             indexing: AtomicBool::new(false),
             progress: Arc::new(Mutex::new(None)),
-        };
-        if state.setup.mode != Mode::NoModel {
-            match state.open(false) {
-                Ok(lib) => state.first_demo_start(&lib),
-                Err(e) => *lock(&state.open_error) = Some(e),
+            loading: AtomicBool::new(true),
+        }
+    }
+
+    /// Open the library with the model found at start-up (the demo adds its folder the first time).
+    pub fn open_at_start(&self) {
+        if self.setup.mode != Mode::NoModel {
+            match self.open(false) {
+                Ok(lib) => self.first_demo_start(&lib),
+                Err(e) => *lock(&self.open_error) = Some(e),
             }
         }
-        state
+        self.loading.store(false, Ordering::SeqCst);
+    }
+
+    pub fn is_loading(&self) -> bool {
+        self.loading.load(Ordering::SeqCst)
     }
 
     /// (Re)open the library with the model; `reindex` throws away embeddings of another model.

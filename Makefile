@@ -1,5 +1,5 @@
 # The README's two commands are `make run` and `make test`; each installs what it needs first.
-.PHONY: run test setup models-golden bench
+.PHONY: run test setup models-golden bench bench-quick bench-models
 
 # The desktop app. With no exported CLIP model it opens the demo: the bundled test model on the
 # generated shapes in tests/fixtures/shapes (see README).
@@ -18,10 +18,17 @@ setup:
 models-golden:
 	bash -c 'source scripts/env.sh && cd models && "$$PY" -m clipstream_models golden'
 
-# Benchmarks (not tests; minutes, and they need models/build/random-vit-b-32: see models/README.md).
+# Benchmarks (not tests): every figure of BENCHMARKS.md into target/bench/summary.json.
 bench:
 	bash scripts/setup.sh
-	bash -c 'source scripts/env.sh && cd models && "$$PY" -m clipstream_models random-vitb32 && "$$PY" -m clipstream_models export --source build/random-vit-b-32-source --out build/random-vit-b-32 --model-id "openai/clip-vit-base-patch32 (random weights)" --fixed77 && "$$PY" -m clipstream_models bench'
-	cargo build --release --locked -p clipstream-bench
+	bash scripts/bench.sh
+
+bench-quick:
+	bash scripts/setup.sh
+	bash scripts/bench.sh --quick
+
+# The model pipeline's own report (models/BENCHMARKS-models.md: every text graph at 1 and 2
+# threads, vision batches, the quantization sweep) and the vector index per scalar type.
+bench-models: bench-quick
+	bash -c 'source scripts/env.sh && cd models && "$$PY" -m clipstream_models bench'
 	target/release/clipstream-bench vindex --n 100000 --queries 200 --ef 64,128
-	target/release/clipstream-bench indexing --model models/build/random-vit-b-32 --folder target/bench/jpegs-12mp --generate 32

@@ -22,7 +22,8 @@ echo "== Rust: cargo test"
 cargo test --workspace --all-targets --locked 2>&1 | tee -a "$log"
 
 echo "== desktop app: end to end in the real webview (Xvfb + tauri-driver + WebKitWebDriver)"
-cargo build --locked -p clipstream-app
+# The app binary as `cargo test` just built it (its integration tests need it); a separate
+# `cargo build` would compile Tauri again without the test feature, for minutes.
 CLIPSTREAM_APP="$CLIPSTREAM_ROOT/target/debug/clipstream-app" ORT_DYLIB_PATH="$ORT_LIB" \
   xvfb-run -a "$PY" -m pytest -q -p no:cacheprovider tests/e2e | tee -a "$log"
 echo "screenshots: target/e2e/"

@@ -4,6 +4,12 @@
 //!   synthetic CLIP-like vectors, with query latency.
 //! - `indexing`: images/s of `Library::index` on a folder of large JPEGs against the bare vision
 //!   model fed already-preprocessed images, at the same thread count.
+//! - `query`: the product's query encoding (tokenizer + hybrid text model at the query's length).
+//! - `search`: end-to-end search through the façade over a library of synthetic embeddings in a
+//!   real catalog and index file, with the process's memory.
+//! - `startup`: launch of the `clipstream` binary to its first printed result.
+//!
+//! Each can write its figures as JSON (`--json FILE`) for `scripts/bench.sh`'s summary.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -11,8 +17,9 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use clipstream_core::catalog::{Batch, Catalog, NewImage, Stamp};
 use clipstream_core::vindex::{Scalar, VectorIndex};
-use clipstream_core::{Library, Model, Options, VisionEncoder, decode, embed};
+use clipstream_core::{Library, Model, Options, TextEncoder, VisionEncoder, decode, embed};
 
 #[derive(Parser)]
 struct Cli {
@@ -36,6 +43,53 @@ enum Command {
         /// Scalar types to try.
         #[arg(long, value_delimiter = ',', default_value = "f32,bf16,f16,i8")]
         scalars: Vec<String>,
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// The product's query encoding: median and p99 over RUNS after warm-up.
+    Query {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long, default_value = "dog on a beach at sunset")]
+        query: String,
+        #[arg(long, default_value_t = 60)]
+        runs: usize,
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        /// JSON with the PyTorch FP32 embedding of the same query ({"embedding": [...]}).
+        #[arg(long)]
+        reference: Option<PathBuf>,
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// End-to-end search (tokenize → encode → vector search → catalog rows) over N images.
+    Search {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        n: usize,
+        /// Library folder; made once and reused while it holds N images.
+        #[arg(long)]
+        library: PathBuf,
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Launch of `clipstream search` to its first result, as a user runs it.
+    Startup {
+        #[arg(long)]
+        cli: PathBuf,
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        library: PathBuf,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        #[arg(long)]
+        json: Option<PathBuf>,
     },
     /// Indexing throughput on a folder of large JPEGs (generated if missing).
     Indexing {
@@ -53,18 +107,21 @@ enum Command {
         height: u32,
         #[arg(long)]
         threads: Option<usize>,
+        #[arg(long)]
+        json: Option<PathBuf>,
     },
 }
 
 fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+    let (summary, json) = match Cli::parse().command {
         Command::Vindex {
             n,
             dim,
             queries,
             ef,
             scalars,
-        } => vindex(n, dim, queries, &ef, &scalars),
+            json,
+        } => (vindex(n, dim, queries, &ef, &scalars)?, json),
         Command::Indexing {
             model,
             folder,
@@ -72,8 +129,330 @@ fn main() -> anyhow::Result<()> {
             width,
             height,
             threads,
-        } => indexing(&model, &folder, generate, width, height, threads),
+            json,
+        } => (
+            indexing(&model, &folder, generate, width, height, threads)?,
+            json,
+        ),
+        Command::Query {
+            model,
+            query,
+            runs,
+            threads,
+            reference,
+            json,
+        } => (
+            query_encoding(&model, &query, runs, threads, reference.as_deref())?,
+            json,
+        ),
+        Command::Search {
+            model,
+            n,
+            library,
+            threads,
+            rounds,
+            json,
+        } => (search_e2e(&model, n, &library, threads, rounds)?, json),
+        Command::Startup {
+            cli,
+            model,
+            library,
+            runs,
+            json,
+        } => (startup(&cli, &model, &library, runs)?, json),
+    };
+    let text = serde_json::to_string_pretty(&summary)?;
+    println!("{text}");
+    if let Some(path) = json {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     }
+    Ok(())
+}
+
+/// Median and 99th percentile of `times` (sorted here).
+fn percentiles(times: &mut [f64]) -> (f64, f64) {
+    times.sort_by(f64::total_cmp);
+    let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
+    (pct(0.5), pct(0.99))
+}
+
+fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+/// This process's resident memory now and at its peak, in MB (10^6 bytes), from /proc.
+fn rss_mb() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+            .map_or(f64::NAN, |kib| kib * 1024.0 / 1e6)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    let dot: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| f64::from(*x) * f64::from(*y))
+        .sum();
+    let norm = |v: &[f32]| v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
+    dot / (norm(a) * norm(b))
+}
+
+fn query_encoding(
+    model_dir: &Path,
+    query: &str,
+    runs: usize,
+    threads: usize,
+    reference: Option<&Path>,
+) -> anyhow::Result<serde_json::Value> {
+    let started = Instant::now();
+    let model = Model::open(model_dir)?;
+    let open_ms = ms_since(started);
+    let started = Instant::now();
+    let encoder = TextEncoder::new(&model, threads)?;
+    let load_ms = ms_since(started);
+    let tokens = encoder.token_ids(query)?.len();
+    // The first query after loading, then the steady state.
+    let t = Instant::now();
+    let first = encoder.encode(query)?;
+    let first_ms = ms_since(t);
+    for _ in 0..10 {
+        encoder.encode(query)?;
+    }
+    let mut times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            encoder.encode(query).map(|_| ms_since(t))
+        })
+        .collect::<Result<_, _>>()?;
+    let (p50, p99) = percentiles(&mut times);
+    let cos = match reference {
+        Some(path) => {
+            let value: serde_json::Value = serde_json::from_slice(&std::fs::read(path)?)?;
+            let reference: Vec<f32> = serde_json::from_value(value["embedding"].clone())?;
+            Some(cosine(&first, &reference))
+        }
+        None => None,
+    };
+    Ok(serde_json::json!({
+        "model": model.manifest.model_id,
+        "text_file": model.manifest.text.file,
+        "query": query,
+        "tokens": tokens,
+        "threads": threads,
+        "runs": runs,
+        "model_open_ms": open_ms,
+        "text_session_load_ms": load_ms,
+        "first_query_ms": first_ms,
+        "median_ms": p50,
+        "p99_ms": p99,
+        "cosine_vs_pytorch": cos,
+    }))
+}
+
+/// Queries of typical length, all different, so nothing can be cached between them.
+const QUERIES: &[&str] = &[
+    "dog on a beach at sunset",
+    "birthday cake with candles",
+    "snowy mountains",
+    "a red car",
+    "children playing in a park",
+    "cat sleeping on a sofa",
+    "city skyline at night",
+    "plate of pasta",
+    "wedding dance",
+    "receipt",
+    "sunflowers in a field",
+    "a bicycle",
+    "old stone bridge over a river",
+    "fireworks",
+    "people hiking in the forest",
+    "a sailing boat",
+    "grandmother smiling",
+    "christmas tree with lights",
+    "a horse in a meadow",
+    "screenshot of a chat",
+    "whiteboard with diagrams",
+    "rainy street with umbrellas",
+    "breakfast table",
+    "baby in a bathtub",
+    "lighthouse on a cliff",
+    "autumn leaves",
+    "a tent by a lake",
+    "concert crowd",
+    "a cup of coffee",
+    "dog catching a frisbee",
+    "graduation ceremony",
+    "desert dunes",
+    "a swimming pool",
+    "vintage car show",
+    "family photo on a couch",
+    "skiing down a slope",
+    "street food market",
+    "a waterfall",
+    "cathedral interior",
+    "soccer match",
+    "tulips in a vase",
+    "a passport photo",
+    "northern lights",
+    "beach volleyball",
+    "cooking in the kitchen",
+    "a messy desk",
+    "sunrise over the sea",
+    "train station",
+    "a kitten",
+    "hot air balloons",
+    "book shelf",
+    "a bride and groom",
+    "surfing a big wave",
+    "roses",
+    "a camping stove",
+    "zoo elephants",
+    "a map",
+    "museum painting",
+    "carnival costumes",
+    "a bowl of ramen",
+];
+
+fn search_e2e(
+    model_dir: &Path,
+    n: usize,
+    dir: &Path,
+    threads: usize,
+    rounds: usize,
+) -> anyhow::Result<serde_json::Value> {
+    let model = Model::open(model_dir)?;
+    let dim = model.manifest.embedding_dim;
+    let build = synthetic_library(dir, &model, n)?;
+    // As the app and CLI open it: catalog, vector index file, text model.
+    let _ = std::fs::remove_file(dir.join("vectors.usearch.json"));
+    let options = Options {
+        threads,
+        ..Options::default()
+    };
+    let started = Instant::now();
+    let library = Library::open(dir, Some(&model), options.clone())?;
+    let open_rebuild_ms = ms_since(started);
+    drop(library);
+    let started = Instant::now();
+    let library = Library::open(dir, Some(&model), options)?;
+    let open_ms = ms_since(started);
+    let mut times = Vec::new();
+    let mut hits = 0;
+    for _ in 0..rounds {
+        for q in QUERIES {
+            let t = Instant::now();
+            let results = library.search(&clipstream_core::Request::new(*q, 20))?;
+            times.push(ms_since(t));
+            hits += results.hits.len() + results.hidden;
+        }
+    }
+    let (p50, p99) = percentiles(&mut times);
+    let (rss, peak) = rss_mb();
+    Ok(serde_json::json!({
+        "n": n,
+        "dimensions": dim,
+        "threads": threads,
+        "searches": times.len(),
+        "results_per_search": hits as f64 / times.len() as f64,
+        "p50": p50,
+        "p99": p99,
+        "library_build_s": build,
+        "open_with_index_rebuild_ms": open_rebuild_ms,
+        "open_ms": open_ms,
+        "rss_mb": rss,
+        "peak_rss_mb": peak,
+    }))
+}
+
+/// A catalog of `n` images with synthetic CLIP-like embeddings (made once, reused), as indexing
+/// would have written it. Returns the seconds spent making it (0 when reused).
+fn synthetic_library(dir: &Path, model: &Model, n: usize) -> anyhow::Result<f64> {
+    let path = dir.join(clipstream_core::catalog::DATABASE);
+    if path.is_file() {
+        let catalog = Catalog::open(&path)?;
+        if catalog.count_images()? as usize == n
+            && catalog.meta("model_id")?.as_deref() == Some(model.manifest.model_id.as_str())
+        {
+            return Ok(0.0);
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir)?;
+    let started = Instant::now();
+    let mut catalog = Catalog::open(&path)?;
+    catalog.reset_embeddings(&model.manifest.model_id, model.manifest.embedding_dim)?;
+    let folder = catalog.add_folder(Path::new("/synthetic/photos"))?;
+    let vectors = synthetic_vectors(n, model.manifest.embedding_dim, 7);
+    for (chunk_no, chunk) in vectors.chunks(10_000).enumerate() {
+        let mut batch = Batch::default();
+        for (i, v) in chunk.iter().enumerate() {
+            let k = chunk_no * 10_000 + i;
+            batch.insert.push(NewImage {
+                folder_id: folder,
+                path: PathBuf::from(format!("/synthetic/photos/{:03}/IMG_{k:07}.jpg", k / 1000)),
+                stamp: Stamp {
+                    size: 3_000_000 + k as u64,
+                    mtime_ns: 1_600_000_000_000_000_000 + k as i64,
+                },
+                hash: *blake3::hash(&k.to_le_bytes()).as_bytes(),
+                format: "jpeg".into(),
+                width: 4000,
+                height: 3000,
+                taken_at: Some(1_500_000_000 + (k as i64) * 600),
+                embedding: v.clone(),
+            });
+        }
+        catalog.apply(&batch)?;
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+fn startup(
+    cli: &Path,
+    model: &Path,
+    library: &Path,
+    runs: usize,
+) -> anyhow::Result<serde_json::Value> {
+    let run = |query: &str| -> anyhow::Result<f64> {
+        let t = Instant::now();
+        let out = std::process::Command::new(cli)
+            .arg("--library")
+            .arg(library)
+            .arg("--model")
+            .arg(model)
+            .args(["search", query, "-k", "10", "--all"])
+            .output()?;
+        anyhow::ensure!(
+            out.status.success() && !out.stdout.is_empty(),
+            "{} failed: {}",
+            cli.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(ms_since(t))
+    };
+    // One run to fill the page cache and the model check cache: a user's second launch.
+    let first_ever = run(QUERIES[0])?;
+    let mut times: Vec<f64> = QUERIES[1..=runs]
+        .iter()
+        .map(|q| run(q))
+        .collect::<Result<_, _>>()?;
+    let (p50, _) = percentiles(&mut times);
+    Ok(serde_json::json!({
+        "command": format!("{} --library L --model M search QUERY -k 10 --all", cli.display()),
+        "runs": runs,
+        "first_launch_ms": first_ever,
+        "median_ms": p50,
+        "max_ms": times.last(),
+    }))
 }
 
 /// A small deterministic generator (SplitMix64), so runs are comparable.
@@ -145,17 +524,18 @@ fn vindex(
     queries: usize,
     efs: &[usize],
     scalars: &[String],
-) -> anyhow::Result<()> {
+) -> anyhow::Result<serde_json::Value> {
     let vectors = synthetic_vectors(n, dim, 1);
     let probes = synthetic_vectors(queries, dim, 2);
     let truth: Vec<Vec<i64>> = probes.iter().map(|q| exact_top(&vectors, q, 10)).collect();
-    println!(
+    eprintln!(
         "{n} synthetic CLIP-like {dim}-d vectors, {queries} queries, recall@10 vs exact f32 search"
     );
-    println!(
+    eprintln!(
         "| scalar | build (s) | memory (MiB) | ef | recall@10 | search p50 (ms) | search p99 (ms) |"
     );
-    println!("| :-- | --: | --: | --: | --: | --: | --: |");
+    eprintln!("| :-- | --: | --: | --: | --: | --: | --: |");
+    let mut rows = Vec::new();
     for name in scalars {
         let scalar = match name.as_str() {
             "f32" => Scalar::F32,
@@ -164,10 +544,16 @@ fn vindex(
             "i8" => Scalar::I8,
             other => anyhow::bail!("unknown scalar {other}"),
         };
-        let index = VectorIndex::new(dim, scalar)?;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let started = Instant::now();
-        for (i, v) in vectors.iter().enumerate() {
-            index.add(i as i64, v)?;
+        let index = VectorIndex::with_capacity(dim, scalar, n)?;
+        for (c, chunk) in vectors.chunks(8192).enumerate() {
+            let items: Vec<(i64, Vec<f32>)> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, v)| ((c * 8192 + i) as i64, v.clone()))
+                .collect();
+            index.add_parallel(&items, threads)?;
         }
         let build = started.elapsed().as_secs_f64();
         for &ef in efs {
@@ -180,18 +566,20 @@ fn vindex(
                 times.push(t.elapsed().as_secs_f64() * 1000.0);
                 found += got.iter().filter(|h| want.contains(&h.id)).count();
             }
-            times.sort_by(f64::total_cmp);
-            let pct = |p: f64| times[((times.len() - 1) as f64 * p) as usize];
-            println!(
-                "| {scalar:?} | {build:.1} | {:.0} | {ef} | {:.4} | {:.2} | {:.2} |",
-                index.memory_usage() as f64 / (1024.0 * 1024.0),
-                found as f64 / (10 * queries) as f64,
-                pct(0.5),
-                pct(0.99)
+            let (p50, p99) = percentiles(&mut times);
+            let memory = index.memory_usage() as f64 / (1024.0 * 1024.0);
+            let recall = found as f64 / (10 * queries) as f64;
+            eprintln!(
+                "| {scalar:?} | {build:.1} | {memory:.0} | {ef} | {recall:.4} | {p50:.2} | {p99:.2} |"
             );
+            rows.push(serde_json::json!({
+                "scalar": format!("{scalar:?}"), "build_s": build, "build_threads": threads,
+                "memory_mib": memory, "ef": ef, "recall_at_10": recall,
+                "search_p50_ms": p50, "search_p99_ms": p99,
+            }));
         }
     }
-    Ok(())
+    Ok(serde_json::json!({ "n": n, "dimensions": dim, "queries": queries, "rows": rows }))
 }
 
 /// A photo-like 8-bit RGB picture: gradients, blocks of colour and sensor-like noise.
@@ -231,7 +619,7 @@ fn indexing(
     w: u32,
     h: u32,
     threads: Option<usize>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<serde_json::Value> {
     std::fs::create_dir_all(folder)?;
     let existing = std::fs::read_dir(folder)?.count();
     if existing == 0 {
@@ -271,6 +659,22 @@ fn indexing(
     }
     decode_ms.sort_by(f64::total_cmp);
 
+    let lib_dir = std::env::temp_dir().join(format!("clipstream-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&lib_dir);
+    let options = Options {
+        threads,
+        ..Options::default()
+    };
+    let library = Library::open(&lib_dir, Some(&model), options)?;
+    library.add_folder(folder)?;
+    let started = Instant::now();
+    let report = library.index(&mut |_| {}, &AtomicBool::new(false))?;
+    let product = report.added as f64 / started.elapsed().as_secs_f64();
+    std::fs::remove_dir_all(&lib_dir)?;
+    // Peak memory of the product's run, before the bare model below adds its own session.
+    let indexing_peak_mb = rss_mb().1;
+    drop(library);
+
     // Bare model: the same number of images, already preprocessed, through the same session setup.
     let vision = VisionEncoder::new(&model, threads)?;
     let [ch, cw] = model.manifest.vision.preprocess.center_crop;
@@ -286,18 +690,6 @@ fn indexing(
     let bare = count as f64 / started.elapsed().as_secs_f64();
     drop(vision);
 
-    let lib_dir = std::env::temp_dir().join(format!("clipstream-bench-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&lib_dir);
-    let options = Options {
-        threads,
-        ..Options::default()
-    };
-    let library = Library::open(&lib_dir, Some(&model), options)?;
-    library.add_folder(folder)?;
-    let started = Instant::now();
-    let report = library.index(&mut |_| {}, &AtomicBool::new(false))?;
-    let product = report.added as f64 / started.elapsed().as_secs_f64();
-    std::fs::remove_dir_all(&lib_dir)?;
     let summary = serde_json::json!({
         "images": count,
         "megapixels": f64::from(w) * f64::from(h) / 1e6,
@@ -308,7 +700,7 @@ fn indexing(
         "product_images_per_s": product,
         "bare_model_images_per_s": bare,
         "ratio": product / bare,
+        "indexing_peak_rss_mb": indexing_peak_mb,
     });
-    println!("{}", serde_json::to_string_pretty(&summary)?);
-    Ok(())
+    Ok(summary)
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -39,6 +40,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--report", type=Path, default=MODELS_DIR / "BENCHMARKS-models.md")
     p.add_argument("--runs", type=int, default=60)
 
+    p = sub.add_parser("bench-text", help="the three fixed-77 baselines as JSON (for scripts/bench.sh)")
+    p.add_argument("--model-dir", type=Path, default=BUILD_DIR / "random-vit-b-32")
+    p.add_argument("--source", type=Path, default=BUILD_DIR / "random-vit-b-32-source")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--runs", type=int, default=60)
+    p.add_argument("--json", type=Path, required=True)
+
+    p = sub.add_parser("bench-reference-indexing", help="images/s of a plain PIL + transformers + PyTorch pipeline")
+    p.add_argument("--source", type=Path, default=BUILD_DIR / "random-vit-b-32-source")
+    p.add_argument("--folder", type=Path, required=True)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--json", type=Path, required=True)
+
+    p = sub.add_parser("bench-summary", help="merge scripts/bench.sh's parts into summary.json")
+    p.add_argument("--dir", type=Path, required=True)
+    p.add_argument("--quick", action="store_true")
+
     sub.add_parser("golden", help="write the fixtures and golden values the Rust tests check (tests/fixtures)")
 
     p = sub.add_parser("bench-worker", help=argparse.SUPPRESS)
@@ -56,6 +74,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {e}", file=sys.stderr)
             return 1
         print(f"wrote {out}")
+    elif args.command == "bench-text":
+        from .bench import text_baselines
+
+        text_baselines(args.model_dir, args.source, args.threads, args.runs, args.json)
+    elif args.command == "bench-reference-indexing":
+        from .bench import reference_indexing
+
+        print(json.dumps(reference_indexing(args.source, args.folder, args.threads, args.json)))
+    elif args.command == "bench-summary":
+        from .bench import summary
+
+        s = summary(args.dir, args.quick)
+        print(json.dumps({k: v for k, v in s.items() if k != "parts"}, indent=2))
     elif args.command == "random-vitb32":
         from .towers import save_random_clip, vit_b32_config
 

@@ -47,7 +47,7 @@ def _time(fn, runs: int, warmup: int) -> list[float]:
 def worker(spec_json: str) -> None:
     """Run one configuration and print its figures as JSON (called in a fresh process)."""
     spec = json.loads(spec_json)
-    kind, threads, runs = spec["kind"], spec["threads"], spec["runs"]
+    kind, threads, runs = spec["kind"], spec["threads"], spec.get("runs", 0)
     result: dict = {}
     if kind in ("onnx-baseline", "torch-baseline"):
         if kind == "torch-baseline":
@@ -70,6 +70,9 @@ def worker(spec_json: str) -> None:
         result["latency_ms"] = _time(run, runs, 10)
         result["embedding"] = run()[0].tolist()
         result["rss_mib"] = _rss_mib()
+    elif kind == "reference-indexing":
+        result["images_per_s"] = _reference_indexing(Path(spec["source"]), Path(spec["folder"]), threads)
+        result["rss_mib"] = _rss_mib()
     else:
         import onnxruntime as ort
 
@@ -90,6 +93,73 @@ def worker(spec_json: str) -> None:
             result["embedding"] = sess.run(None, feed)[0][0].tolist()
         result["rss_mib"] = _rss_mib()
     print(json.dumps(result))
+
+
+def _reference_indexing(source: Path, folder: Path, threads: int, batch: int = 16) -> float:
+    """Images/s of the plain Python pipeline: PIL (EXIF-transposed) → CLIPImageProcessor →
+    PyTorch `get_image_features`, in batches, on `threads` threads."""
+    import torch
+    from PIL import Image, ImageOps
+    from transformers import CLIPImageProcessor, CLIPModel
+
+    torch.set_num_threads(threads)
+    processor = CLIPImageProcessor.from_pretrained(source)
+    model = CLIPModel.from_pretrained(source, attn_implementation="eager").eval()
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))
+    started = time.perf_counter()
+    for i in range(0, len(files), batch):
+        images = [ImageOps.exif_transpose(Image.open(f)).convert("RGB") for f in files[i : i + batch]]
+        pixels = processor(images=images, return_tensors="pt")["pixel_values"]
+        with torch.no_grad():
+            model.get_image_features(pixel_values=pixels)
+    return len(files) / (time.perf_counter() - started)
+
+
+def text_baselines(model_dir: Path, source: Path, threads: int, runs: int, out: Path, log=print) -> dict:
+    """The seed's three fixed-77 baselines at `threads` threads, as JSON for scripts/bench.sh; the
+    PyTorch embedding of the query goes beside it for the Rust side's cosine."""
+    tok = clip_tokenizer.with_context_length(clip_tokenizer.build_tokenizer(), 77)
+    ids = tok.encode(QUERY).ids
+    padded = ids + [0] * (77 - len(ids))
+    specs = {
+        "pytorch_fixed77": {"kind": "pytorch-text", "source": str(source), "ids": padded},
+        "onnx_fp32_fixed77": {"kind": "onnx-text", "path": str(model_dir / "text_fp32_fixed77.onnx"), "ids": padded},
+        "onnx_hybrid_fixed77": {
+            "kind": "onnx-text",
+            "path": str(model_dir / "text_hybrid_int8_fixed77.onnx"),
+            "ids": padded,
+        },
+    }
+    result: dict = {"query": QUERY, "tokens": len(ids), "threads": threads, "runs": runs}
+    reference = None
+    for name, spec in specs.items():
+        log(f"{name} at {threads} threads")
+        r = _spawn(spec | {"threads": threads, "runs": runs})
+        reference = reference or r["embedding"]
+        lat = r["latency_ms"]
+        result[name] = {
+            "median_ms": statistics.median(lat),
+            "p99_ms": float(np.percentile(lat, 99)),
+            "cosine_vs_pytorch": _cos(r["embedding"], reference),
+            "peak_rss_mib": r["rss_mib"],
+        }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    out.with_name("pytorch_query_embedding.json").write_text(json.dumps({"query": QUERY, "embedding": reference}))
+    return result
+
+
+def reference_indexing(source: Path, folder: Path, threads: int, out: Path) -> dict:
+    r = _spawn({"kind": "reference-indexing", "source": str(source), "folder": str(folder), "threads": threads})
+    result = {
+        "pipeline": "PIL + ImageOps.exif_transpose + transformers CLIPImageProcessor + PyTorch get_image_features",
+        "threads": threads,
+        "images_per_s": r["images_per_s"],
+        "peak_rss_mib": r["rss_mib"],
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    return result
 
 
 def _spawn(spec: dict) -> dict:
@@ -244,3 +314,52 @@ def run_all(model_dir: Path, source: Path, report: Path, runs: int, log=print) -
     ]
     report.write_text("\n".join(lines))
     log("\n".join(lines))
+
+
+def summary(bench_dir: Path, quick: bool) -> dict:
+    """Merge the parts scripts/bench.sh wrote into `bench_dir/summary.json`."""
+
+    def part(name: str) -> dict:
+        return json.loads((bench_dir / f"{name}.json").read_text())
+
+    text, query, search, startup = part("text"), part("query"), part("search"), part("startup")
+    vindex, indexing, reference = part("vindex"), part("indexing"), part("reference-indexing")
+    large = vindex["rows"][0]
+    out = {
+        "machine": machine(),
+        "quick": quick,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "text_encode_ms": {
+            "pytorch_fixed77": text["pytorch_fixed77"]["median_ms"],
+            "onnx_fp32_fixed77": text["onnx_fp32_fixed77"]["median_ms"],
+            "onnx_hybrid_fixed77": text["onnx_hybrid_fixed77"]["median_ms"],
+            "product_query": query["median_ms"],
+            "product_query_p99": query["p99_ms"],
+            "product_first_query": query["first_query_ms"],
+            "product_cosine_vs_pytorch": query["cosine_vs_pytorch"],
+            "speedup_vs_onnx_fp32_fixed77": text["onnx_fp32_fixed77"]["median_ms"] / query["median_ms"],
+            "speedup_vs_pytorch_fixed77": text["pytorch_fixed77"]["median_ms"] / query["median_ms"],
+            "threads": query["threads"],
+            "query": query["query"],
+        },
+        "search_e2e_ms": {"n": search["n"], "p50": search["p50"], "p99": search["p99"]},
+        "startup_to_first_result_ms": startup["median_ms"],
+        "indexing_images_per_s": {
+            "product": indexing["product_images_per_s"],
+            "bare_model": indexing["bare_model_images_per_s"],
+            "reference_python": reference["images_per_s"],
+            "images": indexing["images"],
+            "threads": indexing["threads"],
+        },
+        "indexing_peak_rss_mb": indexing["indexing_peak_rss_mb"],
+        "rss_mb_100k": search["rss_mb"],
+        "rss_n": search["n"],
+        "search_1m_p50_ms": large["search_p50_ms"],
+        "search_1m": {"n": vindex["n"]} | large,
+        "parts": {
+            name: part(name)
+            for name in ("text", "query", "search", "startup", "vindex", "indexing", "reference-indexing")
+        },
+    }
+    (bench_dir / "summary.json").write_text(json.dumps(out, indent=2))
+    return out

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Every benchmark, into target/bench/summary.json (each part's JSON beside it). Benchmarks are not
+# tests: nothing here fails on a time. Run through `make bench` / `make bench-quick`.
+#   scripts/bench.sh          full sizes: 100k-image library, 1M vectors, 32 12-MP JPEGs (~25 min here)
+#   scripts/bench.sh --quick  the same steps at small sizes, under a minute once the model export exists
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$CLIPSTREAM_ROOT"
+
+quick=0
+[[ "${1:-}" == "--quick" ]] && quick=1
+if ((quick)); then
+  runs=15 n=10000 n_large=20000 images=4 rounds=1 startup_runs=3
+else
+  runs=60 n=100000 n_large=1000000 images=32 rounds=3 startup_runs=5
+fi
+out=target/bench
+model=models/build/random-vit-b-32
+source_model=models/build/random-vit-b-32-source
+mkdir -p "$out"
+
+# The exact ViT-B/32 architecture with random weights (no pretrained weights are reachable here).
+if [[ ! -f "$model/text_fp32_fixed77.onnx" ]]; then
+  echo "bench: exporting the random-weight ViT-B/32 (once, a few minutes; not part of the timings)"
+  (cd models && "$PY" -m clipstream_models random-vitb32 --out "build/random-vit-b-32-source" \
+    && "$PY" -m clipstream_models export --source build/random-vit-b-32-source --out build/random-vit-b-32 \
+         --model-id "openai/clip-vit-base-patch32 (random weights)" --fixed77)
+fi
+cargo build --release --locked -q -p clipstream -p clipstream-bench
+bench=target/release/clipstream-bench
+export ORT_DYLIB_PATH="$ORT_LIB"
+
+echo "bench: text encoding baselines (PyTorch, ONNX fixed-77) at 2 threads"
+(cd models && "$PY" -m clipstream_models bench-text --model-dir "build/random-vit-b-32" \
+  --source "build/random-vit-b-32-source" --threads 2 --runs "$runs" --json "../$out/text.json")
+echo "bench: the product's query encoding"
+"$bench" query --model "$model" --runs "$runs" --threads 2 \
+  --reference "$out/pytorch_query_embedding.json" --json "$out/query.json" >/dev/null
+echo "bench: end-to-end search over $n images"
+"$bench" search --model "$model" --n "$n" --library "$out/library-$n" --rounds "$rounds" \
+  --json "$out/search.json" >/dev/null
+echo "bench: launch to first result"
+"$bench" startup --cli target/release/clipstream --model "$model" --library "$out/library-$n" \
+  --runs "$startup_runs" --json "$out/startup.json" >/dev/null
+echo "bench: vector index at $n_large vectors"
+"$bench" vindex --n "$n_large" --queries 100 --ef 64 --scalars bf16 --json "$out/vindex.json" >/dev/null
+echo "bench: indexing $images 12-MP JPEGs (product and bare model)"
+"$bench" indexing --model "$model" --folder "$out/jpegs-12mp-$images" --generate "$images" --threads 2 \
+  --json "$out/indexing.json" >/dev/null
+echo "bench: the reference Python pipeline on the same JPEGs"
+(cd models && "$PY" -m clipstream_models bench-reference-indexing --source "build/random-vit-b-32-source" \
+  --folder "../$out/jpegs-12mp-$images" --threads 2 --json "../$out/reference-indexing.json" >/dev/null)
+
+(cd models && "$PY" -m clipstream_models bench-summary --dir "../$out" $( ((quick)) && echo --quick ))
+echo "bench: wrote $out/summary.json"

@@ -30,26 +30,28 @@ cargo build --release --locked -q -p clipstream -p clipstream-bench
 bench=target/release/clipstream-bench
 export ORT_DYLIB_PATH="$ORT_LIB"
 
-echo "bench: text encoding baselines (PyTorch, ONNX fixed-77) at 2 threads"
+step() { echo "bench: [${SECONDS}s] $*"; }
+step "text encoding baselines (PyTorch, ONNX fixed-77) at 2 threads"
 (cd models && "$PY" -m clipstream_models bench-text --model-dir "build/random-vit-b-32" \
   --source "build/random-vit-b-32-source" --threads 2 --runs "$runs" --json "../$out/text.json")
-echo "bench: the product's query encoding"
+step "the product's query encoding"
 "$bench" query --model "$model" --runs "$runs" --threads 2 \
   --reference "$out/pytorch_query_embedding.json" --json "$out/query.json" >/dev/null
-echo "bench: end-to-end search over $n images"
+step "end-to-end search over $n images"
+"$bench" search --rebuild --model "$model" --n "$n" --library "$out/library-$n" --json "$out/search-rebuild.json" >/dev/null
 "$bench" search --model "$model" --n "$n" --library "$out/library-$n" --rounds "$rounds" \
   --json "$out/search.json" >/dev/null
-echo "bench: launch to first result"
+step "launch to first result"
 "$bench" startup --cli target/release/clipstream --model "$model" --library "$out/library-$n" \
   --runs "$startup_runs" --json "$out/startup.json" >/dev/null
-echo "bench: vector index at $n_large vectors"
+step "vector index at $n_large vectors"
 "$bench" vindex --n "$n_large" --queries 100 --ef 64 --scalars bf16 --json "$out/vindex.json" >/dev/null
-echo "bench: indexing $images 12-MP JPEGs (product and bare model)"
+step "indexing $images 12-MP JPEGs (product and bare model)"
 "$bench" indexing --model "$model" --folder "$out/jpegs-12mp-$images" --generate "$images" --threads 2 \
   --json "$out/indexing.json" >/dev/null
-echo "bench: the reference Python pipeline on the same JPEGs"
+step "the reference Python pipeline on the same JPEGs"
 (cd models && "$PY" -m clipstream_models bench-reference-indexing --source "build/random-vit-b-32-source" \
   --folder "../$out/jpegs-12mp-$images" --threads 2 --json "../$out/reference-indexing.json" >/dev/null)
 
 (cd models && "$PY" -m clipstream_models bench-summary --dir "../$out" $( ((quick)) && echo --quick ))
-echo "bench: wrote $out/summary.json"
+echo "bench: [${SECONDS}s] wrote $out/summary.json"

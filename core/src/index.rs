@@ -280,6 +280,9 @@ impl Library {
             v.save(&self.dir, writer.generation()?)?;
         }
         drop(state);
+        if report.removed + report.updated > 0 {
+            thumbnail::prune(&self.dir, &writer.hashes()?);
+        }
         report.skipped_total = writer.skipped()?.len() as u64;
         report.seconds = started.elapsed().as_secs_f64();
         progress.phase = Phase::Done;

@@ -214,6 +214,8 @@ impl Library {
         if let Some(v) = &state.vindex {
             v.save(&self.dir, self.catalog().generation()?)?;
         }
+        drop(state);
+        thumbnail::prune(&self.dir, &self.catalog().hashes()?);
         Ok(removed)
     }
 

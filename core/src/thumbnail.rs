@@ -2,6 +2,7 @@
 //! content hash: a moved or copied photo keeps its thumbnail, and a thumbnail is never taken from
 //! a path someone asked for, only from a catalogued image.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use image::RgbImage;
@@ -47,4 +48,34 @@ pub fn store(library: &Path, hash: &[u8; 32], image: &RgbImage) -> Result<Vec<u8
     std::fs::write(&partial, &bytes).map_err(|e| io(&e))?;
     std::fs::rename(&partial, &target).map_err(|e| io(&e))?;
     Ok(bytes)
+}
+
+/// Delete the thumbnails of content no catalogued image has (photos deleted, or whose folder left
+/// the library). Returns how many were deleted. A thumbnail another process wrote a moment ago
+/// for an image it has not committed yet may go too: it is made again when first shown.
+pub fn prune(library: &Path, catalogued: &HashMap<[u8; 32], i64>) -> usize {
+    let keep: std::collections::HashSet<String> = catalogued
+        .keys()
+        .map(|h| h.iter().map(|b| format!("{b:02x}")).collect())
+        .collect();
+    let Ok(shards) = std::fs::read_dir(library.join(FOLDER)) else {
+        return 0;
+    };
+    let mut deleted = 0;
+    for file in shards
+        .flatten()
+        .filter_map(|shard| std::fs::read_dir(shard.path()).ok())
+        .flatten()
+        .flatten()
+    {
+        let name = file.file_name();
+        let stem = name.to_string_lossy();
+        let Some(hex) = stem.strip_suffix(".jpg") else {
+            continue;
+        };
+        if !keep.contains(hex) && std::fs::remove_file(file.path()).is_ok() {
+            deleted += 1;
+        }
+    }
+    deleted
 }

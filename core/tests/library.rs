@@ -912,6 +912,20 @@ fn thumbnails_are_made_at_index_time_upright_and_served_by_id_only() {
     );
     assert_eq!(again.dimensions(), upright.dimensions());
 
+    // A photo deleted from disk takes its thumbnail with it at the next run; removing the
+    // folder takes the rest.
+    std::fs::remove_file(folder.join("rocket.jpg")).expect("rm");
+    let report = index(&library);
+    assert_eq!(report.removed, 1);
+    let thumbs_dir = dir.path().join("library").join("thumbnails");
+    assert_eq!(
+        walkdir_files(&thumbs_dir).len(),
+        1,
+        "only the remade chelsea thumbnail is left"
+    );
+    library.remove_folder(&folder).expect("remove folder");
+    assert!(walkdir_files(&thumbs_dir).is_empty());
+
     // Ids that are not in the catalog are refused.
     for id in [0, -1, 999_999] {
         assert!(matches!(

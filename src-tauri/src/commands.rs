@@ -26,6 +26,12 @@ async fn with_library<T: Send + 'static>(
         .map_err(internal)?
 }
 
+/// The catalog row of image `id`; commands that touch a file take an id, never a path.
+fn catalogued(lib: &Library, id: i64) -> ApiResult<ImageRow> {
+    lib.image(id)
+        .ok_or_else(|| clipstream_core::Error::UnknownImage { id }.into())
+}
+
 fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::new("internal", e.to_string())
 }
@@ -142,11 +148,7 @@ pub async fn similar(
 
 #[tauri::command]
 pub async fn image_info(state: State<'_, AppState>, id: i64) -> ApiResult<ImageRow> {
-    with_library(&state, move |lib| {
-        lib.image(id)
-            .ok_or_else(|| clipstream_core::Error::UnknownImage { id }.into())
-    })
-    .await
+    with_library(&state, move |lib| catalogued(lib, id)).await
 }
 
 #[tauri::command]
@@ -230,10 +232,7 @@ pub async fn reindex_library(state: State<'_, AppState>) -> ApiResult<Status> {
 #[tauri::command]
 pub async fn open_image(state: State<'_, AppState>, id: i64) -> ApiResult<()> {
     with_library(&state, move |lib| {
-        let row = lib
-            .image(id)
-            .ok_or(clipstream_core::Error::UnknownImage { id })?;
-        crate::desktop::open(&row.path)
+        crate::desktop::open(&catalogued(lib, id)?.path)
     })
     .await
 }
@@ -242,10 +241,7 @@ pub async fn open_image(state: State<'_, AppState>, id: i64) -> ApiResult<()> {
 #[tauri::command]
 pub async fn reveal_image(state: State<'_, AppState>, id: i64) -> ApiResult<()> {
     with_library(&state, move |lib| {
-        let row = lib
-            .image(id)
-            .ok_or(clipstream_core::Error::UnknownImage { id })?;
-        crate::desktop::reveal(&row.path)
+        crate::desktop::reveal(&catalogued(lib, id)?.path)
     })
     .await
 }

@@ -355,7 +355,7 @@ fn search_e2e(
             "n": n,
             "library_build_s": build,
             "open_with_index_rebuild_ms": ms_since(started),
-            "rebuild_threads": std::thread::available_parallelism().map_or(1, |n| n.get()),
+            "rebuild_threads": embed::default_threads(),
         }));
     }
     anyhow::ensure!(
@@ -566,7 +566,7 @@ fn vindex(
             "i8" => Scalar::I8,
             other => anyhow::bail!("unknown scalar {other}"),
         };
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = embed::default_threads();
         let started = Instant::now();
         let index = VectorIndex::with_capacity(dim, scalar, n)?;
         for (c, chunk) in vectors.chunks(8192).enumerate() {
@@ -575,7 +575,7 @@ fn vindex(
                 .enumerate()
                 .map(|(i, v)| ((c * 8192 + i) as i64, v.clone()))
                 .collect();
-            index.add_parallel(&items, threads)?;
+            index.add_parallel(&items)?;
         }
         let build = started.elapsed().as_secs_f64();
         for &ef in efs {

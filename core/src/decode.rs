@@ -76,9 +76,7 @@ pub struct Decoded {
 /// (bicubic, the long side rounded down as CLIP's image processor does).
 pub fn decode(bytes: &[u8], short_side: u32, max_pixels: u64) -> Result<Decoded, Unreadable> {
     let raw = decode_raw(bytes, max_pixels)?;
-    let (up_w, up_h) = raw.upright_size();
-    let (w, h) = resized_size(up_w, up_h, short_side);
-    let image = raw.upright_resized(w, h)?;
+    let image = raw.model_input(short_side)?;
     Ok(raw.into_decoded(image, bytes))
 }
 
@@ -90,20 +88,14 @@ pub fn decode_with_thumbnail(
     max_pixels: u64,
 ) -> Result<(Decoded, RgbImage), Unreadable> {
     let raw = decode_raw(bytes, max_pixels)?;
-    let (up_w, up_h) = raw.upright_size();
-    let (w, h) = resized_size(up_w, up_h, short_side);
-    let image = raw.upright_resized(w, h)?;
-    let (tw, th) = fit_within(up_w, up_h, thumb_box);
-    let thumbnail = raw.upright_resized(tw, th)?;
+    let image = raw.model_input(short_side)?;
+    let thumbnail = raw.fitted(thumb_box)?;
     Ok((raw.into_decoded(image, bytes), thumbnail))
 }
 
 /// The upright image scaled down (never up) to fit in `max_side`×`max_side`, for display.
 pub fn decode_to_fit(bytes: &[u8], max_side: u32, max_pixels: u64) -> Result<RgbImage, Unreadable> {
-    let raw = decode_raw(bytes, max_pixels)?;
-    let (up_w, up_h) = raw.upright_size();
-    let (w, h) = fit_within(up_w, up_h, max_side);
-    raw.upright_resized(w, h)
+    decode_raw(bytes, max_pixels)?.fitted(max_side)
 }
 
 /// Decoded pixels as stored in the file, before orientation.
@@ -127,6 +119,20 @@ impl Raw {
     fn upright_size(&self) -> (u32, u32) {
         let (w, h) = self.rgb.dimensions();
         if self.swaps() { (h, w) } else { (w, h) }
+    }
+
+    /// Short side at `short_side`, as CLIP's image processor resizes.
+    fn model_input(&self, short_side: u32) -> Result<RgbImage, Unreadable> {
+        let (w, h) = self.upright_size();
+        let (w, h) = resized_size(w, h, short_side);
+        self.upright_resized(w, h)
+    }
+
+    /// Scaled down (never up) to fit in `max_side`×`max_side`.
+    fn fitted(&self, max_side: u32) -> Result<RgbImage, Unreadable> {
+        let (w, h) = self.upright_size();
+        let (w, h) = fit_within(w, h, max_side);
+        self.upright_resized(w, h)
     }
 
     /// Resize to the upright size `w`×`h`, then orient (rotating the small image is the cheap way).

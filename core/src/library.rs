@@ -256,12 +256,12 @@ impl Library {
     /// The JPEG thumbnail of catalogued image `id`, made from the original file if it is missing
     /// (a library indexed before thumbnails existed, or a thumbnail that could not be written).
     pub fn thumbnail(&self, id: i64) -> Result<Vec<u8>> {
-        let (row, hash) = {
-            let catalog = self.catalog();
-            let row = catalog.image(id)?.ok_or(Error::UnknownImage { id })?;
-            let hash = catalog.hash_of(id)?.ok_or(Error::UnknownImage { id })?;
-            (row, hash)
-        };
+        // The row from memory; only the hash needs the catalog (the grid asks for ~120 at once).
+        let row = self.image(id).ok_or(Error::UnknownImage { id })?;
+        let hash = self
+            .catalog()
+            .hash_of(id)?
+            .ok_or(Error::UnknownImage { id })?;
         if let Ok(bytes) = std::fs::read(thumbnail::path(&self.dir, &hash)) {
             return Ok(bytes);
         }
@@ -271,10 +271,7 @@ impl Library {
 
     /// Catalogued image `id`, upright and scaled to fit in `max_side`×`max_side`, as JPEG.
     pub fn preview(&self, id: i64, max_side: u32) -> Result<Vec<u8>> {
-        let row = self
-            .catalog()
-            .image(id)?
-            .ok_or(Error::UnknownImage { id })?;
+        let row = self.image(id).ok_or(Error::UnknownImage { id })?;
         let image = self.read_upright(&row.path, max_side)?;
         thumbnail::jpeg(&image, 90).map_err(|e| Error::Io {
             path: row.path,

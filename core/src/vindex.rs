@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 
 use crate::catalog::Catalog;
+use crate::embed::default_threads;
 use crate::{Error, Result};
 
 pub const INDEX_FILE: &str = "vectors.usearch";
@@ -84,11 +85,10 @@ impl VectorIndex {
 
     /// An empty index with room for `capacity` vectors, added from up to all cores at once.
     pub fn with_capacity(dimensions: usize, scalar: Scalar, capacity: usize) -> Result<Self> {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let index = Self::new(dimensions, scalar)?;
         index
             .index
-            .reserve_capacity_and_threads(capacity + 1024, threads)
+            .reserve_capacity_and_threads(capacity + 1024, default_threads())
             .map_err(index_error)?;
         Ok(index)
     }
@@ -136,13 +136,12 @@ impl VectorIndex {
     /// dominate (~1 ms each), and usearch takes concurrent adds once threads are reserved.
     pub fn rebuild(catalog: &Catalog, dimensions: usize, scalar: Scalar) -> Result<Self> {
         const CHUNK: usize = 8192;
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let index = Self::with_capacity(dimensions, scalar, catalog.count_images()? as usize)?;
         let mut chunk: Vec<(i64, Vec<f32>)> = Vec::with_capacity(CHUNK);
         let mut failed = None;
         let mut flush = |chunk: &mut Vec<(i64, Vec<f32>)>| {
             if failed.is_none() {
-                failed = index.add_parallel(chunk, threads).err();
+                failed = index.add_parallel(chunk).err();
             }
             chunk.clear();
         };
@@ -156,9 +155,9 @@ impl VectorIndex {
         failed.map_or(Ok(index), Err)
     }
 
-    /// Add `items` (new ids) split across `threads` threads; capacity must be reserved.
-    pub fn add_parallel(&self, items: &[(i64, Vec<f32>)], threads: usize) -> Result<()> {
-        let per_thread = items.len().div_ceil(threads.max(1)).max(1);
+    /// Add `items` (new ids) from every core; room must be reserved ([`Self::with_capacity`]).
+    pub fn add_parallel(&self, items: &[(i64, Vec<f32>)]) -> Result<()> {
+        let per_thread = items.len().div_ceil(default_threads()).max(1);
         std::thread::scope(|scope| {
             let workers: Vec<_> = items
                 .chunks(per_thread)

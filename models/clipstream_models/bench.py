@@ -115,13 +115,19 @@ def _reference_indexing(source: Path, folder: Path, threads: int, batch: int = 1
     return len(files) / (time.perf_counter() - started)
 
 
-def text_baselines(model_dir: Path, source: Path, threads: int, runs: int, out: Path, log=print) -> dict:
-    """The seed's three fixed-77 baselines at `threads` threads, as JSON for scripts/bench.sh; the
-    PyTorch embedding of the query goes beside it for the Rust side's cosine."""
-    tok = clip_tokenizer.with_context_length(clip_tokenizer.build_tokenizer(), 77)
+def _tokenizer77():
+    return clip_tokenizer.with_context_length(clip_tokenizer.build_tokenizer(), 77)
+
+
+def _query_ids(tok) -> tuple[list[int], list[int]]:
+    """The benchmark query's token ids, unpadded and padded with 0 to 77."""
     ids = tok.encode(QUERY).ids
-    padded = ids + [0] * (77 - len(ids))
-    specs = {
+    return ids, ids + [0] * (77 - len(ids))
+
+
+def _fixed77_specs(model_dir: Path, source: Path, padded: list[int]) -> dict[str, dict]:
+    """The seed's three fixed-77 configurations, as worker specs."""
+    return {
         "pytorch_fixed77": {"kind": "pytorch-text", "source": str(source), "ids": padded},
         "onnx_fp32_fixed77": {"kind": "onnx-text", "path": str(model_dir / "text_fp32_fixed77.onnx"), "ids": padded},
         "onnx_hybrid_fixed77": {
@@ -130,6 +136,13 @@ def text_baselines(model_dir: Path, source: Path, threads: int, runs: int, out: 
             "ids": padded,
         },
     }
+
+
+def text_baselines(model_dir: Path, source: Path, threads: int, runs: int, out: Path, log=print) -> dict:
+    """The seed's three fixed-77 baselines at `threads` threads, as JSON for scripts/bench.sh; the
+    PyTorch embedding of the query goes beside it for the Rust side's cosine."""
+    ids, padded = _query_ids(_tokenizer77())
+    specs = _fixed77_specs(model_dir, source, padded)
     result: dict = {"query": QUERY, "tokens": len(ids), "threads": threads, "runs": runs}
     reference = None
     for name, spec in specs.items():
@@ -197,26 +210,14 @@ def run_all(model_dir: Path, source: Path, report: Path, runs: int, log=print) -
     import torch
     import transformers
 
-    tok = clip_tokenizer.with_context_length(clip_tokenizer.build_tokenizer(), 77)
-    ids = tok.encode(QUERY).ids
-    padded = ids + [0] * (77 - len(ids))
+    tok = _tokenizer77()
+    ids, padded = _query_ids(tok)
+    fixed77 = _fixed77_specs(model_dir, source, padded)
     weights = next(source.glob("*.safetensors"))
     text_rows = [
-        (
-            "PyTorch fixed-77 (CLIPTextModelWithProjection)",
-            {"kind": "pytorch-text", "source": str(source), "ids": padded},
-            weights,
-        ),
-        (
-            "ONNX FP32 fixed-77",
-            {"kind": "onnx-text", "path": str(model_dir / "text_fp32_fixed77.onnx"), "ids": padded},
-            None,
-        ),
-        (
-            "ONNX hybrid INT8 fixed-77",
-            {"kind": "onnx-text", "path": str(model_dir / "text_hybrid_int8_fixed77.onnx"), "ids": padded},
-            None,
-        ),
+        ("PyTorch fixed-77 (CLIPTextModelWithProjection)", fixed77["pytorch_fixed77"], weights),
+        ("ONNX FP32 fixed-77", fixed77["onnx_fp32_fixed77"], None),
+        ("ONNX hybrid INT8 fixed-77", fixed77["onnx_hybrid_fixed77"], None),
         (
             f"ONNX FP32 dynamic ({len(ids)} tokens)",
             {"kind": "onnx-text", "path": str(model_dir / "text_fp32.onnx"), "ids": ids},

@@ -57,20 +57,19 @@ pub struct AppStatus {
 #[tauri::command]
 pub async fn app_status(state: State<'_, AppState>) -> ApiResult<AppStatus> {
     let setup = &state.setup;
-    let library = match state.library() {
-        Ok(lib) => Some(
-            tauri::async_runtime::spawn_blocking(move || lib.status())
+    let (library, model_id) = match state.library() {
+        Ok(lib) => {
+            let model_id = lib.model().map(|m| m.manifest.model_id.clone());
+            let status = tauri::async_runtime::spawn_blocking(move || lib.status())
                 .await
-                .map_err(internal)??,
-        ),
-        Err(_) => None,
+                .map_err(internal)??;
+            (Some(status), model_id)
+        }
+        Err(_) => (None, None),
     };
     Ok(AppStatus {
         mode: setup.mode,
-        model_id: state
-            .library()
-            .ok()
-            .and_then(|l| l.model().map(|m| m.manifest.model_id.clone())),
+        model_id,
         model_dir: setup.model_dir.as_ref().map(|d| d.display().to_string()),
         model_locations: setup
             .model_locations

@@ -93,6 +93,10 @@ enum Outcome {
         job: Job,
         reason: String,
     },
+    /// Deleted between the walk and the read: forgotten, not skipped.
+    Gone {
+        job: Job,
+    },
 }
 
 impl Library {
@@ -125,12 +129,14 @@ impl Library {
         let mut vanished: HashMap<[u8; 32], Vec<i64>> = HashMap::new();
         let hashes = writer.hashes()?;
         let id_hash: HashMap<i64, [u8; 32]> = hashes.iter().map(|(h, id)| (*id, *h)).collect();
-        for folder in writer.folders()? {
+        let folders = writer.folders()?;
+        let roots: Vec<PathBuf> = folders.iter().map(|f| f.path.clone()).collect();
+        for folder in folders {
             if !folder.path.is_dir() {
                 report.unreachable.push(folder.path);
                 continue;
             }
-            let walk = scan::walk(&folder.path, cancel);
+            let walk = scan::walk(&folder.path, &roots, cancel);
             let mut images = writer.images_of(folder.id)?;
             let mut skipped = writer.skipped_of(folder.id)?;
             for f in walk.found {
@@ -230,6 +236,10 @@ impl Library {
                             &mut batch,
                             &mut report,
                         )?;
+                    }
+                    Outcome::Gone { job } => {
+                        progress.done += 1;
+                        batch.delete_images.extend(job.replaces);
                     }
                     Outcome::Skipped { job, reason } => {
                         progress.done += 1;
@@ -443,8 +453,10 @@ impl Library {
     }
 }
 
+/// Record an entry the walk could not use, if it is a photo or a folder (a folder the user cannot
+/// read, or a link out of the library, hides photos they may expect to find).
 fn log_unreadable(batch: &mut Batch, folder: i64, path: PathBuf, why: String, report: &mut Report) {
-    if crate::scan::kind_of(&path).is_some() {
+    if crate::scan::kind_of(&path).is_some() || path.is_dir() {
         batch.skip.push((
             folder,
             path,
@@ -452,7 +464,7 @@ fn log_unreadable(batch: &mut Batch, folder: i64, path: PathBuf, why: String, re
                 size: 0,
                 mtime_ns: 0,
             },
-            format!("unreadable: {why}"),
+            why,
         ));
         report.skipped += 1;
     }
@@ -477,6 +489,7 @@ fn read_and_decode(
 ) -> Outcome {
     let bytes = match std::fs::read(&job.path) {
         Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Outcome::Gone { job },
         Err(e) => {
             return Outcome::Skipped {
                 job,

@@ -265,29 +265,48 @@ impl Library {
         if let Ok(bytes) = std::fs::read(thumbnail::path(&self.dir, &hash)) {
             return Ok(bytes);
         }
-        let image = self.read_upright(&row.path, thumbnail::BOX)?;
+        let image = self.read_upright(&row, thumbnail::BOX)?;
         thumbnail::store(&self.dir, &hash, &image)
     }
 
     /// Catalogued image `id`, upright and scaled to fit in `max_side`×`max_side`, as JPEG.
     pub fn preview(&self, id: i64, max_side: u32) -> Result<Vec<u8>> {
         let row = self.image(id).ok_or(Error::UnknownImage { id })?;
-        let image = self.read_upright(&row.path, max_side)?;
+        let image = self.read_upright(&row, max_side)?;
         thumbnail::jpeg(&image, 90).map_err(|e| Error::Io {
             path: row.path,
             reason: e.to_string(),
         })
     }
 
-    fn read_upright(&self, path: &Path, max_side: u32) -> Result<image::RgbImage> {
-        let bytes = std::fs::read(path).map_err(|e| Error::Io {
-            path: path.to_path_buf(),
+    fn read_upright(&self, row: &ImageRow, max_side: u32) -> Result<image::RgbImage> {
+        let path = self.catalogued_file(row)?;
+        let bytes = std::fs::read(&path).map_err(|e| Error::Io {
+            path: path.clone(),
             reason: e.to_string(),
         })?;
         decode::decode_to_fit(&bytes, max_side, self.options.max_pixels).map_err(|e| Error::Io {
-            path: path.to_path_buf(),
+            path: path.clone(),
             reason: e.0,
         })
+    }
+
+    /// The file of a catalogued image, refused when it now resolves outside the library's folders
+    /// (replaced by a link since it was indexed): the app shows catalogued photos and nothing else.
+    fn catalogued_file(&self, row: &ImageRow) -> Result<PathBuf> {
+        let refuse = |reason: String| Error::Io {
+            path: row.path.clone(),
+            reason,
+        };
+        let real = std::fs::canonicalize(&row.path).map_err(|e| refuse(e.to_string()))?;
+        if self.folders()?.iter().any(|f| real.starts_with(&f.path)) {
+            Ok(real)
+        } else {
+            Err(refuse(format!(
+                "now leads to {}, outside the library's folders; not shown",
+                real.display()
+            )))
+        }
     }
 
     /// The normalised embedding of one query term: an image file if the term names one, else text.

@@ -1,7 +1,9 @@
 //! Walking photo folders: which files are candidates, and their size and modification time.
 //!
 //! Candidates are chosen by extension (any case); the decoder then trusts only the magic bytes.
-//! Hidden entries and system folders are skipped; symbolic links are followed, loops detected.
+//! Hidden entries and system folders are skipped. Symbolic links are followed only while their
+//! targets stay inside the library's folders (a link out of them could put any file the user can
+//! read into the catalog and the app's thumbnails); loops are detected.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -83,14 +85,27 @@ fn skipped_dir(name: &std::ffi::OsStr) -> bool {
     bytes.first() == Some(&b'.') || SYSTEM_FOLDERS.iter().any(|s| s.as_bytes() == bytes)
 }
 
-/// Every candidate under `root`, stopping early when `cancel` is set.
-pub fn walk(root: &Path, cancel: &AtomicBool) -> Walk {
+/// Why a link is not followed, or `None` when its target lies inside one of `folders`
+/// (canonical paths, as the catalog stores them).
+pub fn link_outside(link: &Path, folders: &[PathBuf]) -> Option<String> {
+    match std::fs::canonicalize(link) {
+        Ok(target) if folders.iter().any(|f| target.starts_with(f)) => None,
+        Ok(target) => Some(format!(
+            "link to {} is outside the library's folders (add that folder to include it)",
+            target.display()
+        )),
+        Err(e) => Some(format!("broken link: {e}")),
+    }
+}
+
+/// Every candidate under `root` (one of `folders`), stopping early when `cancel` is set.
+pub fn walk(root: &Path, folders: &[PathBuf], cancel: &AtomicBool) -> Walk {
     let mut out = Walk::default();
-    let entries = WalkDir::new(root)
+    let mut entries = WalkDir::new(root)
         .follow_links(true)
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || !skipped_dir(e.file_name()));
-    for entry in entries {
+    while let Some(entry) = entries.next() {
         if cancel.load(Ordering::Relaxed) {
             break;
         }
@@ -104,12 +119,21 @@ pub fn walk(root: &Path, cancel: &AtomicBool) -> Walk {
                 let reason = if e.loop_ancestor().is_some() {
                     "symbolic link loop".to_string()
                 } else {
-                    e.to_string()
+                    format!("unreadable: {e}")
                 };
                 out.errors.push((path, reason));
                 continue;
             }
         };
+        if entry.path_is_symlink()
+            && let Some(why) = link_outside(entry.path(), folders)
+        {
+            if entry.file_type().is_dir() {
+                entries.skip_current_dir();
+            }
+            out.errors.push((entry.into_path(), why));
+            continue;
+        }
         if !entry.file_type().is_file() {
             continue;
         }
@@ -132,7 +156,9 @@ pub fn walk(root: &Path, cancel: &AtomicBool) -> Walk {
                     kind,
                 });
             }
-            Err(e) => out.errors.push((entry.into_path(), e.to_string())),
+            Err(e) => out
+                .errors
+                .push((entry.into_path(), format!("unreadable: {e}"))),
         }
     }
     out
@@ -175,7 +201,7 @@ mod tests {
             std::fs::write(root.join(f), b"x").expect("write");
         }
         std::os::unix::fs::symlink(root.join("a"), root.join("a/b/loop")).expect("symlink");
-        let walk = walk(root, &AtomicBool::new(false));
+        let walk = walk(root, &[root.to_path_buf()], &AtomicBool::new(false));
         let mut names: Vec<_> = walk
             .found
             .iter()

@@ -3,6 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use clipstream_core::{Error, Model, TextEncoder};
+
+mod hostile;
+use hostile::png_claiming;
 use serde::Deserialize;
 
 fn repo() -> PathBuf {
@@ -778,43 +781,6 @@ fn filters_and_date_sort_through_the_library() {
         "chelsea_upright.jpg",
         "dated photos first"
     );
-}
-
-/// A PNG whose header claims `w × h` pixels (with no pixel data to back it): a few dozen bytes.
-fn png_claiming(w: u32, h: u32) -> Vec<u8> {
-    fn crc32(bytes: &[u8]) -> u32 {
-        let mut crc = 0xFFFF_FFFFu32;
-        for &b in bytes {
-            crc ^= u32::from(b);
-            for _ in 0..8 {
-                crc = if crc & 1 == 1 {
-                    (crc >> 1) ^ 0xEDB8_8320
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
-    }
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    for (kind, data) in [
-        (
-            &b"IHDR"[..],
-            [&w.to_be_bytes()[..], &h.to_be_bytes()[..], &[8, 2, 0, 0, 0]].concat(),
-        ),
-        // A valid but empty zlib stream: the header parses, the pixels are missing.
-        (
-            b"IDAT",
-            vec![0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
-        ),
-        (b"IEND", vec![]),
-    ] {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let body = [kind, &data[..]].concat();
-        out.extend_from_slice(&body);
-        out.extend_from_slice(&crc32(&body).to_be_bytes());
-    }
-    out
 }
 
 #[test]

@@ -366,6 +366,10 @@ impl Reporter {
     }
 
     fn update(&mut self, p: &Progress) {
+        if let Some(holder) = &p.waiting_for {
+            eprintln!("{holder} is updating this library; waiting for it to finish (Ctrl-C stops)");
+            return;
+        }
         let eta = p.eta_s.map_or(String::new(), |s| format!(", ETA {s:.0}s"));
         let msg = format!(
             "found {}, skipped {}, {:.1} images/s{eta}",

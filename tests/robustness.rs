@@ -93,3 +93,263 @@ fn cli_indexes_a_hostile_folder_with_a_reason_for_every_bad_file() {
         assert!(listing.contains(reason), "no {reason:?} in\n{listing}");
     }
 }
+
+/// Every committed embedding by path, read from the database file after the indexer died.
+fn committed(library: &Path) -> std::collections::HashMap<Vec<u8>, Vec<u8>> {
+    let db = rusqlite::Connection::open(library.join("catalog.sqlite")).expect("opens");
+    let check: String = db
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity_check runs");
+    assert_eq!(check, "ok");
+    let (rows, paths, hashes): (i64, i64, i64) = db
+        .query_row(
+            "SELECT COUNT(*), COUNT(DISTINCT path), COUNT(DISTINCT hash) FROM images",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("counts");
+    assert_eq!((rows, rows), (paths, hashes), "an image appears twice");
+    let mut stmt = db
+        .prepare("SELECT path, embedding FROM images")
+        .expect("prepares");
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("queries")
+        .collect::<rusqlite::Result<_>>()
+        .expect("reads")
+}
+
+/// SIGKILL the indexer at random moments, again and again: after each kill the catalog is intact,
+/// nothing committed is lost or doubled, and a last run finishes the job with every image
+/// searchable. `CRASH_KILLS` and `CRASH_IMAGES` make it longer (the CI run is 30 kills of 3000).
+#[test]
+fn indexer_killed_at_random_moments_loses_nothing() {
+    let kills: usize = std::env::var("CRASH_KILLS").map_or(30, |v| v.parse().expect("number"));
+    let images: usize = std::env::var("CRASH_IMAGES").map_or(3000, |v| v.parse().expect("number"));
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let folder = tmp.path().join("photos");
+    let library = tmp.path().join("library");
+    std::fs::create_dir(&folder).expect("mkdir");
+    let shapes = repo().join("tests/fixtures/shapes");
+    for i in 0..images {
+        let png = std::fs::read(shapes.join(format!("{:05}.png", i % 1800))).expect("read");
+        // Past the 1800 shapes, the same pictures with other bytes: new files to index.
+        let bytes = if i < 1800 {
+            png
+        } else {
+            hostile::png_with_text(&png, &format!("copy {i}"))
+        };
+        std::fs::write(folder.join(format!("{i:05}.png")), bytes).expect("write");
+    }
+
+    let mut rng = hostile::Rng(0xC0FF_EE00 ^ kills as u64);
+    let mut before: std::collections::HashMap<Vec<u8>, Vec<u8>> = Default::default();
+    let mut survived = 0;
+    for kill in 0..kills {
+        let mut child = clipstream(&library)
+            .arg("index")
+            .arg(&folder)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starts");
+        let wait = std::time::Duration::from_millis(200 + rng.below(2800) as u64);
+        std::thread::sleep(wait);
+        let finished = child.try_wait().expect("polls").is_some();
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reaped");
+        if !std::fs::exists(library.join("catalog.sqlite")).expect("stat") {
+            continue; // killed before the catalog was created
+        }
+        let after = committed(&library);
+        for (path, embedding) in &before {
+            assert_eq!(
+                after.get(path),
+                Some(embedding),
+                "kill {kill} after {wait:?}: {} lost or changed",
+                String::from_utf8_lossy(path)
+            );
+        }
+        survived += usize::from(!finished);
+        before = after;
+    }
+    eprintln!(
+        "{survived} kills survived; {} of {images} images committed before the last run",
+        before.len()
+    );
+    assert!(
+        survived * 2 >= kills,
+        "most kills must land mid-run: {survived} of {kills}"
+    );
+
+    let out = clipstream(&library).arg("index").output().expect("runs");
+    assert!(out.status.success(), "{}", text(&out));
+    let after = committed(&library);
+    assert_eq!(after.len(), images, "{}", text(&out));
+    for (path, embedding) in &before {
+        assert_eq!(
+            after.get(path),
+            Some(embedding),
+            "{}",
+            String::from_utf8_lossy(path)
+        );
+    }
+    // The saved vector index is of this catalog and holds every image, whatever state the kills
+    // left its files in; searches return each image at most once.
+    use clipstream_core::catalog::{Catalog, DATABASE};
+    use clipstream_core::vindex::{DEFAULT_SCALAR, VectorIndex};
+    let catalog = Catalog::open(&library.join(DATABASE)).expect("opens");
+    let dim = catalog
+        .meta("embedding_dim")
+        .expect("meta")
+        .and_then(|d| d.parse().ok())
+        .expect("dimension");
+    let (index, rebuilt) =
+        VectorIndex::open(&library, &catalog, dim, DEFAULT_SCALAR).expect("opens");
+    assert!(!rebuilt, "the saved index is stale or damaged");
+    assert_eq!(index.len(), images);
+    let out = clipstream(&library)
+        .args(["search", "a shape", "--all", "--json", "-k"])
+        .arg((images + 10).to_string())
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", text(&out));
+    let hits: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json");
+    let ids: std::collections::HashSet<i64> =
+        hits.iter().map(|h| h["id"].as_i64().expect("id")).collect();
+    assert_eq!(hits.len(), ids.len());
+    // HNSW is approximate: asked for everything it may miss a few poorly linked nodes.
+    assert!(
+        hits.len() * 100 >= images * 99,
+        "{} of {images}",
+        hits.len()
+    );
+}
+
+/// A folder of `n` distinct PNGs (the shapes, then the same pictures with other bytes).
+fn distinct_pngs(folder: &Path, range: std::ops::Range<usize>) {
+    std::fs::create_dir_all(folder).expect("mkdir");
+    let shapes = repo().join("tests/fixtures/shapes");
+    for i in range {
+        let png = std::fs::read(shapes.join(format!("{:05}.png", i % 1800))).expect("read");
+        let bytes = if i < 1800 {
+            png
+        } else {
+            hostile::png_with_text(&png, &format!("copy {i}"))
+        };
+        std::fs::write(folder.join(format!("{i:05}.png")), bytes).expect("write");
+    }
+}
+
+fn image_count(library: &Path) -> usize {
+    committed(library).len()
+}
+
+/// Wait until another process has committed at least one batch.
+fn wait_for_commits(library: &Path, child: &mut std::process::Child) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        assert!(
+            child.try_wait().expect("polls").is_none(),
+            "the first run ended too soon"
+        );
+        if std::fs::exists(library.join("catalog.sqlite")).expect("stat")
+            && image_count(library) > 0
+        {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "no commit in 120 s");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn two_processes_on_one_library_take_turns_and_lose_nothing() {
+    use clipstream_core::{Library, Model, Options, Request};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (folder, library) = (tmp.path().join("photos"), tmp.path().join("library"));
+    distinct_pngs(&folder, 0..600);
+
+    // A second indexer waits for the first, saying for whom, then finds nothing left to do.
+    let mut first = clipstream(&library)
+        .arg("index")
+        .arg(&folder)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starts");
+    wait_for_commits(&library, &mut first);
+    let second = clipstream(&library).arg("index").output().expect("runs");
+    assert!(first.wait().expect("waits").success());
+    assert!(second.status.success(), "{}", text(&second));
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        said.contains(&format!(
+            "(pid {} (clipstream)) is updating this library; waiting",
+            first.id()
+        )),
+        "{}",
+        text(&second)
+    );
+    assert!(
+        String::from_utf8_lossy(&second.stdout).contains("indexed 0 new"),
+        "{}",
+        text(&second)
+    );
+    assert_eq!(image_count(&library), 600);
+
+    // The app's library stays open while the CLI indexes more: removing a folder meanwhile is
+    // refused with who to wait for, and the CLI's images appear in its searches once it is done.
+    let model = Model::open(repo().join("models/tiny-clip")).expect("model");
+    let app = Library::open(&library, Some(&model), Options::default()).expect("opens");
+    distinct_pngs(&folder, 600..1200);
+    let mut cli = clipstream(&library)
+        .arg("index")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while image_count(&library) <= 600 {
+        assert!(std::time::Instant::now() < deadline, "no commit in 120 s");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let refused = app.remove_folder(&folder).expect_err("busy");
+    assert!(
+        refused
+            .to_string()
+            .contains("is updating this library; try again"),
+        "{refused}"
+    );
+    assert!(cli.wait().expect("waits").success());
+    let mut request = Request::new("a shape", 5000);
+    request.all = true;
+    assert_eq!(app.search(&request).expect("searches").hits.len(), 1200);
+    assert_eq!(image_count(&library), 1200);
+
+    // And the other way round: while the app indexes, the CLI's removal is refused.
+    distinct_pngs(&folder, 1200..1500);
+    std::thread::scope(|scope| {
+        let run =
+            scope.spawn(|| app.index(&mut |_| {}, &std::sync::atomic::AtomicBool::new(false)));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while image_count(&library) <= 1200 {
+            assert!(std::time::Instant::now() < deadline, "no commit in 120 s");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let out = clipstream(&library)
+            .arg("remove")
+            .arg(&folder)
+            .output()
+            .expect("runs");
+        assert!(!out.status.success(), "{}", text(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("is updating this library; try again"),
+            "{}",
+            text(&out)
+        );
+        let report = run.join().expect("joins").expect("indexes");
+        assert_eq!(report.added, 300, "{report:?}");
+    });
+    assert_eq!(image_count(&library), 1500);
+    assert_eq!(app.search(&request).expect("searches").hits.len(), 1500);
+}

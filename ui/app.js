@@ -414,6 +414,13 @@ async function pickAndAdd() {
 function showProgress(p) {
   $("indexing").hidden = false;
   const title = $("indexing-title"), detail = $("indexing-detail"), bar = $("indexing-bar");
+  if (p.phase === "waiting") {
+    // The CLI (or another window) is indexing this library; ours starts when it finishes.
+    title.textContent = "Waiting";
+    detail.textContent = `${p.waiting_for} is updating this library; indexing starts when it finishes`;
+    bar.removeAttribute("value");
+    return;
+  }
   if (p.phase === "discovering") {
     title.textContent = "Looking for photos";
     detail.textContent = `${number(p.found)} found`;

@@ -62,6 +62,9 @@ pub enum Error {
     #[error("{0}")]
     Query(String),
 
+    #[error("{holder} is updating this library; try again when it has finished")]
+    Busy { holder: String },
+
     #[error("no image with id {id} in this library")]
     UnknownImage { id: i64 },
 

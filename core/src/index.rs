@@ -16,13 +16,17 @@ use crate::catalog::{Batch, Catalog, DATABASE, ImageRow, NewImage, Stamp};
 use crate::decode::{self, Format};
 use crate::embed;
 use crate::library::Library;
+use crate::lock;
 use crate::scan::{self, Kind};
 use crate::search::BACKGROUND_SAMPLE;
 use crate::thumbnail;
+use crate::vindex::VectorIndex;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
+    /// Another process is changing this library; `Progress::waiting_for` says which.
+    Waiting,
     Discovering,
     Indexing,
     Done,
@@ -42,6 +46,8 @@ pub struct Progress {
     pub skipped: u64,
     pub images_per_s: f64,
     pub eta_s: Option<f64>,
+    /// While waiting: who holds the library ("another ClipStream process (pid 12, clipstream)").
+    pub waiting_for: Option<String>,
 }
 
 /// What a run did.
@@ -109,18 +115,32 @@ impl Library {
         let _one_run = self.indexing.lock().unwrap_or_else(|p| p.into_inner());
         let started = Instant::now();
         let enc = self.encoders()?;
-        // A connection of its own: searches keep reading through the library's while this writes.
-        let mut writer = Catalog::open(&self.dir.join(DATABASE))?;
         let mut report = Report::default();
         let mut progress = Progress {
-            phase: Phase::Discovering,
+            phase: Phase::Waiting,
             found: 0,
             to_process: 0,
             done: 0,
             skipped: 0,
             images_per_s: 0.0,
             eta_s: None,
+            waiting_for: None,
         };
+        let waited = lock::acquire(&self.dir, cancel, &mut |holder| {
+            progress.waiting_for = Some(holder.to_string());
+            on_progress(&progress);
+        })?;
+        let Some(_writer_lock) = waited else {
+            report.cancelled = true;
+            return Ok(report);
+        };
+        VectorIndex::remove_partial_saves(&self.dir);
+        // A connection of its own: searches keep reading through the library's while this writes.
+        let mut writer = Catalog::open(&self.dir.join(DATABASE))?;
+        // Start from what another process may have added or removed since we last read.
+        self.refresh(&writer, false)?;
+        progress.phase = Phase::Discovering;
+        progress.waiting_for = None;
         on_progress(&progress);
 
         // Discover: compare what is on disk with the catalog.
@@ -412,9 +432,10 @@ impl Library {
         }
         let added = writer.apply(batch)?;
         let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        state.generation = writer.generation()?;
         if state.vindex.is_none() {
             let dim = self.encoders()?.model.manifest.embedding_dim;
-            state.vindex = Some(crate::vindex::VectorIndex::new(dim, self.options.scalar)?);
+            state.vindex = Some(VectorIndex::new(dim, self.options.scalar)?);
         }
         for id in &batch.delete_images {
             state.rows.remove(id);

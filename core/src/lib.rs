@@ -13,6 +13,7 @@ pub mod embed;
 pub mod error;
 pub mod index;
 pub mod library;
+pub mod lock;
 pub mod model;
 pub mod runtime;
 pub mod scan;

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::catalog::{self, Catalog, Folder, ImageRow, Skipped};
 use crate::decode::{self, DEFAULT_MAX_PIXELS};
 use crate::embed::{self, TextEncoder, VisionEncoder};
+use crate::lock;
 use crate::model::Model;
 use crate::search::{self, Filters, Hit, Request, Results, Sort};
 use crate::thumbnail;
@@ -58,6 +59,8 @@ pub(crate) struct State {
     pub rows: HashMap<i64, ImageRow>,
     /// A fixed sample of library embeddings for the relevance cutoff.
     pub background: Vec<Vec<f32>>,
+    /// The catalog generation this reflects: another process's changes show as a newer one.
+    pub generation: i64,
 }
 
 pub struct Library {
@@ -104,7 +107,7 @@ impl Library {
         })?;
         let catalog = Catalog::open(&dir.join(catalog::DATABASE))?;
         if let Some(model) = model {
-            guard_model(&catalog, model, options.reindex)?;
+            guard_model(dir, &catalog, model, options.reindex)?;
         }
         // The text model loads (~0.7 s for ViT-B/32) while this thread reads the catalog and the
         // vector index: start-up is the longer of the two, not their sum.
@@ -128,19 +131,30 @@ impl Library {
                 .transpose();
             (encoders, loaded)
         });
-        let (encoders, (vindex, rows, background)) = (encoders?, loaded?);
+        let (encoders, state) = (encoders?, loaded?);
         Ok(Self {
             dir: dir.to_path_buf(),
             options,
             catalog: Mutex::new(catalog),
             encoders,
-            state: RwLock::new(State {
-                vindex,
-                rows,
-                background,
-            }),
+            state: RwLock::new(state),
             indexing: Mutex::new(()),
         })
+    }
+
+    /// Read the catalog and vector index again if another process changed them since we did.
+    /// With `saved_only`, wait until that process has saved its vector index (mid-run the file
+    /// lags the catalog, and loading it would mean a rebuild on every search).
+    pub(crate) fn refresh(&self, catalog: &Catalog, saved_only: bool) -> Result<()> {
+        let current = catalog.generation()?;
+        if current == self.state().generation
+            || (saved_only && VectorIndex::saved_generation(&self.dir) != Some(current))
+        {
+            return Ok(());
+        }
+        let fresh = load_state(&self.dir, catalog, self.options.scalar)?;
+        *self.state.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+        Ok(())
     }
 
     pub fn dir(&self) -> &Path {
@@ -197,8 +211,12 @@ impl Library {
                 reason: "is not a folder of this library".into(),
             })?;
         let _running = self.indexing.lock().unwrap_or_else(|p| p.into_inner());
+        let _writer = lock::try_acquire(&self.dir)?;
+        VectorIndex::remove_partial_saves(&self.dir);
+        self.refresh(&self.catalog(), false)?;
         let removed = self.catalog().remove_folder(folder.id)?;
         let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        state.generation = self.catalog().generation()?;
         let gone: Vec<i64> = state
             .rows
             .values()
@@ -405,6 +423,7 @@ impl Library {
         sort: Sort,
         exclude: Option<i64>,
     ) -> Result<Results> {
+        self.refresh(&self.catalog(), true)?;
         let state = self.state();
         let Some(vindex) = &state.vindex else {
             return Ok(Results {
@@ -461,12 +480,8 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// What searches read, from the catalog and the vector index file.
-#[allow(clippy::type_complexity)]
-fn load_state(
-    dir: &Path,
-    catalog: &Catalog,
-    scalar: Scalar,
-) -> Result<(Option<VectorIndex>, HashMap<i64, ImageRow>, Vec<Vec<f32>>)> {
+fn load_state(dir: &Path, catalog: &Catalog, scalar: Scalar) -> Result<State> {
+    let generation = catalog.generation()?;
     let dim = catalog
         .meta("embedding_dim")?
         .and_then(|d| d.parse::<usize>().ok());
@@ -479,11 +494,16 @@ fn load_state(
         .into_iter()
         .map(|r| (r.id, r))
         .collect();
-    Ok((vindex, rows, background_sample(catalog)?))
+    Ok(State {
+        vindex,
+        rows,
+        background: background_sample(catalog)?,
+        generation,
+    })
 }
 
 /// Refuse a model other than the library's, unless the library is empty or a re-index is asked.
-fn guard_model(catalog: &Catalog, model: &Model, reindex: bool) -> Result<()> {
+fn guard_model(dir: &Path, catalog: &Catalog, model: &Model, reindex: bool) -> Result<()> {
     let m = &model.manifest;
     let stored_id = catalog.meta("model_id")?;
     let stored_dim = catalog
@@ -500,6 +520,8 @@ fn guard_model(catalog: &Catalog, model: &Model, reindex: bool) -> Result<()> {
         });
     }
     if !same || reindex {
+        // Not under another process's run: it would go on adding the old model's embeddings.
+        let _writer = lock::try_acquire(dir)?;
         catalog.reset_embeddings(&m.model_id, m.embedding_dim)?;
     }
     Ok(())

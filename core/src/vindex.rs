@@ -113,13 +113,21 @@ impl VectorIndex {
             return Ok((index, false));
         }
         let index = Self::rebuild(catalog, dimensions, scalar)?;
-        index.save(dir, generation)?;
+        // Only the library's writer saves: a reader opening mid-run keeps its rebuild in memory
+        // (the writer saves its own at the end). A caller that holds the lock saves later itself.
+        if let Ok(_writer) = crate::lock::try_acquire(dir) {
+            index.save(dir, generation)?;
+        }
         Ok((index, true))
     }
 
+    /// The catalog generation of the index file saved in `dir`, if it has a readable stamp.
+    pub fn saved_generation(dir: &Path) -> Option<i64> {
+        Some(read_stamp(dir)?.generation)
+    }
+
     fn load(dir: &Path, want: &Stamp) -> Option<Self> {
-        let stamp: Stamp =
-            serde_json::from_slice(&std::fs::read(dir.join(STAMP_FILE)).ok()?).ok()?;
+        let stamp = read_stamp(dir)?;
         if &stamp != want {
             return None;
         }
@@ -200,7 +208,24 @@ impl VectorIndex {
             scalar: self.scalar,
         };
         let json = serde_json::to_vec(&stamp).map_err(|e| fail(e.to_string()))?;
-        std::fs::write(dir.join(STAMP_FILE), json).map_err(|e| fail(e.to_string()))
+        let tmp = dir.join(format!("{STAMP_FILE}.{}.partial", std::process::id()));
+        std::fs::write(&tmp, json).map_err(|e| fail(e.to_string()))?;
+        std::fs::rename(&tmp, dir.join(STAMP_FILE)).map_err(|e| fail(e.to_string()))
+    }
+
+    /// Delete the `.partial` files of saves that never finished (a process killed mid-save).
+    /// Only the lock holder calls this: no other save can be in flight.
+    pub fn remove_partial_saves(dir: &Path) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(INDEX_FILE) && name.ends_with(".partial") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
 
     fn reserve(&self, capacity: usize) -> Result<()> {
@@ -269,6 +294,10 @@ impl VectorIndex {
     pub fn memory_usage(&self) -> usize {
         self.index.memory_usage()
     }
+}
+
+fn read_stamp(dir: &Path) -> Option<Stamp> {
+    serde_json::from_slice(&std::fs::read(dir.join(STAMP_FILE)).ok()?).ok()
 }
 
 /// An in-memory index operation failed (no file involved).

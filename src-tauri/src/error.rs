@@ -29,6 +29,7 @@ impl From<Error> for ApiError {
             }
             Error::ModelMismatch { .. } => "model_mismatch",
             Error::UnknownImage { .. } => "not_found",
+            Error::Busy { .. } => "busy",
             Error::Query(_) => "bad_query",
             Error::Io { .. } => "io",
             Error::Catalog { .. } | Error::VectorIndex { .. } => "library",

@@ -353,3 +353,106 @@ fn two_processes_on_one_library_take_turns_and_lose_nothing() {
     assert_eq!(image_count(&library), 1500);
     assert_eq!(app.search(&request).expect("searches").hits.len(), 1500);
 }
+
+/// Run `script` with `sh -eu` in a mount namespace of its own, where it may mount a tmpfs.
+fn in_mount_namespace(script: &str, env: &[(&str, &Path)]) -> Output {
+    let mut cmd = Command::new("unshare");
+    cmd.arg(if is_root() { "-m" } else { "-rm" })
+        .args(["sh", "-eu", "-c", script]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("unshare runs")
+}
+
+#[test]
+fn disk_full_while_indexing_is_a_clear_error_and_the_library_still_opens() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (photos, more, disk, out) = (
+        tmp.path().join("photos"),
+        tmp.path().join("more"),
+        tmp.path().join("disk"),
+        tmp.path().join("out"),
+    );
+    distinct_pngs(&photos, 0..100);
+    distinct_pngs(&more, 100..700);
+    std::fs::create_dir_all(&disk).expect("mkdir");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    // The library lives on a 16 MB disk; after a first run a filler takes the rest of it, then
+    // 600 more photos arrive.
+    let script = r#"
+        mount -t tmpfs -o size=16m tmpfs "$DISK"
+        cs() { "$EXE" --library "$DISK/library" --model "$MODEL" "$@"; }
+        cs index "$PHOTOS" > "$OUT/first.txt" 2>&1
+        dd if=/dev/zero of="$DISK/filler" bs=16k 2>/dev/null || true
+        cp "$MORE"/* "$PHOTOS"/
+        if cs index > "$OUT/full.txt" 2>&1; then echo 0 > "$OUT/full.rc"; else echo $? > "$OUT/full.rc"; fi
+        cs status > "$OUT/status.txt" 2>&1
+        cs search "a shape" --all -k 1000 --json > "$OUT/search.json" 2> "$OUT/search.err"
+        cp -a "$DISK/library" "$OUT/library-full"
+        rm "$DISK/filler"
+        cs index > "$OUT/after.txt" 2>&1
+        cp -a "$DISK/library" "$OUT/library-after"
+    "#;
+    let exe = PathBuf::from(env!("CARGO_BIN_EXE_clipstream"));
+    let model = repo().join("models/tiny-clip");
+    let run = in_mount_namespace(
+        script,
+        &[
+            ("EXE", &exe),
+            ("MODEL", &model),
+            ("PHOTOS", &photos),
+            ("MORE", &more),
+            ("DISK", &disk),
+            ("OUT", &out),
+        ],
+    );
+    let read = |name: &str| std::fs::read_to_string(out.join(name)).unwrap_or_default();
+    assert!(
+        run.status.success(),
+        "{}\nfirst: {}\nfull: {}\nstatus: {}\nafter: {}",
+        text(&run),
+        read("first.txt"),
+        read("full.txt"),
+        read("status.txt"),
+        read("after.txt")
+    );
+    assert!(
+        read("first.txt").contains("indexed 100 new"),
+        "{}",
+        read("first.txt")
+    );
+    // The full disk stops the run with a message that says what to do.
+    assert_eq!(read("full.rc").trim(), "1", "{}", read("full.txt"));
+    let full = read("full.txt");
+    assert!(
+        full.contains("is full") && full.contains("free some space and run again"),
+        "{full}"
+    );
+    // The library still opens and searches, with everything committed before the disk filled.
+    let committed_when_full = committed(&out.join("library-full")).len();
+    assert!(committed_when_full >= 100, "{committed_when_full}");
+    assert!(
+        read("status.txt").contains(&format!("images:  {committed_when_full}")),
+        "{}",
+        read("status.txt")
+    );
+    let hits: Vec<serde_json::Value> = serde_json::from_str(&read("search.json"))
+        .unwrap_or_else(|e| panic!("{e}: {}", read("search.err")));
+    assert!(
+        hits.len() * 100 >= committed_when_full * 99,
+        "{} hits",
+        hits.len()
+    );
+    // With space again, the next run finishes the job.
+    assert!(
+        read("after.txt").contains("indexed"),
+        "{}",
+        read("after.txt")
+    );
+    assert_eq!(committed(&out.join("library-after")).len(), 700);
+    eprintln!(
+        "disk full after {committed_when_full} of 700 images; message: {}",
+        full.trim()
+    );
+}

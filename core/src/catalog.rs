@@ -57,6 +57,20 @@ pub(crate) fn lossy_path<S: serde::Serializer>(
     s.serialize_str(&path.to_string_lossy())
 }
 
+/// A database error, told apart when the disk is full: the user can do something about that.
+fn db_error(path: &Path, e: rusqlite::Error) -> Error {
+    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+        return Error::DiskFull {
+            path: path.parent().unwrap_or(path).to_path_buf(),
+            reason: e.to_string(),
+        };
+    }
+    Error::Catalog {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
+}
+
 /// A folder the user added.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Folder {
@@ -117,14 +131,16 @@ pub struct Catalog {
 impl Catalog {
     /// Open (creating if needed) the catalog at `path` and bring its schema up to date.
     pub fn open(path: &Path) -> Result<Self> {
-        let fail = |e: rusqlite::Error| Error::Catalog {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        };
+        let fail = |e: rusqlite::Error| db_error(path, e);
         let conn = Connection::open(path).map_err(fail)?;
         // Another process (the app, the CLI) may hold the write lock for one batch: wait for it.
         conn.busy_timeout(Duration::from_secs(30)).map_err(fail)?;
         conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(fail)?;
+        // Keep the -wal and -shm files when the last connection closes: opening a library whose
+        // disk has filled up since must not need new space (the -shm file is 32 KB), so that
+        // searching still works and indexing can say the disk is full.
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
             .map_err(fail)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(fail)?;
@@ -139,18 +155,12 @@ impl Catalog {
     }
 
     pub(crate) fn err(&self, e: rusqlite::Error) -> Error {
-        Error::Catalog {
-            path: self.path.clone(),
-            reason: e.to_string(),
-        }
+        db_error(&self.path, e)
     }
 
     fn migrate(&mut self) -> Result<()> {
         let path = self.path.clone();
-        let fail = |e: rusqlite::Error| Error::Catalog {
-            path: path.clone(),
-            reason: e.to_string(),
-        };
+        let fail = |e: rusqlite::Error| db_error(&path, e);
         self.conn
             .execute_batch(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -442,10 +452,7 @@ impl Catalog {
     /// Returns the ids given to `batch.insert`, in order.
     pub fn apply(&mut self, batch: &Batch) -> Result<Vec<i64>> {
         let path = self.path.clone();
-        let fail = |e: rusqlite::Error| Error::Catalog {
-            path: path.clone(),
-            reason: e.to_string(),
-        };
+        let fail = |e: rusqlite::Error| db_error(&path, e);
         let tx = self.conn.transaction().map_err(fail)?;
         let added = write_batch(&tx, batch).map_err(fail)?;
         tx.commit().map_err(fail)?;

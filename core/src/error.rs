@@ -42,6 +42,12 @@ pub enum Error {
     #[error("catalog {path}: {reason}")]
     Catalog { path: PathBuf, reason: String },
 
+    #[error(
+        "the disk holding {path} is full ({reason}); free some space and run again: everything \
+         indexed before this is kept"
+    )]
+    DiskFull { path: PathBuf, reason: String },
+
     #[error("vector index {path}: {reason}")]
     VectorIndex { path: PathBuf, reason: String },
 

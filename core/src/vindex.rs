@@ -115,8 +115,9 @@ impl VectorIndex {
         let index = Self::rebuild(catalog, dimensions, scalar)?;
         // Only the library's writer saves: a reader opening mid-run keeps its rebuild in memory
         // (the writer saves its own at the end). A caller that holds the lock saves later itself.
+        // Saving is for the next start only: on a full disk the library still opens and searches.
         if let Ok(_writer) = crate::lock::try_acquire(dir) {
-            index.save(dir, generation)?;
+            let _ = index.save(dir, generation);
         }
         Ok((index, true))
     }

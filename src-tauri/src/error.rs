@@ -33,6 +33,7 @@ impl From<Error> for ApiError {
             Error::Query(_) => "bad_query",
             Error::Io { .. } => "io",
             Error::Catalog { .. } | Error::VectorIndex { .. } => "library",
+            Error::DiskFull { .. } => "disk_full",
             Error::Inference { .. } => "inference",
         };
         Self::new(code, e.to_string())

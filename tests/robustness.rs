@@ -456,3 +456,54 @@ fn disk_full_while_indexing_is_a_clear_error_and_the_library_still_opens() {
         full.trim()
     );
 }
+
+/// `socket(2)` calls in an strace log (`strace -f -e trace=socket`), as "FAMILY" strings.
+fn socket_families(log: &Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .expect("strace log")
+        .lines()
+        .filter_map(|l| l.split_once("socket(").map(|(_, rest)| rest))
+        .map(|rest| rest.split(',').next().unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn cli_works_without_a_network_and_opens_no_sockets() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (folder, library) = (tmp.path().join("photos"), tmp.path().join("library"));
+    distinct_pngs(&folder, 0..40);
+    let log = tmp.path().join("strace.log");
+    // The probe sees sockets where there are some: Python opening one, under the same wrapper.
+    let control = Command::new("unshare")
+        .arg(if is_root() { "-n" } else { "-rn" })
+        .args(["strace", "-f", "-qq", "-e", "trace=socket", "-o"])
+        .arg(&log)
+        .args(["--", "python3", "-c", "import socket; socket.socket()"])
+        .output()
+        .expect("runs");
+    assert!(control.status.success(), "{}", text(&control));
+    assert_eq!(socket_families(&log), ["AF_INET"]);
+    let folder_arg = folder.to_str().expect("utf-8");
+    for args in [
+        vec!["index", folder_arg],
+        vec!["search", "a red circle", "--json"],
+        vec!["similar", &format!("{folder_arg}/00001.png")],
+        vec!["status"],
+        vec!["doctor"],
+    ] {
+        let cli = clipstream(&library);
+        // No network interface but loopback, which is down; every socket(2) call recorded.
+        let mut cmd = Command::new("unshare");
+        cmd.arg(if is_root() { "-n" } else { "-rn" })
+            .args(["strace", "-f", "-qq", "-e", "trace=socket", "-o"])
+            .arg(&log)
+            .arg("--")
+            .arg(cli.get_program())
+            .args(cli.get_args())
+            .args(&args);
+        let out = cmd.output().expect("runs");
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+        let sockets = socket_families(&log);
+        assert!(sockets.is_empty(), "{args:?} opened sockets: {sockets:?}");
+    }
+}

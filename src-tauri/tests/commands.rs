@@ -243,12 +243,54 @@ fn add_index_search_similar_through_the_commands() {
         "/../../etc/passwd".into(),
         format!("/{first}/../1"),
         format!("/{first}%00"),
+        "/%2e%2e/%2e%2e/etc/passwd".into(),
+        "/..%5c..%5cetc%5cpasswd".into(),
+        "/%252e%252e%252fetc%252fpasswd".into(),
+        "//etc/passwd".into(),
+        "/etc/passwd".into(),
+        "/~/.ssh/id_rsa".into(),
+        format!("/{first}/"),
+        format!("/{first}/thumb.jpg"),
+        format!("/{first}.jpg"),
+        format!("/%3{first}"),
+        "/-1".into(),
+        "/+1".into(),
+        "/0x1".into(),
+        "/1e3".into(),
+        "/%201".into(),
+        "/\u{ff11}".into(),
+        "/9223372036854775808".into(),
+        "/".into(),
     ];
     for attempt in &attempts {
         for kind in [Kind::Thumbnail, Kind::Preview] {
             assert_eq!(get(kind, attempt).status(), 404, "{attempt} via {kind:?}");
         }
     }
+    // Only GET.
+    let post = tauri::http::Request::builder()
+        .method("POST")
+        .uri(format!("thumb://localhost/{first}"))
+        .body(Vec::new())
+        .expect("request");
+    assert_eq!(
+        protocol::respond(app.state().library(), Kind::Thumbnail, &post).status(),
+        405
+    );
+    // A catalogued photo that became a link out of the folders is not followed: the preview
+    // (read from the file) is refused; the thumbnail made at index time shows what was indexed.
+    let swapped = folder.join("00006.png");
+    let swapped_id = everything["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .find(|h| h["path"] == json!(swapped))
+        .and_then(|h| h["id"].as_i64())
+        .expect("00006.png is catalogued");
+    std::fs::remove_file(&swapped).expect("delete");
+    std::os::unix::fs::symlink("/etc/passwd", &swapped).expect("symlink");
+    assert_eq!(get(Kind::Preview, &format!("/{swapped_id}")).status(), 410);
+    eprintln!("{} refused request paths × 2 schemes", attempts.len());
 
     // Removing the folder removes its images from search.
     let status: Value = app

@@ -1,0 +1,135 @@
+//! A short mutation fuzz of the decode + preprocess path on the stable toolchain, run by
+//! `make test`: the fuzzer's seeds and a few real photos, mutated the ways bytes rot (bit flips,
+//! overwritten bytes, extreme header values, cut, spliced, duplicated runs), through exactly what
+//! the indexer and the preview do with a file. Errors are fine; a panic is a finding. Inputs that
+//! once failed are kept in `fuzz/regressions/` and replayed first. The long run is `make fuzz`
+//! (cargo-fuzz, libFuzzer); `FUZZ_ITERATIONS` lengthens this one.
+
+mod hostile;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clipstream_core::model::Preprocess;
+use clipstream_core::{decode, embed, thumbnail};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("core/ lives in the repo root")
+        .to_path_buf()
+}
+
+fn clip_preprocess() -> Preprocess {
+    Preprocess {
+        resize_shortest_edge: 224,
+        resample: "bicubic".into(),
+        center_crop: [224, 224],
+        rescale_factor: 1.0 / 255.0,
+        mean: [0.481_454_66, 0.457_827_5, 0.408_210_73],
+        std: [0.268_629_54, 0.261_302_58, 0.275_777_11],
+    }
+}
+
+/// What the indexer and the app's preview do with untrusted bytes.
+fn exercise(bytes: &[u8], spec: &Preprocess) -> bool {
+    let decoded =
+        decode::decode_with_thumbnail(bytes, 224, thumbnail::BOX, decode::DEFAULT_MAX_PIXELS);
+    if let Ok((d, thumb)) = &decoded {
+        let pixels = embed::preprocess(&d.image, spec);
+        assert_eq!(pixels.len(), 3 * 224 * 224);
+        assert!(pixels.iter().all(|v| v.is_finite()));
+        assert!(thumb.width().max(thumb.height()) <= thumbnail::BOX);
+    }
+    let _ = decode::decode_to_fit(bytes, 2048, decode::DEFAULT_MAX_PIXELS);
+    let _ = decode::taken_at(bytes);
+    let _ = decode::jpeg_is_complete(bytes);
+    decoded.is_ok()
+}
+
+fn mutate(rng: &mut hostile::Rng, input: &[u8]) -> Vec<u8> {
+    let mut out = input.to_vec();
+    for _ in 0..=rng.below(4) {
+        if out.is_empty() {
+            out.push(0);
+        }
+        let at = rng.below(out.len());
+        match rng.below(7) {
+            0 => out[at] ^= 1 << rng.below(8),
+            1 => out[at] = rng.next() as u8,
+            2 => {
+                // An extreme value where a header field may be: sizes, counts, offsets.
+                let value: [u8; 4] =
+                    [[0xFF; 4], [0; 4], [0x7F, 0xFF, 0xFF, 0xFF], [0, 0, 0, 1]][rng.below(4)];
+                for (i, b) in value.iter().enumerate() {
+                    if let Some(slot) = out.get_mut(at + i) {
+                        *slot = *b;
+                    }
+                }
+            }
+            3 => out.truncate(at.max(1)),
+            4 => {
+                let len = rng.below(64).min(out.len() - at);
+                let run = out[at..at + len].to_vec();
+                let to = rng.below(out.len());
+                out.splice(to..to, run);
+            }
+            5 => {
+                let end = (at + rng.below(64)).min(out.len());
+                out.drain(at..end);
+            }
+            _ => {
+                let len = 1 + rng.below(16);
+                let noise = rng.bytes(len);
+                out.splice(at..at, noise);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn mutated_images_never_panic_the_decode_and_preprocess_path() {
+    let iterations: usize =
+        std::env::var("FUZZ_ITERATIONS").map_or(3000, |v| v.parse().expect("a number"));
+    let spec = clip_preprocess();
+    let (seeds, photos) = hostile::sources(&repo());
+    let mut regressions = 0;
+    if let Ok(dir) = std::fs::read_dir(repo().join("fuzz/regressions")) {
+        for entry in dir {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "md") {
+                continue;
+            }
+            let bytes = std::fs::read(&path).expect("read");
+            let ok = std::panic::catch_unwind(|| exercise(&bytes, &spec));
+            assert!(ok.is_ok(), "regression {} panics again", path.display());
+            regressions += 1;
+        }
+    }
+    let inputs: Vec<Vec<u8>> = seeds.into_iter().chain(photos).map(|(_, b)| b).collect();
+    let mut rng = hostile::Rng(0xF022_D3C0 ^ iterations as u64);
+    let (started, mut decoded) = (Instant::now(), 0);
+    let mut findings = Vec::new();
+    for i in 0..iterations {
+        let input = mutate(&mut rng, &inputs[i % inputs.len()]);
+        match std::panic::catch_unwind(|| exercise(&input, &spec)) {
+            Ok(ok) => decoded += usize::from(ok),
+            Err(_) => {
+                let path = std::env::temp_dir().join(format!("clipstream-fuzz-finding-{i}.bin"));
+                std::fs::write(&path, &input).expect("write finding");
+                findings.push(path);
+            }
+        }
+    }
+    eprintln!(
+        "{iterations} mutated inputs in {:.1} s ({decoded} still decoded), {regressions} regressions replayed, {} findings",
+        started.elapsed().as_secs_f64(),
+        findings.len()
+    );
+    assert!(findings.is_empty(), "inputs that panic: {findings:?}");
+    assert!(
+        decoded > 0 && decoded < iterations,
+        "mutations both break and keep images"
+    );
+}

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clipstream_core::model::Preprocess;
-use clipstream_core::{decode, embed, thumbnail};
+use clipstream_core::{Model, decode, embed, thumbnail};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -20,14 +20,13 @@ fn repo() -> PathBuf {
         .to_path_buf()
 }
 
+/// The test model's preprocessing at ViT-B/32's 224 px (the same steps as the real model's).
 fn clip_preprocess() -> Preprocess {
+    let model = Model::open(repo().join("models/tiny-clip")).expect("test model opens");
     Preprocess {
         resize_shortest_edge: 224,
-        resample: "bicubic".into(),
         center_crop: [224, 224],
-        rescale_factor: 1.0 / 255.0,
-        mean: [0.481_454_66, 0.457_827_5, 0.408_210_73],
-        std: [0.268_629_54, 0.261_302_58, 0.275_777_11],
+        ..model.manifest.vision.preprocess
     }
 }
 

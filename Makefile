@@ -1,5 +1,5 @@
 # The README's two commands are `make run` and `make test`; each installs what it needs first.
-.PHONY: run test setup models-golden bench bench-quick bench-models
+.PHONY: run test setup models-golden bench bench-quick bench-models fuzz soak
 
 # The desktop app. With no exported CLIP model it opens the demo: the bundled test model on the
 # generated shapes in tests/fixtures/shapes (see README).
@@ -32,3 +32,19 @@ bench-quick:
 bench-models: bench-quick
 	bash -c 'source scripts/env.sh && cd models && "$$PY" -m clipstream_models bench'
 	target/release/clipstream-bench vindex --n 100000 --queries 200 --ef 64,128
+
+# Fuzz the image decode + CLIP preprocessing path with untrusted bytes (fuzz/README.md);
+# findings land in fuzz/artifacts/decode_preprocess/. Needs the nightly toolchain.
+FUZZ_SECONDS ?= 600
+fuzz:
+	cargo fuzz --version >/dev/null 2>&1 || cargo install --locked cargo-fuzz@0.13.2
+	rustup run nightly rustc --version >/dev/null 2>&1 || rustup toolchain install nightly --profile minimal
+	mkdir -p fuzz/corpus/decode_preprocess
+	cd fuzz && nice -n 10 cargo +nightly fuzz run decode_preprocess corpus/decode_preprocess seeds -- \
+		-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -timeout=20
+
+# The long variants of make test's crash harness and mutation fuzz (~15 min on 2 cores).
+soak:
+	bash scripts/setup.sh
+	bash -c 'source scripts/env.sh && CRASH_KILLS=200 CRASH_IMAGES=10000 cargo test --locked -p clipstream --test robustness indexer_killed -- --nocapture'
+	bash -c 'source scripts/env.sh && FUZZ_ITERATIONS=100000 cargo test --locked -p clipstream-core --test fuzz_decode -- --nocapture'

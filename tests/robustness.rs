@@ -128,18 +128,7 @@ fn indexer_killed_at_random_moments_loses_nothing() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let folder = tmp.path().join("photos");
     let library = tmp.path().join("library");
-    std::fs::create_dir(&folder).expect("mkdir");
-    let shapes = repo().join("tests/fixtures/shapes");
-    for i in 0..images {
-        let png = std::fs::read(shapes.join(format!("{:05}.png", i % 1800))).expect("read");
-        // Past the 1800 shapes, the same pictures with other bytes: new files to index.
-        let bytes = if i < 1800 {
-            png
-        } else {
-            hostile::png_with_text(&png, &format!("copy {i}"))
-        };
-        std::fs::write(folder.join(format!("{i:05}.png")), bytes).expect("write");
-    }
+    distinct_pngs(&folder, 0..images);
 
     let mut rng = hostile::Rng(0xC0FF_EE00 ^ kills as u64);
     let mut before: std::collections::HashMap<Vec<u8>, Vec<u8>> = Default::default();

@@ -13,6 +13,9 @@ use std::io::Cursor;
 /// Refuse images with more pixels than this (a 200-megapixel panorama still passes).
 pub const DEFAULT_MAX_PIXELS: u64 = 200_000_000;
 
+/// The longest side the model input keeps, in multiples of the short side (see `model_input`).
+pub const MAX_ASPECT: u32 = 4;
+
 /// Why a file could not be decoded; recorded in the catalog as the reason it was skipped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unreadable(pub String);
@@ -62,7 +65,8 @@ impl Format {
 /// A decoded photo, ready for the model's preprocessing.
 #[derive(Debug, Clone)]
 pub struct Decoded {
-    /// Upright (EXIF orientation applied), short side resized to the requested size.
+    /// Upright (EXIF orientation applied), short side resized to the requested size; the long
+    /// side keeps at most [`MAX_ASPECT`] times that, around the centre.
     pub image: RgbImage,
     /// The photo's upright size before resizing.
     pub width: u32,
@@ -121,11 +125,40 @@ impl Raw {
         if self.swaps() { (h, w) } else { (w, h) }
     }
 
-    /// Short side at `short_side`, as CLIP's image processor resizes.
+    /// Short side at `short_side`, as CLIP's image processor resizes. The model sees only the
+    /// centre square, so a side longer than [`MAX_ASPECT`] times the other is first cut to that,
+    /// around the centre: a 3000×1 strip (a few hundred bytes of JPEG) would otherwise become a
+    /// 672000×224 image, seconds of work and hundreds of MB. The centre square is unchanged.
     fn model_input(&self, short_side: u32) -> Result<RgbImage, Unreadable> {
         let (w, h) = self.upright_size();
+        let (keep_w, keep_h) = (
+            w.min(h.saturating_mul(MAX_ASPECT)),
+            h.min(w.saturating_mul(MAX_ASPECT)),
+        );
+        if (keep_w, keep_h) != (w, h) {
+            return self.centre(keep_w, keep_h).model_input(short_side);
+        }
         let (w, h) = resized_size(w, h, short_side);
         self.upright_resized(w, h)
+    }
+
+    /// The centred `w`×`h` (upright) part of the image.
+    fn centre(&self, w: u32, h: u32) -> Raw {
+        let (raw_w, raw_h) = if self.swaps() { (h, w) } else { (w, h) };
+        let (full_w, full_h) = self.rgb.dimensions();
+        let rgb = image::imageops::crop_imm(
+            &self.rgb,
+            (full_w - raw_w) / 2,
+            (full_h - raw_h) / 2,
+            raw_w,
+            raw_h,
+        )
+        .to_image();
+        Raw {
+            rgb,
+            orientation: self.orientation,
+            format: self.format,
+        }
     }
 
     /// Scaled down (never up) to fit in `max_side`×`max_side`.
@@ -321,6 +354,34 @@ pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_strip_keeps_its_centre_without_the_huge_resize() {
+        // 600×10: CLIP's resize would make it 13440×224; the model sees the centre 224×224.
+        let strip = RgbImage::from_fn(600, 10, |x, y| {
+            image::Rgb([(x % 251) as u8, (y * 25) as u8, ((x / 3) % 256) as u8])
+        });
+        let mut png = Vec::new();
+        strip
+            .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+            .expect("encodes");
+        let decoded = decode(&png, 224, DEFAULT_MAX_PIXELS).expect("decodes");
+        assert_eq!(decoded.image.dimensions(), (224 * MAX_ASPECT, 224));
+        assert_eq!((decoded.width, decoded.height), (600, 10));
+        let full = resize(&strip, 13440, 224).expect("resizes");
+        let centre = |img: &RgbImage| {
+            let x0 = (img.width() - 224) / 2;
+            image::imageops::crop_imm(img, x0, 0, 224, 224).to_image()
+        };
+        let (ours, clips) = (centre(&decoded.image), centre(&full));
+        let worst = ours
+            .as_raw()
+            .iter()
+            .zip(clips.as_raw())
+            .map(|(a, b)| a.abs_diff(*b))
+            .max();
+        assert!(worst <= Some(2), "centre differs by up to {worst:?} levels");
+    }
 
     #[test]
     fn resized_size_follows_clip() {

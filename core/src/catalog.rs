@@ -140,8 +140,11 @@ impl Catalog {
         // Keep the -wal and -shm files when the last connection closes: opening a library whose
         // disk has filled up since must not need new space (the -shm file is 32 KB), so that
         // searching still works and indexing can say the disk is full.
-        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
-            .map_err(fail)?;
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )
+        .map_err(fail)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(fail)?;
         conn.pragma_update(None, "foreign_keys", "ON")

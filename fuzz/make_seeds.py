@@ -80,6 +80,8 @@ def main() -> None:
 
     save("webp_lossy.webp", base, "WEBP", quality=80)
     save("webp_lossless.webp", rgba, "WEBP", lossless=True)
+    save("webp_animated_2frames.webp", base, "WEBP", save_all=True,
+         append_images=[base.transpose(Image.Transpose.FLIP_LEFT_RIGHT)], duration=100, loop=0, quality=80)
 
     save("tiff_rgb_raw.tif", base, "TIFF", compression="raw")
     save("tiff_gray16.tif", gray16, "TIFF", compression="raw")

@@ -273,7 +273,7 @@ fn two_processes_on_one_library_take_turns_and_lose_nothing() {
     let said = String::from_utf8_lossy(&second.stderr);
     assert!(
         said.contains(&format!(
-            "(pid {} (clipstream)) is updating this library; waiting",
+            "(clipstream, pid {}) is updating this library; waiting",
             first.id()
         )),
         "{}",

@@ -46,7 +46,7 @@ pub struct Progress {
     pub skipped: u64,
     pub images_per_s: f64,
     pub eta_s: Option<f64>,
-    /// While waiting: who holds the library ("another ClipStream process (pid 12, clipstream)").
+    /// While waiting: who holds the library ("another ClipStream process (clipstream, pid 12)").
     pub waiting_for: Option<String>,
 }
 

@@ -20,7 +20,7 @@ pub struct WriteLock {
     _file: File,
 }
 
-/// Who holds the lock, as its holder wrote it: "pid 1234 (clipstream index)".
+/// Who holds the lock, as its holder wrote it: "another ClipStream process (clipstream, pid 1234)".
 fn holder(file: &mut File) -> String {
     let mut text = String::new();
     let _ = file.seek(SeekFrom::Start(0));
@@ -56,7 +56,7 @@ fn claimed(mut file: File) -> WriteLock {
         })
         .unwrap_or_default();
     let _ = file.set_len(0);
-    let _ = write!(file, "pid {} ({me})", std::process::id());
+    let _ = write!(file, "{me}, pid {}", std::process::id());
     WriteLock { _file: file }
 }
 

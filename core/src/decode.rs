@@ -13,6 +13,9 @@ use std::io::Cursor;
 /// Refuse images with more pixels than this (a 200-megapixel panorama still passes).
 pub const DEFAULT_MAX_PIXELS: u64 = 200_000_000;
 
+/// Four times the most pixels a byte of baseline or progressive JPEG data can describe.
+const JPEG_MAX_PIXELS_PER_BYTE: u64 = 2048;
+
 /// The longest side the model input keeps, in multiples of the short side (see `model_input`).
 pub const MAX_ASPECT: u32 = 4;
 
@@ -226,6 +229,16 @@ fn decode_raw(bytes: &[u8], max_pixels: u64) -> Result<Raw, Unreadable> {
     if w == 0 || h == 0 {
         return Err(Unreadable(format!("empty image ({w}×{h})")));
     }
+    // Huffman-coded JPEG spends at least a bit per 8×8 block, so no JPEG holds more than 512
+    // pixels per byte. A header claiming far more is damaged: decoding it would mean seconds and
+    // hundreds of MB of padding (found by fuzzing: 698 bytes claiming 14592×3072).
+    let bytes_len = bytes.len() as u64;
+    if format == Format::Jpeg && u64::from(w) * u64::from(h) > bytes_len * JPEG_MAX_PIXELS_PER_BYTE
+    {
+        return Err(Unreadable(format!(
+            "corrupt JPEG: {bytes_len} bytes cannot hold {w}×{h} pixels"
+        )));
+    }
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let image = DynamicImage::from_decoder(decoder).map_err(|e| fail("corrupt image data", &e))?;
     Ok(Raw {
@@ -354,6 +367,26 @@ pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_jpeg_claiming_more_pixels_than_its_bytes_can_hold_is_refused() {
+        // A flat grey 4000×3000 JPEG is as small as real JPEGs get, and still decodes.
+        let flat = RgbImage::from_pixel(4000, 3000, image::Rgb([128, 128, 128]));
+        let mut jpeg = Vec::new();
+        flat.write_to(&mut Cursor::new(&mut jpeg), ImageFormat::Jpeg)
+            .expect("encodes");
+        let per_byte = (4000 * 3000) as f64 / jpeg.len() as f64;
+        assert!(
+            per_byte < JPEG_MAX_PIXELS_PER_BYTE as f64 / 4.0,
+            "{per_byte}"
+        );
+        decode(&jpeg, 224, DEFAULT_MAX_PIXELS).expect("a real flat JPEG decodes");
+        // The same header on a file cut to its first kilobytes (with an end marker) is refused.
+        let mut cut = jpeg[..jpeg.len().min(2000)].to_vec();
+        cut.extend_from_slice(&[0xFF, 0xD9]);
+        let err = decode(&cut, 224, DEFAULT_MAX_PIXELS).expect_err("refused");
+        assert!(err.0.contains("cannot hold 4000×3000 pixels"), "{err}");
+    }
 
     #[test]
     fn a_long_strip_keeps_its_centre_without_the_huge_resize() {

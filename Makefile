@@ -43,7 +43,7 @@ fuzz:
 	cd fuzz && nice -n 10 cargo +nightly fuzz run decode_preprocess corpus/decode_preprocess seeds -- \
 		-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -timeout=20
 
-# The long variants of make test's crash harness and mutation fuzz (~15 min on 2 cores).
+# The long variants of make test's crash harness and mutation fuzz (~30 min on 2 cores: 6 + 23 here).
 soak:
 	bash scripts/setup.sh
 	bash -c 'source scripts/env.sh && CRASH_KILLS=200 CRASH_IMAGES=10000 cargo test --locked -p clipstream --test robustness indexer_killed -- --nocapture'

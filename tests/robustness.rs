@@ -20,6 +20,17 @@ fn clipstream(library: &Path) -> Command {
     cmd
 }
 
+/// `clipstream index [FOLDER]`, started and left running, its output discarded.
+fn indexer_in_background(library: &Path, folder: Option<&Path>) -> std::process::Child {
+    clipstream(library)
+        .arg("index")
+        .args(folder)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starts")
+}
+
 fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .expect("/proc/self/status")
@@ -134,13 +145,7 @@ fn indexer_killed_at_random_moments_loses_nothing() {
     let mut before: std::collections::HashMap<Vec<u8>, Vec<u8>> = Default::default();
     let mut survived = 0;
     for kill in 0..kills {
-        let mut child = clipstream(&library)
-            .arg("index")
-            .arg(&folder)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("starts");
+        let mut child = indexer_in_background(&library, Some(&folder));
         let wait = std::time::Duration::from_millis(200 + rng.below(2800) as u64);
         std::thread::sleep(wait);
         let finished = child.try_wait().expect("polls").is_some();
@@ -259,13 +264,7 @@ fn two_processes_on_one_library_take_turns_and_lose_nothing() {
     distinct_pngs(&folder, 0..600);
 
     // A second indexer waits for the first, saying for whom, then finds nothing left to do.
-    let mut first = clipstream(&library)
-        .arg("index")
-        .arg(&folder)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("starts");
+    let mut first = indexer_in_background(&library, Some(&folder));
     wait_for_commits(&library, &mut first);
     let second = clipstream(&library).arg("index").output().expect("runs");
     assert!(first.wait().expect("waits").success());
@@ -291,12 +290,7 @@ fn two_processes_on_one_library_take_turns_and_lose_nothing() {
     let model = Model::open(repo().join("models/tiny-clip")).expect("model");
     let app = Library::open(&library, Some(&model), Options::default()).expect("opens");
     distinct_pngs(&folder, 600..1200);
-    let mut cli = clipstream(&library)
-        .arg("index")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("starts");
+    let mut cli = indexer_in_background(&library, None);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     while image_count(&library) <= 600 {
         assert!(std::time::Instant::now() < deadline, "no commit in 120 s");

@@ -6,6 +6,8 @@ mod hostile;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use clipstream_core::catalog::DATABASE;
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -107,7 +109,7 @@ fn cli_indexes_a_hostile_folder_with_a_reason_for_every_bad_file() {
 
 /// Every committed embedding by path, read from the database file after the indexer died.
 fn committed(library: &Path) -> std::collections::HashMap<Vec<u8>, Vec<u8>> {
-    let db = rusqlite::Connection::open(library.join("catalog.sqlite")).expect("opens");
+    let db = rusqlite::Connection::open(library.join(DATABASE)).expect("opens");
     let check: String = db
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .expect("integrity_check runs");
@@ -151,7 +153,7 @@ fn indexer_killed_at_random_moments_loses_nothing() {
         let finished = child.try_wait().expect("polls").is_some();
         child.kill().expect("SIGKILL");
         child.wait().expect("reaped");
-        if !std::fs::exists(library.join("catalog.sqlite")).expect("stat") {
+        if !std::fs::exists(library.join(DATABASE)).expect("stat") {
             continue; // killed before the catalog was created
         }
         let after = committed(&library);
@@ -189,7 +191,7 @@ fn indexer_killed_at_random_moments_loses_nothing() {
     }
     // The saved vector index is of this catalog and holds every image, whatever state the kills
     // left its files in; searches return each image at most once.
-    use clipstream_core::catalog::{Catalog, DATABASE};
+    use clipstream_core::catalog::Catalog;
     use clipstream_core::vindex::{DEFAULT_SCALAR, VectorIndex};
     let catalog = Catalog::open(&library.join(DATABASE)).expect("opens");
     let dim = catalog
@@ -246,9 +248,7 @@ fn wait_for_commits(library: &Path, child: &mut std::process::Child) {
             child.try_wait().expect("polls").is_none(),
             "the first run ended too soon"
         );
-        if std::fs::exists(library.join("catalog.sqlite")).expect("stat")
-            && image_count(library) > 0
-        {
+        if std::fs::exists(library.join(DATABASE)).expect("stat") && image_count(library) > 0 {
             return;
         }
         assert!(std::time::Instant::now() < deadline, "no commit in 120 s");

@@ -21,6 +21,13 @@ fn open_library(dir: &Path) -> Library {
     Library::open(dir, Some(&model), Options::default()).expect("library opens")
 }
 
+/// One indexing run to the end; `what` says what failed if it errs.
+fn index(library: &Library, what: &str) -> clipstream_core::Report {
+    library
+        .index(&mut |_| {}, &AtomicBool::new(false))
+        .expect(what)
+}
+
 #[test]
 fn every_hostile_file_gets_a_reason_and_every_good_one_is_indexed() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -29,9 +36,7 @@ fn every_hostile_file_gets_a_reason_and_every_good_one_is_indexed() {
     let library = open_library(&tmp.path().join("library"));
     library.add_folder(&folder).expect("adds");
 
-    let report = library
-        .index(&mut |_| {}, &AtomicBool::new(false))
-        .expect("a hostile folder never stops a run");
+    let report = index(&library, "a hostile folder never stops a run");
     let tally = hostile::verify(&cases, &folder, &outside, library.dir());
     eprintln!("{} hostile entries\n{tally}", cases.len());
 
@@ -50,9 +55,7 @@ fn every_hostile_file_gets_a_reason_and_every_good_one_is_indexed() {
             .unwrap_or_else(|e| panic!("{}: {e}", hit.path.display()));
     }
     // Bad files are not read again until they change.
-    let again = library
-        .index(&mut |_| {}, &AtomicBool::new(false))
-        .expect("indexes");
+    let again = index(&library, "indexes");
     assert_eq!(
         (again.added, again.updated, again.copied, again.removed),
         (0, 0, 0, 0),
@@ -105,9 +108,7 @@ fn files_deleted_replaced_or_growing_during_a_run_are_caught_up_by_the_next() {
     assert!(skipped[0].reason.contains("truncated JPEG"), "{skipped:?}");
 
     std::fs::write(&growing, &photo).expect("finish writing");
-    let second = library
-        .index(&mut |_| {}, &AtomicBool::new(false))
-        .expect("indexes");
+    let second = index(&library, "indexes");
     assert_eq!((second.added, second.skipped), (1, 0), "{second:?}");
     assert!(library.skipped().expect("skipped").is_empty());
     assert_eq!(library.status().expect("status").images, 10);
@@ -140,9 +141,7 @@ fn a_catalogued_photo_swapped_for_a_link_out_of_the_folders_is_not_shown() {
     std::fs::copy(repo().join("tests/fixtures/photos/coffee.png"), &secret).expect("copy");
     let library = open_library(&tmp.path().join("library"));
     library.add_folder(&folder).expect("adds");
-    library
-        .index(&mut |_| {}, &AtomicBool::new(false))
-        .expect("indexes");
+    index(&library, "indexes");
     let catalog = Catalog::open(&library.dir().join(DATABASE)).expect("catalog");
     let id = |name: &str| {
         let path = std::fs::canonicalize(folder.join(name)).expect("exists");

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use clipstream_core::catalog::{Catalog, DATABASE};
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -21,20 +23,14 @@ fn is_root() -> bool {
         .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
 }
 
-/// Images in the catalog, or 0 while it does not exist yet.
-fn catalogued(library: &Path) -> usize {
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import sqlite3, sys; print(sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', uri=True)\
-             .execute('SELECT COUNT(*) FROM images').fetchone()[0])",
-        ])
-        .arg(library.join("catalog.sqlite"))
-        .output()
-        .expect("python3 runs");
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
+/// Images in the catalog, or 0 while the app has not created it yet.
+fn catalogued(library: &Path) -> u64 {
+    let path = library.join(DATABASE);
+    if !path.is_file() {
+        return 0;
+    }
+    Catalog::open(&path)
+        .and_then(|c| c.count_images())
         .unwrap_or(0)
 }
 

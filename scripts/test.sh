@@ -19,7 +19,7 @@ echo "== models/: pytest"
 (cd models && "$PY" -m pytest -q -p no:cacheprovider tests) | tee -a "$log"
 
 echo "== Rust: cargo test"
-cargo test --workspace --all-targets --locked 2>&1 | tee -a "$log"
+cargo test --workspace --all-targets --locked --no-fail-fast 2>&1 | tee -a "$log"
 
 echo "== desktop app: end to end in the real webview (Xvfb + tauri-driver + WebKitWebDriver)"
 # The app binary as `cargo test` just built it (its integration tests need it); a separate

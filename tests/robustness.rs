@@ -465,7 +465,14 @@ fn cli_works_without_a_network_and_opens_no_sockets() {
         .output()
         .expect("runs");
     assert!(control.status.success(), "{}", text(&control));
-    assert_eq!(socket_families(&log), ["AF_INET"]);
+    // Only "contains": the control may reach Python through a shell script (a pyenv shim), and
+    // bash started without $SHELL looks the user up in the C library, which tries nscd's AF_UNIX
+    // socket (CI's environment has no $SHELL).
+    let control_sockets = socket_families(&log);
+    assert!(
+        control_sockets.iter().any(|f| f == "AF_INET"),
+        "the probe missed Python's socket: {control_sockets:?}"
+    );
     let folder_arg = folder.to_str().expect("utf-8");
     for args in [
         vec!["index", folder_arg],

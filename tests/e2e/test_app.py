@@ -7,6 +7,7 @@ Screenshots go to target/e2e/.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -54,11 +55,16 @@ def photos(tmp_path_factory, labels) -> Path:
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
+def home(tmp_path_factory) -> Path:
+    """The app's data, config and cache folders (XDG_*_HOME)."""
+    return tmp_path_factory.mktemp("home")
+
+
+@pytest.fixture(scope="module")
+def app(home: Path):
     app_binary = required_path("CLIPSTREAM_APP")
     driver_binary = required_path("TAURI_DRIVER")
     ort = required_path("ORT_DYLIB_PATH")
-    home = tmp_path_factory.mktemp("home")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLIPSTREAM_")}
     env.update(
         XDG_DATA_HOME=str(home / "data"),  # no real model here: the app starts in demo mode
@@ -225,3 +231,44 @@ def test_search_preview_similar_and_refused_paths(app: Session, photos: Path, la
     ]
     for url in refused:
         assert not image_loads(s, url), f"{url} must be refused"
+
+
+def test_indexing_waits_while_another_process_updates_the_library(app: Session, home: Path):
+    """The CLI indexing the same library holds its write lock: the app says who, waits, then runs."""
+    s = app
+    lock_file = home / "data" / "clipstream" / "demo-library" / "write.lock"
+    assert lock_file.is_file(), f"the app's library has no {lock_file.name} (did the first test index?)"
+    with open(lock_file, "r+") as lock:
+        # The same flock(2) that ClipStream takes, with the text its holder writes.
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        lock.truncate(0)
+        lock.write(f"clipstream, pid {os.getpid()}")
+        lock.flush()
+        s.click("#folders-button")
+        s.click("#rescan")
+        s.wait("the waiting strip", lambda: s.text("#indexing-title") == "Waiting")
+        detail = s.text("#indexing-detail")
+        expected = f"another ClipStream process (clipstream, pid {os.getpid()}) is updating this library"
+        assert expected in detail, detail
+        s.screenshot(SHOTS / "6-waiting.png")
+        # Still waiting a while later: nothing runs while the lock is held.
+        time.sleep(1.5)
+        assert s.js("return document.getElementById('indexing').dataset.state") == "running"
+        assert s.text("#indexing-title") == "Waiting"
+        # Search keeps working meanwhile.
+        s.click("#close-folders")
+        s.clear("#query")
+        s.type("#query", "a blue square")
+        s.wait(
+            "results while waiting",
+            lambda: s.js("return document.getElementById('grid').dataset.query") == "“a blue square”",
+        )
+        assert s.find_all("#grid .tile")
+    # Released (as when the CLI exits): the app's run starts and finds nothing new; the broken
+    # file is tried again and still skipped.
+    s.wait(
+        "indexing after the other process",
+        lambda: s.js("return document.getElementById('indexing').dataset.state") == "done",
+        timeout=120,
+    )
+    assert s.text("#indexing-detail") == "1 skipped (see Folders)", s.text("#indexing-detail")

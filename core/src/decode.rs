@@ -16,6 +16,12 @@ pub const DEFAULT_MAX_PIXELS: u64 = 200_000_000;
 /// Four times the most pixels a byte of baseline or progressive JPEG data can describe.
 const JPEG_MAX_PIXELS_PER_BYTE: u64 = 2048;
 
+/// Above `SPARSE_ABOVE_PIXELS`, an image of any format with more pixels per byte of file than this
+/// (under 0.001 bits per pixel) holds no photo: it is a blank canvas or a decompression bomb. Real
+/// photos spend 0.5–8 bits per pixel; a flat 16-bit grey PNG has ~400 pixels per byte.
+const MAX_PIXELS_PER_BYTE: u64 = 8192;
+const SPARSE_ABOVE_PIXELS: u64 = 16_000_000;
+
 /// The longest side the model input keeps, in multiples of the short side (see `model_input`).
 pub const MAX_ASPECT: u32 = 4;
 
@@ -239,6 +245,15 @@ fn decode_raw(bytes: &[u8], max_pixels: u64) -> Result<Raw, Unreadable> {
             "corrupt JPEG: {bytes_len} bytes cannot hold {w}×{h} pixels"
         )));
     }
+    // PNG, GIF, WebP and TIFF can describe a flat canvas in almost no bytes (found by fuzzing: 271
+    // bytes of animated WebP claiming a 16×4194316 canvas, 0.7 s and 260 MB to decode).
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels > SPARSE_ABOVE_PIXELS && pixels > bytes_len * MAX_PIXELS_PER_BYTE {
+        return Err(Unreadable(format!(
+            "{w}×{h} pixels in only {bytes_len} bytes: no photo is that sparse \
+             (a blank canvas or a decompression bomb), not decoded"
+        )));
+    }
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let image = DynamicImage::from_decoder(decoder).map_err(|e| fail("corrupt image data", &e))?;
     Ok(Raw {
@@ -367,6 +382,7 @@ pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn a_jpeg_claiming_more_pixels_than_its_bytes_can_hold_is_refused() {
@@ -386,6 +402,33 @@ mod tests {
         cut.extend_from_slice(&[0xFF, 0xD9]);
         let err = decode(&cut, 224, DEFAULT_MAX_PIXELS).expect_err("refused");
         assert!(err.0.contains("cannot hold 4000×3000 pixels"), "{err}");
+    }
+
+    #[test]
+    fn an_image_claiming_far_more_pixels_than_its_bytes_is_refused_in_any_format() {
+        // A flat 16-bit grey PNG of 20 MP is as sparse as a real image gets, and still decodes.
+        let flat = image::ImageBuffer::<image::Luma<u16>, _>::from_pixel(
+            5000,
+            4000,
+            image::Luma([0x8080]),
+        );
+        let mut png = Vec::new();
+        flat.write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+            .expect("encodes");
+        let per_byte = (5000 * 4000) as f64 / png.len() as f64;
+        assert!(per_byte < MAX_PIXELS_PER_BYTE as f64 / 4.0, "{per_byte}");
+        decode(&png, 224, DEFAULT_MAX_PIXELS).expect("a real flat PNG decodes");
+        // The fuzzer's 271-byte animated WebP with a 16×4194316 canvas.
+        let webp = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../fuzz/regressions/webp-animated-16x4194316-canvas.webp"),
+        )
+        .expect("the committed fuzz regression");
+        let err = decode(&webp, 224, DEFAULT_MAX_PIXELS).expect_err("refused");
+        assert!(
+            err.0.contains("16×4194316 pixels in only 271 bytes"),
+            "{err}"
+        );
     }
 
     #[test]

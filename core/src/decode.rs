@@ -266,7 +266,9 @@ fn decode_raw(bytes: &[u8], max_pixels: u64) -> Result<Raw, Unreadable> {
 /// CLIP's shortest-edge resize: short side → `short_side`, long side → ⌊short_side · long / short⌋.
 pub fn resized_size(w: u32, h: u32, short_side: u32) -> (u32, u32) {
     let scale = |long: u32, short: u32| {
-        ((u64::from(short_side) * u64::from(long)) / u64::from(short)).max(1) as u32
+        let scaled = (u64::from(short_side) * u64::from(long)) / u64::from(short);
+        // Saturates rather than wraps for absurd strips (the model input cuts those first).
+        u32::try_from(scaled.max(1)).unwrap_or(u32::MAX)
     };
     if w <= h {
         (short_side, scale(h, w))
@@ -465,6 +467,8 @@ mod tests {
         assert_eq!(resized_size(3000, 4000, 224), (224, 298));
         assert_eq!(resized_size(100, 100, 224), (224, 224));
         assert_eq!(resized_size(451, 300, 224), (336, 224));
+        // 224 · (2³²−1) overflows u32: saturates instead of wrapping to a small width.
+        assert_eq!(resized_size(u32::MAX, 1, 224), (u32::MAX, 224));
     }
 
     #[test]

@@ -123,6 +123,21 @@ def top_tiles(s: Session, n: int) -> list[dict]:
     )
 
 
+def search_for(s: Session, query: str) -> None:
+    """Type a query as a person would and wait until the grid shows its results."""
+    s.click("#query")
+    s.clear("#query")
+    s.type("#query", query)
+    s.wait(
+        f"results for {query!r}",
+        lambda: s.js("return document.getElementById('grid').dataset.query") == f"“{query}”",
+    )
+
+
+def indexing_state(s: Session) -> str:
+    return s.js("return document.getElementById('indexing').dataset.state")
+
+
 def image_loads(s: Session, url: str) -> bool:
     """Whether the webview loads `url` as an image (the page's own CSP and protocol apply)."""
     return s.js_async(
@@ -149,7 +164,7 @@ def test_search_preview_similar_and_refused_paths(app: Session, photos: Path, la
     # Indexing shows progress and finishes; the broken file is listed with its reason.
     s.wait(
         "indexing to finish",
-        lambda: s.js("return document.getElementById('indexing').dataset.state") == "done",
+        lambda: indexing_state(s) == "done",
         timeout=180,
     )
     detail = s.text("#indexing-detail")
@@ -163,12 +178,7 @@ def test_search_preview_similar_and_refused_paths(app: Session, photos: Path, la
     s.click("#close-folders")
 
     # Search as you type: red circles come first.
-    s.click("#query")
-    s.type("#query", "a red circle")
-    s.wait(
-        "results for the query",
-        lambda: s.js("return document.getElementById('grid').dataset.query") == "“a red circle”",
-    )
+    search_for(s, "a red circle")
     tiles = top_tiles(s, 9)
     kinds = [(labels[t["name"]]["colour"], labels[t["name"]]["shape"]) for t in tiles]
     assert len(tiles) == 9 and all(k == ("red", "circle") for k in kinds), kinds
@@ -253,22 +263,17 @@ def test_indexing_waits_while_another_process_updates_the_library(app: Session, 
         s.screenshot(SHOTS / "6-waiting.png")
         # Still waiting a while later: nothing runs while the lock is held.
         time.sleep(1.5)
-        assert s.js("return document.getElementById('indexing').dataset.state") == "running"
+        assert indexing_state(s) == "running"
         assert s.text("#indexing-title") == "Waiting"
         # Search keeps working meanwhile.
         s.click("#close-folders")
-        s.clear("#query")
-        s.type("#query", "a blue square")
-        s.wait(
-            "results while waiting",
-            lambda: s.js("return document.getElementById('grid').dataset.query") == "“a blue square”",
-        )
+        search_for(s, "a blue square")
         assert s.find_all("#grid .tile")
     # Released (as when the CLI exits): the app's run starts and finds nothing new; the broken
     # file is tried again and still skipped.
     s.wait(
         "indexing after the other process",
-        lambda: s.js("return document.getElementById('indexing').dataset.state") == "done",
+        lambda: indexing_state(s) == "done",
         timeout=120,
     )
     assert s.text("#indexing-detail") == "1 skipped (see Folders)", s.text("#indexing-detail")

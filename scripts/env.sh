@@ -1,5 +1,8 @@
 # Sourced by the other scripts: where ClipStream's set-up keeps what it installs.
 # Kept outside the clone (a cache, keyed by the pinned requirements) so fresh clones reuse it.
+# A CI runner may start us with a bare environment: take the home folder from the user database.
+: "${HOME:=$(getent passwd "$(id -u)" | cut -d: -f6)}"
+export HOME
 CLIPSTREAM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CLIPSTREAM_CACHE="${CLIPSTREAM_CACHE:-$HOME/.cache/clipstream}"
 ORT_VERSION="1.31.1"

@@ -227,7 +227,8 @@ fn decode_raw(bytes: &[u8], max_pixels: u64) -> Result<Raw, Unreadable> {
         .into_decoder()
         .map_err(|e| fail("unreadable header", &e))?;
     let (w, h) = decoder.dimensions();
-    if u64::from(w) * u64::from(h) > max_pixels {
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels > max_pixels {
         return Err(Unreadable(format!(
             "{w}×{h} pixels is over the limit of {max_pixels}"
         )));
@@ -239,15 +240,13 @@ fn decode_raw(bytes: &[u8], max_pixels: u64) -> Result<Raw, Unreadable> {
     // pixels per byte. A header claiming far more is damaged: decoding it would mean seconds and
     // hundreds of MB of padding (found by fuzzing: 698 bytes claiming 14592×3072).
     let bytes_len = bytes.len() as u64;
-    if format == Format::Jpeg && u64::from(w) * u64::from(h) > bytes_len * JPEG_MAX_PIXELS_PER_BYTE
-    {
+    if format == Format::Jpeg && pixels > bytes_len * JPEG_MAX_PIXELS_PER_BYTE {
         return Err(Unreadable(format!(
             "corrupt JPEG: {bytes_len} bytes cannot hold {w}×{h} pixels"
         )));
     }
     // PNG, GIF, WebP and TIFF can describe a flat canvas in almost no bytes (found by fuzzing: 271
     // bytes of animated WebP claiming a 16×4194316 canvas, 0.7 s and 260 MB to decode).
-    let pixels = u64::from(w) * u64::from(h);
     if pixels > SPARSE_ABOVE_PIXELS && pixels > bytes_len * MAX_PIXELS_PER_BYTE {
         return Err(Unreadable(format!(
             "{w}×{h} pixels in only {bytes_len} bytes: no photo is that sparse \

@@ -16,6 +16,8 @@ as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 packages=(build-essential pkg-config python3 python3-venv unzip libwebkit2gtk-4.1-dev)
 # The tests also need strace (no-network proof) and util-linux (unshare, setpriv: faults).
 ((want_python)) && packages+=(xvfb xauth webkit2gtk-driver strace util-linux)
+# The UI's unit tests run under Node's own test runner (any Node from 18 on).
+((want_python)) && ! command -v node >/dev/null && packages+=(nodejs)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

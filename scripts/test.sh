@@ -15,6 +15,13 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 
+echo "== ui/: the window's pure modules (node --test)"
+ui_log="$(mktemp)"
+node --test tests/ui | tee "$ui_log"
+# Node's summary says "# pass N" / "# fail N"; the closing line below counts "N passed".
+echo "$(awk '/^# pass /{print $3}' "$ui_log") passed, $(awk '/^# fail /{print $3}' "$ui_log") failed" | tee -a "$log"
+rm -f "$ui_log"
+
 echo "== models/: pytest"
 (cd models && "$PY" -m pytest -q -p no:cacheprovider tests) | tee -a "$log"
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use clipstream_core::{
-    Error, Filters, Library, Model, Options, Progress, Request, Results, Sort, decode, embed,
+    Error, Filters, Library, Model, Options, Progress, Request, Results, Sort, date, embed,
 };
 use clipstream_core::{Phase, library, model, runtime};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -51,7 +51,8 @@ enum Command {
         #[arg(long)]
         reindex: bool,
     },
-    /// Search by text; combine terms with + and -, weight them with 2:term, or name an image file.
+    /// Search by text; combine terms with + and -, weight them with 2:term, or name an image file
+    /// to search by it.
     Search {
         query: String,
         #[command(flatten)]
@@ -107,7 +108,10 @@ struct FilterArgs {
     /// Only images taken on or after this day (YYYY-MM-DD).
     #[arg(long, value_name = "DAY")]
     from: Option<String>,
-    /// Only images taken before this day (YYYY-MM-DD).
+    /// Only images taken on or before this day, the whole day included (YYYY-MM-DD).
+    #[arg(long, value_name = "DAY", conflicts_with = "until")]
+    to: Option<String>,
+    /// Only images taken before this day, the day itself excluded (YYYY-MM-DD).
     #[arg(long, value_name = "DAY")]
     until: Option<String>,
     /// Only these formats: jpeg, png, webp, gif, bmp, tiff (repeatable).
@@ -138,6 +142,7 @@ fn main() -> ExitCode {
                     | Error::ModelNotFound { .. }
                     | Error::RuntimeMissing { .. },
                 ) => EXIT_MISSING_MODEL,
+                Some(Error::NoModel) => EXIT_MISSING_MODEL,
                 Some(Error::ModelMismatch { .. }) => EXIT_MODEL_MISMATCH,
                 Some(Error::Query(_)) => EXIT_USAGE,
                 _ if err.downcast_ref::<Usage>().is_some() => EXIT_USAGE,
@@ -238,6 +243,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let lib = open(&cli, true, false)?;
             let mut request = Request::new(query.clone(), show.k);
             request.all = show.all;
+            request.image_paths = true;
             request.filters = filters.to_filters()?;
             request.sort = match sort {
                 SortArg::Relevance => Sort::Relevance,
@@ -280,7 +286,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Remove { folder } => {
             let lib = open(&cli, false, false)?;
-            let n = lib.remove_folder(folder)?;
+            let n = lib.remove_folder(lib.folder_at(folder)?.id)?;
             println!(
                 "removed {} and its {n} images from the library",
                 folder.display()
@@ -293,12 +299,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
 impl FilterArgs {
     fn to_filters(&self) -> anyhow::Result<Filters> {
-        let day = |s: &Option<String>| -> anyhow::Result<Option<i64>> {
-            s.as_deref()
-                .map(|d| {
-                    parse_day(d)
-                        .ok_or_else(|| Usage(format!("{d:?} is not a day like 2024-07-31")).into())
-                })
+        let day = |text: &Option<String>, parse: fn(&str) -> Result<i64, String>| {
+            text.as_deref()
+                .map(|d| parse(d).map_err(|e| anyhow::Error::from(Usage(e))))
                 .transpose()
         };
         Ok(Filters {
@@ -307,19 +310,15 @@ impl FilterArgs {
                 .iter()
                 .map(|f| std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()))
                 .collect(),
-            taken_from: day(&self.from)?,
-            taken_until: day(&self.until)?,
+            folder_ids: Vec::new(),
+            taken_from: day(&self.from, date::day_start)?,
+            taken_until: match day(&self.to, date::day_end)? {
+                Some(end) => Some(end),
+                None => day(&self.until, date::day_start)?,
+            },
             formats: self.types.clone(),
         })
     }
-}
-
-/// `YYYY-MM-DD` → seconds at that day's start (camera local time, like EXIF dates).
-fn parse_day(s: &str) -> Option<i64> {
-    let mut parts = s.splitn(3, '-').map(|p| p.parse::<i64>().ok());
-    let (y, m, d) = (parts.next()??, parts.next()??, parts.next()??);
-    ((1..=12).contains(&m) && (1..=31).contains(&d))
-        .then(|| decode::days_from_civil(y, m, d) * 86_400)
 }
 
 fn print_results(results: &Results, json: bool) -> anyhow::Result<()> {

@@ -258,3 +258,65 @@ fn a_query_with_only_negative_terms_is_a_usage_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_day_that_does_not_exist_is_a_usage_error_not_another_day() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for args in [
+        ["--from", "2024-02-31"],
+        ["--to", "2023-02-29"],
+        ["--until", "2024-13-01"],
+    ] {
+        let out = clipstream()
+            .arg("--library")
+            .arg(tmp.path())
+            .arg("--model")
+            .arg(tiny_clip())
+            .args(["search", "a red circle"])
+            .args(args)
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(args[1]) && stderr.contains("is not a day"),
+            "{stderr}"
+        );
+    }
+    let help = clipstream()
+        .args(["search", "--help"])
+        .output()
+        .expect("runs");
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("the whole day included") && help.contains("the day itself excluded"),
+        "{help}"
+    );
+}
+
+#[test]
+fn the_to_day_includes_its_last_second_and_until_excludes_its_day() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let folder = tmp.path().join("photos");
+    std::fs::create_dir(&folder).expect("mkdir");
+    let jpeg =
+        std::fs::read(repo().join("tests/fixtures/photos/chelsea_upright.jpg")).expect("read");
+    let at = jpeg
+        .windows(19)
+        .position(|w| w == b"2021:06:15 14:30:00")
+        .expect("the fixture's EXIF date");
+    let mut late = jpeg.clone();
+    late[at..at + 19].copy_from_slice(b"2021:06:15 23:59:59");
+    std::fs::write(folder.join("late.jpg"), &late).expect("write");
+    let library = tmp.path().join("library");
+    run_ok(&library, &["index", folder.to_str().expect("utf-8")]);
+    let found = |args: &[&str]| {
+        let mut all = vec!["search", "a cat", "--all", "--json"];
+        all.extend_from_slice(args);
+        let out: serde_json::Value = serde_json::from_str(&run_ok(&library, &all)).expect("json");
+        out.as_array().expect("array").len()
+    };
+    assert_eq!(found(&["--from", "2021-06-15", "--to", "2021-06-15"]), 1);
+    assert_eq!(found(&["--from", "2021-06-15", "--until", "2021-06-15"]), 0);
+    assert_eq!(found(&["--until", "2021-06-16"]), 1);
+}

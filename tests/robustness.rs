@@ -296,7 +296,8 @@ fn two_processes_on_one_library_take_turns_and_lose_nothing() {
         assert!(std::time::Instant::now() < deadline, "no commit in 120 s");
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    let refused = app.remove_folder(&folder).expect_err("busy");
+    let folder_id = app.folder_at(&folder).expect("a library folder").id;
+    let refused = app.remove_folder(folder_id).expect_err("busy");
     assert!(
         refused
             .to_string()

@@ -14,19 +14,15 @@ export const similar = (id, options) => call("similar", { id, options });
 export const imageInfo = (id) => call("image_info", { id });
 export const addFolder = (path) => call("add_folder", { path });
 export const pickFolder = () => call("pick_folder");
-export const removeFolder = (path) => call("remove_folder", { path });
+export const removeFolder = (id) => call("remove_folder", { id });
 export const skipped = () => call("skipped");
 export const cancelIndex = () => call("cancel_index");
 export const reindexLibrary = () => call("reindex_library");
 export const openImage = (id) => call("open_image", { id });
 export const revealImage = (id) => call("reveal_image", { id });
 
-/** Index the library; `onProgress` gets each progress report. Resolves with the run's report. */
-export function index(onProgress) {
-  const channel = new tauri.core.Channel();
-  channel.onmessage = onProgress;
-  return call("index", { onProgress: channel });
-}
+/** Index the library; resolves with the run's report. Progress arrives as events (below). */
+export const index = () => call("index");
 
 /** Thumbnail and preview URLs name the catalog id only. */
 export const thumbnailUrl = (id) => tauri.core.convertFileSrc(String(id), "thumb");
@@ -34,3 +30,6 @@ export const previewUrl = (id) => tauri.core.convertFileSrc(String(id), "preview
 
 export const onLibraryReady = (handler) => tauri.event.listen("library-ready", () => handler());
 export const onFoldersAdded = (handler) => tauri.event.listen("folders-added", (e) => handler(e.payload));
+/** Every window hears each run's progress and its end, whoever started it. */
+export const onIndexProgress = (handler) => tauri.event.listen("index-progress", (e) => handler(e.payload));
+export const onIndexFinished = (handler) => tauri.event.listen("index-finished", (e) => handler(e.payload));

@@ -5,24 +5,40 @@
 //! transaction, and recorded in `schema_migrations`. Every write that changes the set of
 //! embeddings bumps `meta.generation`, which the vector index file is stamped with.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use crate::{Error, Result};
 
 /// `(version, name, sql)`, in order. Append-only.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "0001_init",
-    include_str!("../../migrations/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "0001_init",
+        include_str!("../../migrations/0001_init.sql"),
+    ),
+    (
+        2,
+        "0002_image_ids_never_reused",
+        include_str!("../../migrations/0002_image_ids_never_reused.sql"),
+    ),
+];
 
 pub const DATABASE: &str = "catalog.sqlite";
+
+/// The columns of an [`ImageRow`], in the order [`image_row`] reads them (a macro, so statements
+/// are whole literals built by `concat!`, never by formatting).
+macro_rules! row {
+    () => {
+        "id, folder_id, path, size, format, width, height, taken_at, hash"
+    };
+}
+const ROW_COLUMNS: usize = 9;
 
 pub(crate) fn path_bytes(path: &Path) -> &[u8] {
     path.as_os_str().as_bytes()
@@ -42,11 +58,37 @@ pub(crate) fn embedding_bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
-pub(crate) fn embedding_from(bytes: &[u8]) -> Vec<f32> {
-    bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
+/// An embedding blob back to floats; `None` when its length is not a whole number of floats.
+pub(crate) fn embedding_from(bytes: &[u8]) -> Option<Vec<f32>> {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(4) {
+        return None;
+    }
+    Some(
+        bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+    )
+}
+
+/// A damaged column becomes a conversion error naming it, not zeros (rusqlite wraps it).
+fn damaged(column: usize, what: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        column,
+        rusqlite::types::Type::Blob,
+        format!("damaged {what}").into(),
+    )
+}
+
+fn hash_column(r: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<[u8; 32]> {
+    r.get::<_, Vec<u8>>(column)?
+        .try_into()
+        .map_err(|_| damaged(column, "content hash (not 32 bytes)"))
+}
+
+fn embedding_column(r: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<Vec<f32>> {
+    embedding_from(&r.get::<_, Vec<u8>>(column)?)
+        .ok_or_else(|| damaged(column, "embedding (not a whole number of floats)"))
 }
 
 /// Serialise a path as text (invalid UTF-8 replaced by U+FFFD): JSON has no other way.
@@ -86,6 +128,15 @@ pub struct Stamp {
     pub mtime_ns: i64,
 }
 
+/// A catalogued file as the walk compares it with the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Known {
+    pub id: i64,
+    pub folder_id: i64,
+    pub stamp: Stamp,
+    pub hash: [u8; 32],
+}
+
 /// An image's catalog row, without its embedding.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ImageRow {
@@ -98,6 +149,9 @@ pub struct ImageRow {
     pub width: u32,
     pub height: u32,
     pub taken_at: Option<i64>,
+    /// BLAKE3 of the file's bytes (names the thumbnail; never shown).
+    #[serde(skip)]
+    pub hash: [u8; 32],
 }
 
 /// A new image to store.
@@ -120,6 +174,22 @@ pub struct Skipped {
     #[serde(serialize_with = "lossy_path")]
     pub path: PathBuf,
     pub reason: String,
+}
+
+/// Which image rows one write changed, by id: what memory must read again from the catalog.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Changes {
+    /// New rows (new ids: an id is never given twice).
+    pub inserted: Vec<i64>,
+    /// Rows whose path, folder or stamp changed; their content and embedding did not.
+    pub updated: Vec<i64>,
+    pub deleted: Vec<i64>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.inserted.is_empty() && self.updated.is_empty() && self.deleted.is_empty()
+    }
 }
 
 /// One connection to the catalog.
@@ -157,6 +227,13 @@ impl Catalog {
         Ok(catalog)
     }
 
+    /// A transaction that takes the write lock at its start (waiting up to the busy timeout for
+    /// another writer), so it never fails half-way when another connection wrote since it read.
+    fn write_transaction(&self) -> Result<Transaction<'_>> {
+        Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))
+    }
+
     pub(crate) fn err(&self, e: rusqlite::Error) -> Error {
         db_error(&self.path, e)
     }
@@ -188,7 +265,10 @@ impl Catalog {
             });
         }
         for &(version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > applied) {
-            let tx = self.conn.transaction().map_err(fail)?;
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(fail)?;
             tx.execute_batch(sql).map_err(fail)?;
             tx.execute(
                 "INSERT INTO schema_migrations VALUES (?1, ?2, ?3)",
@@ -273,31 +353,42 @@ impl Catalog {
     }
 
     /// Forget a folder with its images and skipped files. Returns how many images went.
-    pub fn remove_folder(&self, id: i64) -> Result<usize> {
-        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
-        let n = tx
-            .execute("DELETE FROM images WHERE folder_id = ?1", [id])
+    /// Forget a folder with its images and skipped files. Returns the images that went.
+    pub fn remove_folder(&self, id: i64) -> Result<Changes> {
+        let tx = self.write_transaction()?;
+        let deleted = ids_where(&tx, "SELECT id FROM images WHERE folder_id = ?1", id)
+            .map_err(|e| self.err(e))?;
+        tx.execute("DELETE FROM images WHERE folder_id = ?1", [id])
             .map_err(|e| self.err(e))?;
         tx.execute("DELETE FROM folders WHERE id = ?1", [id])
             .map_err(|e| self.err(e))?;
         bump_generation(&tx).map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))?;
-        Ok(n)
+        Ok(Changes {
+            deleted,
+            ..Changes::default()
+        })
     }
 
-    /// Path → (id, stamp) of every image under a folder.
-    pub fn images_of(&self, folder_id: i64) -> Result<HashMap<PathBuf, (i64, Stamp)>> {
+    /// Path → what the catalog knows of it, for every image (a file may move to another library
+    /// folder without moving on disk, when a folder inside another is added).
+    pub fn known_files(&self) -> Result<HashMap<PathBuf, Known>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT path, id, size, mtime_ns FROM images WHERE folder_id = ?1")
+            .prepare("SELECT path, id, folder_id, size, mtime_ns, hash FROM images")
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map([folder_id], |r| {
-                let stamp = Stamp {
-                    size: r.get::<_, i64>(2)? as u64,
-                    mtime_ns: r.get(3)?,
+            .query_map([], |r| {
+                let known = Known {
+                    id: r.get(1)?,
+                    folder_id: r.get(2)?,
+                    stamp: Stamp {
+                        size: r.get::<_, i64>(3)? as u64,
+                        mtime_ns: r.get(4)?,
+                    },
+                    hash: hash_column(r, 5)?,
                 };
-                Ok((bytes_path(&r.get::<_, Vec<u8>>(0)?), (r.get(1)?, stamp)))
+                Ok((bytes_path(&r.get::<_, Vec<u8>>(0)?), known))
             })
             .map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<_>>()
@@ -323,36 +414,49 @@ impl Catalog {
             .map_err(|e| self.err(e))
     }
 
-    /// Content hash → image id, for every image (to recognise moved and copied files).
-    pub fn hashes(&self) -> Result<HashMap<[u8; 32], i64>> {
+    /// The content hash of every image (to recognise moved and copied files, and the thumbnails
+    /// still in use).
+    pub fn hashes(&self) -> Result<HashSet<[u8; 32]>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT hash, id FROM images")
+            .prepare("SELECT DISTINCT hash FROM images")
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map([], |r| {
-                let h: Vec<u8> = r.get(0)?;
-                Ok((h.try_into().unwrap_or([0; 32]), r.get(1)?))
-            })
+            .query_map([], |r| hash_column(r, 0))
             .map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// One catalogued image with these bytes, and its embedding (to catalogue a copy).
+    pub fn image_with_hash(&self, hash: &[u8; 32]) -> Result<Option<(ImageRow, Vec<f32>)>> {
+        self.conn
+            .query_row(
+                concat!(
+                    "SELECT ",
+                    row!(),
+                    ", embedding FROM images WHERE hash = ?1 LIMIT 1"
+                ),
+                [&hash[..]],
+                |r| Ok((image_row(r)?, embedding_column(r, ROW_COLUMNS)?)),
+            )
+            .optional()
             .map_err(|e| self.err(e))
     }
 
     pub fn hash_of(&self, id: i64) -> Result<Option<[u8; 32]>> {
         self.conn
             .query_row("SELECT hash FROM images WHERE id = ?1", [id], |r| {
-                r.get::<_, Vec<u8>>(0)
+                hash_column(r, 0)
             })
             .optional()
-            .map(|h| h.and_then(|h| h.try_into().ok()))
             .map_err(|e| self.err(e))
     }
 
     pub fn embedding(&self, id: i64) -> Result<Option<Vec<f32>>> {
         self.conn
             .query_row("SELECT embedding FROM images WHERE id = ?1", [id], |r| {
-                Ok(embedding_from(&r.get::<_, Vec<u8>>(0)?))
+                embedding_column(r, 0)
             })
             .optional()
             .map_err(|e| self.err(e))
@@ -367,16 +471,36 @@ impl Catalog {
         let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
             let id: i64 = r.get(0).map_err(|e| self.err(e))?;
-            let blob: Vec<u8> = r.get(1).map_err(|e| self.err(e))?;
-            f(id, embedding_from(&blob));
+            f(id, embedding_column(r, 1).map_err(|e| self.err(e))?);
         }
         Ok(())
+    }
+
+    /// The embeddings of the `n` distinct contents with the smallest hashes: a uniform sample
+    /// (BLAKE3 is), the same for the same catalog whatever order its images arrived in.
+    pub fn background_sample(&self, n: usize) -> Result<Vec<([u8; 32], Vec<f32>)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT hash, embedding FROM images ORDER BY hash, id")
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        let mut out: Vec<([u8; 32], Vec<f32>)> = Vec::with_capacity(n.min(4096));
+        while out.len() < n
+            && let Some(r) = rows.next().map_err(|e| self.err(e))?
+        {
+            let hash = hash_column(r, 0).map_err(|e| self.err(e))?;
+            if out.last().is_some_and(|(h, _)| *h == hash) {
+                continue;
+            }
+            out.push((hash, embedding_column(r, 1).map_err(|e| self.err(e))?));
+        }
+        Ok(out)
     }
 
     pub fn image(&self, id: i64) -> Result<Option<ImageRow>> {
         self.conn
             .query_row(
-                "SELECT id, folder_id, path, size, format, width, height, taken_at FROM images WHERE id = ?1",
+                concat!("SELECT ", row!(), " FROM images WHERE id = ?1"),
                 [id],
                 image_row,
             )
@@ -387,7 +511,7 @@ impl Catalog {
     pub fn image_by_path(&self, path: &Path) -> Result<Option<ImageRow>> {
         self.conn
             .query_row(
-                "SELECT id, folder_id, path, size, format, width, height, taken_at FROM images WHERE path = ?1",
+                concat!("SELECT ", row!(), " FROM images WHERE path = ?1"),
                 [path_bytes(path)],
                 image_row,
             )
@@ -399,9 +523,7 @@ impl Catalog {
     pub fn all_images(&self) -> Result<Vec<ImageRow>> {
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT id, folder_id, path, size, format, width, height, taken_at FROM images",
-            )
+            .prepare(concat!("SELECT ", row!(), " FROM images"))
             .map_err(|e| self.err(e))?;
         let rows = stmt.query_map([], image_row).map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<_>>()
@@ -412,6 +534,19 @@ impl Catalog {
         self.conn
             .query_row("SELECT COUNT(*) FROM images", [], |r| r.get::<_, i64>(0))
             .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Folder id → how many images it holds.
+    pub fn folder_counts(&self) -> Result<HashMap<i64, u64>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT folder_id, COUNT(*) FROM images GROUP BY folder_id")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
             .map_err(|e| self.err(e))
     }
 
@@ -432,9 +567,25 @@ impl Catalog {
             .map_err(|e| self.err(e))
     }
 
+    pub fn count_skipped(&self) -> Result<u64> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM skipped", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Run `read` on one snapshot of the catalog: another process's commit in the middle of it is
+    /// not seen (a read transaction in WAL mode).
+    pub fn snapshot<T>(&self, read: impl FnOnce(&Catalog) -> Result<T>) -> Result<T> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        let out = read(self)?;
+        tx.finish().map_err(|e| self.err(e))?;
+        Ok(out)
+    }
+
     /// Forget every embedding and record `model_id`/`dim` as the library's model (re-indexing).
     pub fn reset_embeddings(&self, model_id: &str, dim: usize) -> Result<()> {
-        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        let tx = self.write_transaction()?;
         tx.execute_batch("DELETE FROM images; DELETE FROM skipped;")
             .map_err(|e| self.err(e))?;
         for (k, v) in [
@@ -452,14 +603,17 @@ impl Catalog {
     }
 
     /// Apply one batch of indexing results atomically: a crash loses at most this batch.
-    /// Returns the ids given to `batch.insert`, in order.
-    pub fn apply(&mut self, batch: &Batch) -> Result<Vec<i64>> {
+    /// Returns the rows it changed; `inserted` is in the order of `batch.insert`.
+    pub fn apply(&mut self, batch: &Batch) -> Result<Changes> {
         let path = self.path.clone();
         let fail = |e: rusqlite::Error| db_error(&path, e);
-        let tx = self.conn.transaction().map_err(fail)?;
-        let added = write_batch(&tx, batch).map_err(fail)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        let changes = write_batch(&tx, batch).map_err(fail)?;
         tx.commit().map_err(fail)?;
-        Ok(added)
+        Ok(changes)
     }
 }
 
@@ -467,10 +621,9 @@ impl Catalog {
 #[derive(Debug, Default)]
 pub struct Batch {
     pub insert: Vec<NewImage>,
-    /// (image id, new folder, new path, new stamp): a file moved or renamed, content unchanged.
+    /// (image id, folder, path, stamp): the same bytes moved, renamed, touched, or now under
+    /// another library folder.
     pub moves: Vec<(i64, i64, PathBuf, Stamp)>,
-    /// (image id, new stamp): touched but the same bytes.
-    pub touch: Vec<(i64, Stamp)>,
     pub delete_images: Vec<i64>,
     pub skip: Vec<(i64, PathBuf, Stamp, String)>,
     pub unskip: Vec<PathBuf>,
@@ -480,16 +633,24 @@ impl Batch {
     pub fn is_empty(&self) -> bool {
         self.insert.is_empty()
             && self.moves.is_empty()
-            && self.touch.is_empty()
             && self.delete_images.is_empty()
             && self.skip.is_empty()
             && self.unskip.is_empty()
     }
 }
 
-fn write_batch(tx: &Transaction<'_>, batch: &Batch) -> rusqlite::Result<Vec<i64>> {
-    for id in &batch.delete_images {
-        tx.execute("DELETE FROM images WHERE id = ?1", [id])?;
+fn ids_where(tx: &Transaction<'_>, sql: &str, param: i64) -> rusqlite::Result<Vec<i64>> {
+    let mut stmt = tx.prepare(sql)?;
+    let ids = stmt.query_map([param], |r| r.get(0))?;
+    ids.collect()
+}
+
+fn write_batch(tx: &Transaction<'_>, batch: &Batch) -> rusqlite::Result<Changes> {
+    let mut changes = Changes::default();
+    for &id in &batch.delete_images {
+        if tx.execute("DELETE FROM images WHERE id = ?1", [id])? > 0 {
+            changes.deleted.push(id);
+        }
     }
     for p in &batch.unskip {
         tx.execute("DELETE FROM skipped WHERE path = ?1", [path_bytes(p)])?;
@@ -505,27 +666,30 @@ fn write_batch(tx: &Transaction<'_>, batch: &Batch) -> rusqlite::Result<Vec<i64>
                 stamp.mtime_ns
             ],
         )?;
-    }
-    for (id, stamp) in &batch.touch {
-        tx.execute(
-            "UPDATE images SET size = ?2, mtime_ns = ?3 WHERE id = ?1",
-            params![id, stamp.size as i64, stamp.mtime_ns],
-        )?;
+        changes.updated.push(*id);
     }
     let model_id: String = tx.query_row(
         "SELECT COALESCE((SELECT value FROM meta WHERE key = 'model_id'), '')",
         [],
         |r| r.get(0),
     )?;
-    let mut added = Vec::with_capacity(batch.insert.len());
-    {
+    if !batch.insert.is_empty() {
+        // Ids from the counter, never from SQLite's max(rowid) + 1 (which reuses a deleted id).
+        let mut next: i64 = tx.query_row(
+            "SELECT MAX(CAST(value AS INTEGER), (SELECT COALESCE(MAX(id), 0) FROM images))
+             FROM meta WHERE key = 'last_image_id'",
+            [],
+            |r| r.get(0),
+        )?;
         let mut insert = tx.prepare_cached(
-            "INSERT INTO images (folder_id, path, size, mtime_ns, hash, format, width, height, taken_at,
-                                 model_id, embedding, indexed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            "INSERT INTO images (id, folder_id, path, size, mtime_ns, hash, format, width, height,
+                                 taken_at, model_id, embedding, indexed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?;
         for img in &batch.insert {
+            next += 1;
             insert.execute(params![
+                next,
                 img.folder_id,
                 path_bytes(&img.path),
                 img.stamp.size as i64,
@@ -539,8 +703,12 @@ fn write_batch(tx: &Transaction<'_>, batch: &Batch) -> rusqlite::Result<Vec<i64>
                 embedding_bytes(&img.embedding),
                 now()
             ])?;
-            added.push(tx.last_insert_rowid());
+            changes.inserted.push(next);
         }
+        tx.execute(
+            "UPDATE meta SET value = CAST(?1 AS TEXT) WHERE key = 'last_image_id'",
+            [next],
+        )?;
     }
     for (folder, path, stamp, reason) in &batch.skip {
         tx.execute(
@@ -549,10 +717,11 @@ fn write_batch(tx: &Transaction<'_>, batch: &Batch) -> rusqlite::Result<Vec<i64>
             params![path_bytes(path), folder, stamp.size as i64, stamp.mtime_ns, reason, now()],
         )?;
     }
-    if !batch.insert.is_empty() || !batch.delete_images.is_empty() {
+    // Any change to an image row, a move or a touch included: other processes read paths too.
+    if !changes.is_empty() {
         bump_generation(tx)?;
     }
-    Ok(added)
+    Ok(changes)
 }
 
 fn bump_generation(tx: &Transaction<'_>) -> rusqlite::Result<()> {
@@ -574,6 +743,7 @@ fn image_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ImageRow> {
         width: r.get(5)?,
         height: r.get(6)?,
         taken_at: r.get(7)?,
+        hash: hash_column(r, 8)?,
     })
 }
 
@@ -587,17 +757,22 @@ mod tests {
         let catalog = Catalog::open(&dir.path().join(DATABASE)).expect("opens");
         assert_eq!(
             catalog.migrations().expect("reads"),
-            vec![(1, "0001_init".to_string())]
+            vec![
+                (1, "0001_init".to_string()),
+                (2, "0002_image_ids_never_reused".to_string())
+            ]
         );
         drop(catalog);
         let again = Catalog::open(&dir.path().join(DATABASE)).expect("reopens");
-        assert_eq!(again.migrations().expect("reads").len(), 1);
+        assert_eq!(again.migrations().expect("reads").len(), 2);
     }
 
     #[test]
     fn embeddings_round_trip_as_bytes() {
         let v = vec![0.25f32, -1.5, 3.0e-7];
-        assert_eq!(embedding_from(&embedding_bytes(&v)), v);
+        assert_eq!(embedding_from(&embedding_bytes(&v)), Some(v));
+        assert_eq!(embedding_from(&[1, 2, 3]), None, "not a whole float");
+        assert_eq!(embedding_from(&[]), None);
     }
 
     #[test]
@@ -620,16 +795,100 @@ mod tests {
             taken_at: None,
             embedding: vec![1.0, 0.0],
         };
-        let added = catalog
+        let changes = catalog
             .apply(&Batch {
-                insert: vec![image],
+                insert: vec![image.clone()],
                 ..Batch::default()
             })
             .expect("applies");
-        assert_eq!(added.len(), 1);
+        assert_eq!(changes.inserted.len(), 1);
         assert_eq!(catalog.generation().expect("reads"), 1);
-        assert_eq!(catalog.remove_folder(folder).expect("removes"), 1);
+        // A move changes no embedding but does change what other processes show: it counts.
+        let id = changes.inserted[0];
+        let moved = Stamp {
+            size: 10,
+            mtime_ns: 2,
+        };
+        catalog
+            .apply(&Batch {
+                moves: vec![(id, folder, "/photos/b.jpg".into(), moved)],
+                ..Batch::default()
+            })
+            .expect("applies");
         assert_eq!(catalog.generation().expect("reads"), 2);
+        let removed = catalog.remove_folder(folder).expect("removes");
+        assert_eq!(removed.deleted, vec![id]);
+        assert_eq!(catalog.generation().expect("reads"), 3);
         assert_eq!(catalog.count_images().expect("counts"), 0);
+    }
+
+    #[test]
+    fn an_image_id_is_never_given_twice() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut catalog = Catalog::open(&dir.path().join(DATABASE)).expect("opens");
+        let folder = catalog.add_folder(Path::new("/photos")).expect("adds");
+        let image = |name: &str, byte: u8| NewImage {
+            folder_id: folder,
+            path: format!("/photos/{name}").into(),
+            stamp: Stamp {
+                size: 1,
+                mtime_ns: 1,
+            },
+            hash: [byte; 32],
+            format: "png".into(),
+            width: 1,
+            height: 1,
+            taken_at: None,
+            embedding: vec![1.0],
+        };
+        let first = catalog
+            .apply(&Batch {
+                insert: vec![image("a.png", 1), image("b.png", 2)],
+                ..Batch::default()
+            })
+            .expect("applies")
+            .inserted;
+        // Deleting the newest row and inserting in the same batch: SQLite alone would hand out
+        // the deleted id again.
+        let second = catalog
+            .apply(&Batch {
+                delete_images: vec![first[1]],
+                insert: vec![image("c.png", 3)],
+                ..Batch::default()
+            })
+            .expect("applies");
+        assert_eq!(second.deleted, vec![first[1]]);
+        assert!(second.inserted[0] > first[1], "{first:?} then {second:?}");
+        drop(catalog);
+        let mut reopened = Catalog::open(&dir.path().join(DATABASE)).expect("reopens");
+        let third = reopened
+            .apply(&Batch {
+                delete_images: second.inserted.clone(),
+                insert: vec![image("d.png", 4)],
+                ..Batch::default()
+            })
+            .expect("applies");
+        assert!(third.inserted[0] > second.inserted[0]);
+    }
+
+    #[test]
+    fn a_damaged_hash_or_embedding_is_an_error_not_zeros() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let catalog = Catalog::open(&dir.path().join(DATABASE)).expect("opens");
+        let folder = catalog.add_folder(Path::new("/photos")).expect("adds");
+        catalog
+            .conn
+            .execute(
+                "INSERT INTO images (id, folder_id, path, size, mtime_ns, hash, format, width, height,
+                                     model_id, embedding, indexed_at)
+                 VALUES (1, ?1, X'2F612E706E67', 1, 1, X'0102', 'png', 1, 1, 'm', X'000080', 0)",
+                [folder],
+            )
+            .expect("inserts a damaged row");
+        let err = catalog.hashes().expect_err("a 2-byte hash");
+        assert!(err.to_string().contains("damaged content hash"), "{err}");
+        let err = catalog.embedding(1).expect_err("a 3-byte embedding");
+        assert!(err.to_string().contains("damaged embedding"), "{err}");
+        assert!(catalog.all_images().is_err());
     }
 }

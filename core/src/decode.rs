@@ -8,10 +8,15 @@ use fast_image_resize::images::{Image as FirImage, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
-use std::io::Cursor;
+use std::io::{Cursor, Read};
+use std::path::Path;
 
 /// Refuse images with more pixels than this (a 200-megapixel panorama still passes).
 pub const DEFAULT_MAX_PIXELS: u64 = 200_000_000;
+
+/// Refuse files larger than this before reading them: an uncompressed 8-bit RGB image at the
+/// pixel limit is 600 MB, and every byte read is memory until the file is decoded.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 1 << 30;
 
 /// Four times the most pixels a byte of baseline or progressive JPEG data can describe.
 const JPEG_MAX_PIXELS_PER_BYTE: u64 = 2048;
@@ -33,6 +38,29 @@ impl std::fmt::Display for Unreadable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// Read a whole file, refusing one over `max_bytes` from its size before any byte is read (and
+/// never reading more than that, should it grow meanwhile). The error is the reason shown to the
+/// user; a file that vanished keeps its `NotFound` kind.
+pub fn read_capped(path: &Path, max_bytes: u64) -> std::io::Result<Vec<u8>> {
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    let too_large = |size: u64| {
+        std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("{size} bytes is over the limit of {max_bytes} bytes for one file; not read"),
+        )
+    };
+    if size > max_bytes {
+        return Err(too_large(size));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(max_bytes + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 /// The image formats ClipStream decodes.
@@ -357,33 +385,13 @@ pub fn taken_at(bytes: &[u8]) -> Option<i64> {
                 return None;
             };
             let dt = exif::DateTime::from_ascii(parts.first()?).ok()?;
-            if !(1..=12).contains(&dt.month) || !(1..=31).contains(&dt.day) || dt.year < 1800 {
-                return None;
-            }
-            let days = days_from_civil(i64::from(dt.year), i64::from(dt.month), i64::from(dt.day));
-            Some(
-                days * 86_400
-                    + i64::from(dt.hour) * 3600
-                    + i64::from(dt.minute) * 60
-                    + i64::from(dt.second),
-            )
+            crate::date::from_parts(dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second)
         })
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     #[test]
     fn a_jpeg_claiming_more_pixels_than_its_bytes_can_hold_is_refused() {
@@ -479,10 +487,20 @@ mod tests {
     }
 
     #[test]
-    fn civil_days() {
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
-        assert_eq!(days_from_civil(2026, 11, 26), 20_783);
+    fn a_file_over_the_size_limit_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("big.jpg");
+        std::fs::write(&path, vec![0xFFu8; 4096]).expect("write");
+        assert_eq!(read_capped(&path, 4096).expect("at the limit").len(), 4096);
+        let err = read_capped(&path, 4095).expect_err("over the limit");
+        assert_eq!(err.kind(), std::io::ErrorKind::FileTooLarge);
+        assert!(
+            err.to_string()
+                .contains("4096 bytes is over the limit of 4095"),
+            "{err}"
+        );
+        let gone = read_capped(&dir.path().join("gone.jpg"), 10).expect_err("missing");
+        assert_eq!(gone.kind(), std::io::ErrorKind::NotFound);
     }
 
     #[test]

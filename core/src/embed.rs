@@ -134,15 +134,17 @@ impl TextEncoder {
     pub fn encode(&self, text: &str) -> Result<Vec<f32>> {
         let ids = self.token_ids(text)?;
         let spec = &self.model.manifest.text;
+        let path = self.model.file(&spec.file);
         let values = run(
             &self.session,
-            &self.model.file(&spec.file),
+            &path,
             &spec.input,
             &spec.output,
             [1, ids.len()],
             ids,
         )?;
-        Ok(normalized(&values))
+        let mut vectors = embeddings(values, 1, self.model.manifest.embedding_dim, &path)?;
+        Ok(vectors.pop().unwrap_or_default())
     }
 }
 
@@ -199,27 +201,54 @@ impl VisionEncoder {
         let spec = &self.model.manifest.vision;
         let [ch, cw] = spec.preprocess.center_crop;
         let per_image = 3 * ch as usize * cw as usize;
+        let path = self.model.file(&spec.file);
         let mut flat = Vec::with_capacity(per_image * pixels.len());
         for p in pixels {
-            assert_eq!(
-                p.len(),
-                per_image,
-                "preprocess() output matches the manifest's crop"
-            );
+            if p.len() != per_image {
+                return Err(Error::Internal(format!(
+                    "an image was prepared as {} values, the model {} takes {per_image}",
+                    p.len(),
+                    path.display()
+                )));
+            }
             flat.extend_from_slice(p);
         }
         let shape = [pixels.len(), 3, ch as usize, cw as usize];
         let values = run(
             self.session()?,
-            &self.model.file(&spec.file),
+            &path,
             &spec.input,
             &spec.output,
             shape,
             flat,
         )?;
-        let dim = values.len() / pixels.len();
-        Ok(values.chunks_exact(dim).map(normalized).collect())
+        embeddings(
+            values,
+            pixels.len(),
+            self.model.manifest.embedding_dim,
+            &path,
+        )
     }
+}
+
+/// A model's flat output as `count` normalised embeddings of the manifest's `dim`: an output of
+/// another size is a model that does not fit its manifest, an error rather than a panic.
+fn embeddings(
+    values: Vec<f32>,
+    count: usize,
+    dim: usize,
+    path: &std::path::Path,
+) -> Result<Vec<Vec<f32>>> {
+    if dim == 0 || values.len() != count * dim {
+        return Err(Error::ModelFile {
+            path: path.to_path_buf(),
+            reason: format!(
+                "it returned {} values for {count} inputs; manifest.json says {dim} each",
+                values.len()
+            ),
+        });
+    }
+    Ok(values.chunks_exact(dim).map(normalized).collect())
 }
 
 /// CLIP's crop and normalisation of an image whose short side is already `resize_shortest_edge`:
@@ -294,6 +323,17 @@ mod tests {
         );
         assert!(out[4..8].iter().all(|&g| (g - 1.0).abs() < 1e-6));
         assert!(out[8..12].iter().all(|&b| (b + 1.0).abs() < 1e-6));
+    }
+
+    #[test]
+    fn an_output_that_does_not_fit_the_manifest_is_an_error() {
+        let path = std::path::Path::new("vision.onnx");
+        let ok = embeddings(vec![3.0, 4.0, 0.0, 2.0], 2, 2, path).expect("fits");
+        assert_eq!(ok, vec![vec![0.6, 0.8], vec![0.0, 1.0]]);
+        for (values, count, dim) in [(vec![1.0; 5], 2, 2), (vec![1.0; 4], 1, 2), (vec![], 1, 0)] {
+            let err = embeddings(values, count, dim, path).expect_err("does not fit");
+            assert!(err.to_string().contains("manifest.json says"), "{err}");
+        }
     }
 
     #[test]

@@ -65,8 +65,17 @@ pub enum Error {
     #[error("{path}: {reason}")]
     Io { path: PathBuf, reason: String },
 
+    /// What the user asked for cannot be done as asked (a query, a filter, a day).
     #[error("{0}")]
     Query(String),
+
+    #[error("this library was opened without a model: searching and indexing need one")]
+    NoModel,
+
+    /// A failure inside ClipStream, not the user's input (a worker thread that panicked, a model
+    /// whose output does not fit its manifest).
+    #[error("internal error: {0}")]
+    Internal(String),
 
     #[error("{holder} is updating this library; try again when it has finished")]
     Busy { holder: String },

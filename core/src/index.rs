@@ -1,7 +1,10 @@
-//! Indexing a library's folders, in phases: discover (walk) → read and hash → decode → embed →
-//! store. Decoding runs on worker threads while the model encodes the previous batch; channels are
-//! bounded, so memory stays bounded whatever the folder size. Each batch is one catalog
-//! transaction: a crash loses at most the batch in flight, and the next run resumes from there.
+//! Indexing a library's folders, in phases around one [`Run`]: discover (walk and compare with
+//! the catalog) → read and hash → decode → embed → commit, then finish (what vanished is
+//! deleted, the vector index saved). Decoding runs on worker threads while the model encodes the
+//! previous batch; channels are bounded, so memory stays bounded whatever the folder size. Each
+//! batch is one catalog transaction: a crash loses at most the batch in flight, and the next run
+//! resumes from there. After each commit, memory reads the rows it changed back from the catalog
+//! ([`Library::absorb`]); nothing here edits what searches read.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -12,13 +15,13 @@ use crossbeam_channel::bounded;
 use serde::Serialize;
 
 use crate::Result;
-use crate::catalog::{Batch, Catalog, DATABASE, ImageRow, NewImage, Stamp};
+use crate::catalog::{Batch, Catalog, DATABASE, Known, NewImage, Stamp};
 use crate::decode::{self, Format};
 use crate::embed;
 use crate::library::Library;
 use crate::lock;
+use crate::model::Preprocess;
 use crate::scan::{self, Kind};
-use crate::search::BACKGROUND_SAMPLE;
 use crate::thumbnail;
 use crate::vindex::VectorIndex;
 
@@ -74,7 +77,7 @@ struct Job {
     path: PathBuf,
     stamp: Stamp,
     /// The catalog row this file replaces (same path, changed size or mtime).
-    replaces: Option<i64>,
+    replaces: Option<Known>,
 }
 
 /// A decoded image waiting for the vision model.
@@ -90,7 +93,7 @@ struct Ready {
 
 enum Outcome {
     Decoded(Ready),
-    /// The bytes are already in the catalog under another id: no need to decode.
+    /// The bytes were in the catalog when the run began: no need to decode.
     Known {
         job: Job,
         hash: [u8; 32],
@@ -105,6 +108,36 @@ enum Outcome {
     },
 }
 
+/// What the decode workers need to turn a job into an outcome.
+struct Decoder<'a> {
+    /// Content already catalogued when the run began.
+    known: &'a HashSet<[u8; 32]>,
+    short_side: u32,
+    spec: &'a Preprocess,
+    max_pixels: u64,
+    max_file_bytes: u64,
+    library: &'a Path,
+}
+
+/// One indexing run: the writer's own catalog connection and everything the phases share.
+struct Run<'a> {
+    library: &'a Library,
+    writer: Catalog,
+    cancel: &'a AtomicBool,
+    on_progress: &'a mut dyn FnMut(&Progress),
+    progress: Progress,
+    report: Report,
+    /// What the next commit writes.
+    batch: Batch,
+    /// Catalogued files not found on disk, by content: a file with the same bytes elsewhere is
+    /// the same photo moved; whatever is left at the end was deleted.
+    vanished: HashMap<[u8; 32], Vec<i64>>,
+    /// Decoded images waiting for the vision model.
+    pending: Vec<Ready>,
+    encoded: u64,
+    encode_started: Instant,
+}
+
 impl Library {
     /// Bring the catalog and vector index up to date with the library's folders.
     pub fn index(
@@ -112,10 +145,9 @@ impl Library {
         on_progress: &mut dyn FnMut(&Progress),
         cancel: &AtomicBool,
     ) -> Result<Report> {
-        let _one_run = self.indexing.lock().unwrap_or_else(|p| p.into_inner());
+        let _slot = self.writer_slot();
         let started = Instant::now();
-        let enc = self.encoders()?;
-        let mut report = Report::default();
+        self.encoders()?;
         let mut progress = Progress {
             phase: Phase::Waiting,
             found: 0,
@@ -131,94 +163,138 @@ impl Library {
             on_progress(&progress);
         })?;
         let Some(_writer_lock) = waited else {
-            report.cancelled = true;
-            return Ok(report);
+            return Ok(Report {
+                cancelled: true,
+                ..Report::default()
+            });
         };
         VectorIndex::remove_partial_saves(&self.dir);
-        // A connection of its own: searches keep reading through the library's while this writes.
-        let mut writer = Catalog::open(&self.dir.join(DATABASE))?;
         // Start from what another process may have added or removed since we last read.
-        self.refresh(&writer, false)?;
-        progress.phase = Phase::Discovering;
+        self.refresh(false)?;
         progress.waiting_for = None;
-        on_progress(&progress);
+        let mut run = Run {
+            library: self,
+            // A connection of its own: searches keep reading through the library's.
+            writer: Catalog::open(&self.dir.join(DATABASE))?,
+            cancel,
+            on_progress,
+            progress,
+            report: Report::default(),
+            batch: Batch::default(),
+            vanished: HashMap::new(),
+            pending: Vec::new(),
+            encoded: 0,
+            encode_started: Instant::now(),
+        };
+        let jobs = run.discover()?;
+        run.process(jobs)?;
+        run.finish(started)
+    }
+}
 
-        // Discover: compare what is on disk with the catalog.
+impl Run<'_> {
+    fn tell(&mut self) {
+        (self.on_progress)(&self.progress);
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// Walk every reachable folder and compare with the catalog: unchanged files are left alone,
+    /// new and changed ones become jobs, catalogued files not found are `vanished`.
+    fn discover(&mut self) -> Result<Vec<Job>> {
+        self.progress.phase = Phase::Discovering;
+        self.tell();
         let mut jobs = Vec::new();
-        let mut batch = Batch::default();
-        let mut vanished: HashMap<[u8; 32], Vec<i64>> = HashMap::new();
-        let hashes = writer.hashes()?;
-        let id_hash: HashMap<i64, [u8; 32]> = hashes.iter().map(|(h, id)| (*id, *h)).collect();
-        let folders = writer.folders()?;
+        let mut known_files = self.writer.known_files()?;
+        // Folders walked to the end: their catalogued files that were not found are gone.
+        let mut walked = HashSet::new();
+        let folders = self.writer.folders()?;
         let roots: Vec<PathBuf> = folders.iter().map(|f| f.path.clone()).collect();
         for folder in folders {
             if !folder.path.is_dir() {
-                report.unreachable.push(folder.path);
+                self.report.unreachable.push(folder.path);
                 continue;
             }
-            let walk = scan::walk(&folder.path, &roots, cancel);
-            let mut images = writer.images_of(folder.id)?;
-            let mut skipped = writer.skipped_of(folder.id)?;
+            let walk = scan::walk(&folder.path, &roots, self.cancel);
+            let mut skipped = self.writer.skipped_of(folder.id)?;
             for f in walk.found {
-                progress.found += 1;
-                let known = images.remove(&f.path);
+                self.progress.found += 1;
+                let known = known_files.remove(&f.path);
                 let was_skipped = skipped.remove(&f.path);
-                if known.is_some_and(|(_, s)| s == f.stamp) || was_skipped == Some(f.stamp) {
-                    report.unchanged += 1;
+                if let Some(k) = known.filter(|k| k.stamp == f.stamp) {
+                    if k.folder_id != folder.id {
+                        // Now under a library folder added inside its old one.
+                        self.batch.moves.push((k.id, folder.id, f.path, f.stamp));
+                    }
+                    self.report.unchanged += 1;
+                    continue;
+                }
+                if was_skipped == Some(f.stamp) {
+                    self.report.unchanged += 1;
                     continue;
                 }
                 if was_skipped.is_some() {
                     // Changed since it was skipped: try again; a new failure records a new reason.
-                    batch.unskip.push(f.path.clone());
+                    self.batch.unskip.push(f.path.clone());
                 }
                 if let Kind::Unsupported(name) = f.kind {
-                    batch.skip.push((
-                        folder.id,
-                        f.path,
-                        f.stamp,
-                        format!("{name} files are not supported yet"),
-                    ));
-                    report.skipped += 1;
+                    let reason = format!("{name} files are not supported yet");
+                    self.batch.delete_images.extend(known.map(|k| k.id));
+                    self.batch.skip.push((folder.id, f.path, f.stamp, reason));
+                    self.report.skipped += 1;
                     continue;
                 }
                 jobs.push(Job {
                     folder_id: folder.id,
                     path: f.path,
                     stamp: f.stamp,
-                    replaces: known.map(|(id, _)| id),
+                    replaces: known,
                 });
             }
             for (path, why) in walk.errors {
-                log_unreadable(&mut batch, folder.id, path, why, &mut report);
+                self.log_unreadable(folder.id, path, why);
             }
-            if !cancel.load(Ordering::Relaxed) {
-                for (_, (id, _)) in images {
-                    if let Some(h) = id_hash.get(&id) {
-                        vanished.entry(*h).or_default().push(id);
-                    }
-                }
-                batch.unskip.extend(skipped.into_keys());
+            // A walk cut short by a cancel has not seen everything: nothing counts as vanished.
+            if !self.cancelled() {
+                walked.insert(folder.id);
+                self.batch.unskip.extend(skipped.into_keys());
             }
-            on_progress(&progress);
+            self.tell();
         }
-        report.found = progress.found;
-        progress.phase = Phase::Indexing;
-        progress.to_process = jobs.len() as u64;
-        progress.skipped = report.skipped;
-        on_progress(&progress);
+        for known in known_files.into_values() {
+            if walked.contains(&known.folder_id) {
+                self.vanished.entry(known.hash).or_default().push(known.id);
+            }
+        }
+        self.report.found = self.progress.found;
+        self.progress.phase = Phase::Indexing;
+        self.progress.to_process = jobs.len() as u64;
+        self.progress.skipped = self.report.skipped;
+        self.tell();
+        Ok(jobs)
+    }
 
-        // Read, hash, decode on workers; encode and store here.
-        let known: HashSet<[u8; 32]> = hashes.keys().copied().collect();
-        let short_side = enc.vision.short_side();
-        let spec = enc.vision.preprocess().clone();
-        let max_pixels = self.options.max_pixels;
-        let batch_size = self.options.batch_size.max(1);
+    /// Read, hash and decode on worker threads; place, encode and commit here.
+    fn process(&mut self, jobs: Vec<Job>) -> Result<()> {
+        let lib = self.library;
+        let enc = lib.encoders()?;
+        let known = self.writer.hashes()?;
+        let decoder = Decoder {
+            known: &known,
+            short_side: enc.vision.short_side(),
+            spec: enc.vision.preprocess(),
+            max_pixels: lib.options.max_pixels,
+            max_file_bytes: lib.options.max_file_bytes,
+            library: &lib.dir,
+        };
+        let batch_size = lib.options.batch_size.max(1);
         let (job_tx, job_rx) = bounded::<Job>(batch_size * 2);
         let (out_tx, out_rx) = bounded::<Outcome>(batch_size * 2);
-        let mut pending: Vec<Ready> = Vec::new();
-        let mut encoded = 0u64;
-        let encode_started = Instant::now();
-        let result: Result<()> = std::thread::scope(|scope| {
+        let cancel = self.cancel;
+        self.encode_started = Instant::now();
+        std::thread::scope(|scope| {
             scope.spawn(move || {
                 for job in jobs {
                     if cancel.load(Ordering::Relaxed) || job_tx.send(job).is_err() {
@@ -226,141 +302,105 @@ impl Library {
                     }
                 }
             });
-            for _ in 0..self.options.decode_threads.max(1) {
-                let (job_rx, out_tx, known, spec) = (job_rx.clone(), out_tx.clone(), &known, &spec);
-                let dir = self.dir.as_path();
+            for _ in 0..lib.options.decode_threads.max(1) {
+                let (job_rx, out_tx, decoder) = (job_rx.clone(), out_tx.clone(), &decoder);
                 scope.spawn(move || {
                     for job in job_rx {
-                        let outcome =
-                            read_and_decode(job, known, short_side, max_pixels, spec, dir);
-                        if out_tx.send(outcome).is_err() {
+                        if out_tx.send(decoder.read_and_decode(job)).is_err() {
                             break;
                         }
                     }
                 });
             }
             drop((job_rx, out_tx));
-
-            let mut last_flush = Instant::now();
-            for outcome in out_rx.iter() {
-                match outcome {
-                    Outcome::Decoded(ready) => pending.push(ready),
-                    Outcome::Known { job, hash } => {
-                        progress.done += 1;
-                        self.place_known(
-                            &writer,
-                            job,
-                            hash,
-                            &hashes,
-                            &mut vanished,
-                            &mut batch,
-                            &mut report,
-                        )?;
-                    }
-                    Outcome::Gone { job } => {
-                        progress.done += 1;
-                        batch.delete_images.extend(job.replaces);
-                    }
-                    Outcome::Skipped { job, reason } => {
-                        progress.done += 1;
-                        progress.skipped += 1;
-                        report.skipped += 1;
-                        if let Some(old) = job.replaces {
-                            batch.delete_images.push(old);
-                        }
-                        batch
-                            .skip
-                            .push((job.folder_id, job.path, job.stamp, reason));
-                    }
-                }
-                let due =
-                    pending.len() >= batch_size || last_flush.elapsed() > Duration::from_secs(2);
-                if due {
-                    encoded += pending.len() as u64;
-                    progress.done += pending.len() as u64;
-                    self.encode_into(&mut pending, &mut batch, &mut report)?;
-                    self.commit(&mut writer, &mut batch)?;
-                    last_flush = Instant::now();
-                    report_rate(&mut progress, encoded, encode_started);
-                    on_progress(&progress);
-                }
-                if cancel.load(Ordering::Relaxed) {
-                    break;
-                }
-            }
-            // Unblocks workers waiting to hand over a result, so the scope can end after a cancel.
+            let result = self.take_outcomes(&out_rx, &decoder, batch_size);
+            // Unblocks workers waiting to hand over a result, so the scope can end early.
             drop(out_rx);
-            Ok(())
-        });
-        result?;
-        encoded += pending.len() as u64;
-        progress.done += pending.len() as u64;
-        self.encode_into(&mut pending, &mut batch, &mut report)?;
-        report.cancelled = cancel.load(Ordering::Relaxed);
-        if !report.cancelled {
-            // Whatever vanished and did not turn up elsewhere was deleted.
-            for ids in vanished.into_values() {
-                report.removed += ids.len() as u64;
-                batch.delete_images.extend(ids);
-            }
-        }
-        self.commit(&mut writer, &mut batch)?;
-        let state = self.state();
-        if let Some(v) = &state.vindex {
-            v.save(&self.dir, writer.generation()?)?;
-        }
-        drop(state);
-        if report.removed + report.updated > 0 {
-            thumbnail::prune(&self.dir, &writer.hashes()?);
-        }
-        report.skipped_total = writer.skipped()?.len() as u64;
-        report.seconds = started.elapsed().as_secs_f64();
-        progress.phase = Phase::Done;
-        report_rate(&mut progress, encoded, encode_started);
-        progress.eta_s = Some(0.0);
-        on_progress(&progress);
-        Ok(report)
+            result
+        })?;
+        self.flush()
     }
 
-    /// A file whose bytes the catalog already has: a move/rename, a touch, or a copy.
-    #[allow(clippy::too_many_arguments)]
-    fn place_known(
-        &self,
-        writer: &Catalog,
-        job: Job,
-        hash: [u8; 32],
-        hashes: &HashMap<[u8; 32], i64>,
-        vanished: &mut HashMap<[u8; 32], Vec<i64>>,
-        batch: &mut Batch,
-        report: &mut Report,
+    fn take_outcomes(
+        &mut self,
+        outcomes: &crossbeam_channel::Receiver<Outcome>,
+        decoder: &Decoder<'_>,
+        batch_size: usize,
     ) -> Result<()> {
-        if let Some(old) = job.replaces {
-            if writer.hash_of(old)? == Some(hash) {
-                batch.touch.push((old, job.stamp));
-                report.updated += 1;
-                return Ok(());
+        let mut last_flush = Instant::now();
+        for outcome in outcomes.iter() {
+            self.place(outcome, decoder)?;
+            if self.pending.len() >= batch_size || last_flush.elapsed() > Duration::from_secs(2) {
+                self.flush()?;
+                last_flush = Instant::now();
+                self.report_rate();
+                self.tell();
             }
-            batch.delete_images.push(old);
+            if self.cancelled() {
+                break;
+            }
         }
-        if let Some(ids) = vanished.get_mut(&hash)
-            && let Some(id) = ids.pop()
-        {
-            if ids.is_empty() {
-                vanished.remove(&hash);
+        Ok(())
+    }
+
+    /// Put one file's outcome into the next batch.
+    fn place(&mut self, outcome: Outcome, decoder: &Decoder<'_>) -> Result<()> {
+        match outcome {
+            Outcome::Decoded(ready) => self.pending.push(ready),
+            Outcome::Known { job, hash } => match self.place_known(job, hash)? {
+                None => self.progress.done += 1,
+                Some(job) => {
+                    // Its bytes left the catalog earlier in this run: decode it after all.
+                    let outcome = decoder.decode(job, &HashSet::new());
+                    self.place(outcome, decoder)?;
+                }
+            },
+            Outcome::Gone { job } => {
+                self.progress.done += 1;
+                self.batch.delete_images.extend(job.replaces.map(|k| k.id));
             }
-            batch.moves.push((id, job.folder_id, job.path, job.stamp));
-            report.moved += 1;
-            return Ok(());
+            Outcome::Skipped { job, reason } => {
+                self.progress.done += 1;
+                self.progress.skipped += 1;
+                self.report.skipped += 1;
+                self.batch.delete_images.extend(job.replaces.map(|k| k.id));
+                self.batch
+                    .skip
+                    .push((job.folder_id, job.path, job.stamp, reason));
+            }
+        }
+        Ok(())
+    }
+
+    /// A file whose bytes the catalog has: a touch, a move or rename, or a copy. Returns the job
+    /// when no catalogued image has those bytes any more (it must be decoded after all).
+    fn place_known(&mut self, job: Job, hash: [u8; 32]) -> Result<Option<Job>> {
+        if let Some(old) = job.replaces {
+            if old.hash == hash {
+                // Touched: the same bytes, a new modification time.
+                self.batch
+                    .moves
+                    .push((old.id, job.folder_id, job.path, job.stamp));
+                self.report.updated += 1;
+                return Ok(None);
+            }
+            self.batch.delete_images.push(old.id);
+        }
+        if let Some(id) = self.vanished.get_mut(&hash).and_then(Vec::pop) {
+            self.batch
+                .moves
+                .push((id, job.folder_id, job.path, job.stamp));
+            self.report.moved += 1;
+            return Ok(None);
         }
         // A copy of an image we have: reuse its embedding and metadata.
-        let Some(&source) = hashes.get(&hash) else {
-            return Ok(());
+        let Some((row, embedding)) = self.writer.image_with_hash(&hash)? else {
+            return Ok(Some(Job {
+                replaces: None,
+                ..job
+            }));
         };
-        let (Some(row), Some(embedding)) = (writer.image(source)?, writer.embedding(source)?)
-        else {
-            return Ok(());
-        };
-        batch.insert.push(NewImage {
+        self.batch.insert.push(NewImage {
             folder_id: job.folder_id,
             path: job.path,
             stamp: job.stamp,
@@ -371,28 +411,32 @@ impl Library {
             taken_at: row.taken_at,
             embedding,
         });
-        report.copied += 1;
-        Ok(())
+        self.report.copied += 1;
+        Ok(None)
+    }
+
+    /// Encode what is pending and commit the batch.
+    fn flush(&mut self) -> Result<()> {
+        self.encoded += self.pending.len() as u64;
+        self.progress.done += self.pending.len() as u64;
+        self.encode_pending()?;
+        self.commit()
     }
 
     /// Run the vision model on the decoded images waiting in `pending`.
-    fn encode_into(
-        &self,
-        pending: &mut Vec<Ready>,
-        batch: &mut Batch,
-        report: &mut Report,
-    ) -> Result<()> {
-        if pending.is_empty() {
+    fn encode_pending(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
             return Ok(());
         }
-        let enc = self.encoders()?;
-        let pixels: Vec<Vec<f32>> = pending
+        let enc = self.library.encoders()?;
+        let pixels: Vec<Vec<f32>> = self
+            .pending
             .iter_mut()
             .map(|p| std::mem::take(&mut p.pixels))
             .collect();
         let vectors = enc.vision.encode_batch(&pixels)?;
-        for (
-            Ready {
+        for (ready, embedding) in self.pending.drain(..).zip(vectors) {
+            let Ready {
                 job,
                 hash,
                 format,
@@ -400,17 +444,14 @@ impl Library {
                 height,
                 taken_at,
                 ..
-            },
-            embedding,
-        ) in pending.drain(..).zip(vectors)
-        {
+            } = ready;
             if let Some(old) = job.replaces {
-                batch.delete_images.push(old);
-                report.updated += 1;
+                self.batch.delete_images.push(old.id);
+                self.report.updated += 1;
             } else {
-                report.added += 1;
+                self.report.added += 1;
             }
-            batch.insert.push(NewImage {
+            self.batch.insert.push(NewImage {
                 folder_id: job.folder_id,
                 path: job.path,
                 stamp: job.stamp,
@@ -425,127 +466,116 @@ impl Library {
         Ok(())
     }
 
-    /// Commit a batch and mirror it in what searches read.
-    fn commit(&self, writer: &mut Catalog, batch: &mut Batch) -> Result<()> {
-        if batch.is_empty() {
+    /// Write the batch in one transaction; memory then reads the changed rows back.
+    fn commit(&mut self) -> Result<()> {
+        if self.batch.is_empty() {
             return Ok(());
         }
-        let added = writer.apply(batch)?;
-        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
-        state.generation = writer.generation()?;
-        if state.vindex.is_none() {
-            let dim = self.encoders()?.model.manifest.embedding_dim;
-            state.vindex = Some(VectorIndex::new(dim, self.options.scalar)?);
-        }
-        for id in &batch.delete_images {
-            state.rows.remove(id);
-            if let Some(v) = &state.vindex {
-                v.remove(*id)?;
-            }
-        }
-        for (id, folder, path, stamp) in &batch.moves {
-            if let Some(r) = state.rows.get_mut(id) {
-                r.folder_id = *folder;
-                r.path = path.clone();
-                r.size = stamp.size;
-            }
-        }
-        for (&id, img) in added.iter().zip(&batch.insert) {
-            if let Some(v) = &state.vindex {
-                v.add(id, &img.embedding)?;
-            }
-            if state.background.len() < BACKGROUND_SAMPLE {
-                state.background.push(img.embedding.clone());
-            }
-            let row = ImageRow {
-                id,
-                folder_id: img.folder_id,
-                path: img.path.clone(),
-                size: img.stamp.size,
-                format: img.format.clone(),
-                width: img.width,
-                height: img.height,
-                taken_at: img.taken_at,
-            };
-            state.rows.insert(id, row);
-        }
-        *batch = Batch::default();
-        Ok(())
+        let batch = std::mem::take(&mut self.batch);
+        let changes = self.writer.apply(&batch)?;
+        self.library.absorb(&self.writer, &changes)
     }
-}
 
-/// Record an entry the walk could not use, if it is a photo or a folder (a folder the user cannot
-/// read, or a link out of the library, hides photos they may expect to find).
-fn log_unreadable(batch: &mut Batch, folder: i64, path: PathBuf, why: String, report: &mut Report) {
-    if crate::scan::kind_of(&path).is_some() || path.is_dir() {
-        batch.skip.push((
-            folder,
-            path,
-            Stamp {
+    /// Whatever vanished and was not claimed by a move is deleted; the vector index is saved.
+    fn finish(mut self, started: Instant) -> Result<Report> {
+        self.report.cancelled = self.cancelled();
+        if !self.report.cancelled {
+            for ids in std::mem::take(&mut self.vanished).into_values() {
+                self.report.removed += ids.len() as u64;
+                self.batch.delete_images.extend(ids);
+            }
+        }
+        self.commit()?;
+        self.library.save_vector_index(self.writer.generation()?)?;
+        if self.report.removed + self.report.updated > 0 {
+            thumbnail::prune(&self.library.dir, &self.writer.hashes()?);
+        }
+        self.report.skipped_total = self.writer.count_skipped()?;
+        self.report.seconds = started.elapsed().as_secs_f64();
+        self.progress.phase = Phase::Done;
+        self.report_rate();
+        self.progress.eta_s = Some(0.0);
+        self.tell();
+        Ok(self.report)
+    }
+
+    /// Record an entry the walk could not use, if it is a photo or a folder (a folder the user
+    /// cannot read, or a link out of the library, hides photos they may expect to find).
+    fn log_unreadable(&mut self, folder: i64, path: PathBuf, why: String) {
+        if scan::kind_of(&path).is_some() || path.is_dir() {
+            let stamp = Stamp {
                 size: 0,
                 mtime_ns: 0,
-            },
-            why,
-        ));
-        report.skipped += 1;
-    }
-}
-
-fn report_rate(progress: &mut Progress, encoded: u64, since: Instant) {
-    let secs = since.elapsed().as_secs_f64();
-    if secs > 0.0 && encoded > 0 {
-        progress.images_per_s = encoded as f64 / secs;
-        let left = progress.to_process.saturating_sub(progress.done) as f64;
-        progress.eta_s = Some(left / progress.images_per_s);
-    }
-}
-
-fn read_and_decode(
-    job: Job,
-    known: &HashSet<[u8; 32]>,
-    short_side: u32,
-    max_pixels: u64,
-    spec: &crate::model::Preprocess,
-    library: &Path,
-) -> Outcome {
-    let bytes = match std::fs::read(&job.path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Outcome::Gone { job },
-        Err(e) => {
-            return Outcome::Skipped {
-                job,
-                reason: format!("unreadable: {e}"),
             };
+            self.batch.skip.push((folder, path, stamp, why));
+            self.report.skipped += 1;
         }
-    };
-    let hash: [u8; 32] = blake3::hash(&bytes).into();
-    if known.contains(&hash) {
-        return Outcome::Known { job, hash };
     }
-    // A decoder bug must not take the run down: a panic becomes this file's skip reason.
-    let decoded = std::panic::catch_unwind(|| {
-        decode::decode_with_thumbnail(&bytes, short_side, thumbnail::BOX, max_pixels)
-    });
-    match decoded {
-        Ok(Ok((d, thumb))) => {
-            // The thumbnail is a cache: if it cannot be written (disk full, read-only library),
-            // the app makes it again from the original when it is first shown.
-            let _ = thumbnail::store(library, &hash, &thumb);
-            let pixels = embed::preprocess(&d.image, spec);
-            Outcome::Decoded(Ready {
-                job,
-                hash,
-                pixels,
-                format: d.format,
-                width: d.width,
-                height: d.height,
-                taken_at: d.taken_at,
-            })
+
+    fn report_rate(&mut self) {
+        let secs = self.encode_started.elapsed().as_secs_f64();
+        if secs > 0.0 && self.encoded > 0 {
+            let p = &mut self.progress;
+            p.images_per_s = self.encoded as f64 / secs;
+            let left = p.to_process.saturating_sub(p.done) as f64;
+            p.eta_s = Some(left / p.images_per_s);
         }
-        Ok(Err(e)) => Outcome::Skipped { job, reason: e.0 },
-        Err(_) => Outcome::Skipped {
-            job,
-            reason: "the decoder crashed on this file".into(),
-        },
+    }
+}
+
+impl Decoder<'_> {
+    /// A job's outcome, as a worker finds it.
+    fn read_and_decode(&self, job: Job) -> Outcome {
+        self.decode(job, self.known)
+    }
+
+    /// Read and hash the file; unless its bytes are in `known`, decode it.
+    fn decode(&self, job: Job, known: &HashSet<[u8; 32]>) -> Outcome {
+        let bytes = match decode::read_capped(&job.path, self.max_file_bytes) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Outcome::Gone { job },
+            Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+                return Outcome::Skipped {
+                    job,
+                    reason: e.to_string(),
+                };
+            }
+            Err(e) => {
+                return Outcome::Skipped {
+                    job,
+                    reason: format!("unreadable: {e}"),
+                };
+            }
+        };
+        let hash: [u8; 32] = blake3::hash(&bytes).into();
+        if known.contains(&hash) {
+            return Outcome::Known { job, hash };
+        }
+        // A decoder bug must not take the run down: a panic becomes this file's skip reason.
+        let decoded = std::panic::catch_unwind(|| {
+            decode::decode_with_thumbnail(&bytes, self.short_side, thumbnail::BOX, self.max_pixels)
+        });
+        match decoded {
+            Ok(Ok((d, thumb))) => {
+                // The thumbnail is a cache: if it cannot be written (disk full, read-only
+                // library), the app makes it again from the original when it is first shown.
+                let _ = thumbnail::store(self.library, &hash, &thumb);
+                let pixels = embed::preprocess(&d.image, self.spec);
+                Outcome::Decoded(Ready {
+                    job,
+                    hash,
+                    pixels,
+                    format: d.format,
+                    width: d.width,
+                    height: d.height,
+                    taken_at: d.taken_at,
+                })
+            }
+            Ok(Err(e)) => Outcome::Skipped { job, reason: e.0 },
+            Err(_) => Outcome::Skipped {
+                job,
+                reason: "the decoder crashed on this file".into(),
+            },
+        }
     }
 }

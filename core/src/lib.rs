@@ -8,6 +8,7 @@
 //! [`thumbnail`].
 
 pub mod catalog;
+pub mod date;
 pub mod decode;
 pub mod embed;
 pub mod error;

@@ -1,18 +1,35 @@
 //! The façade: one photo library (a folder holding the catalog and the vector index) and, when
 //! searching or indexing, the model. The CLI and the desktop app call nothing else.
+//!
+//! **One truth.** The catalog (SQLite) is the only truth. What searches read from memory
+//! ([`State`]: rows, vector index, relevance background, generation) is a cache of it: loaded
+//! from the catalog, and after each write of this process brought up to date by reading back,
+//! from the catalog, exactly the rows that write changed ([`Changes`]). Nothing is copied into
+//! memory beside the catalog. [`Library::cache_differences`] compares the two; the model-based
+//! test (`core/tests/truth.rs`) runs it after every step of random operation sequences.
+//!
+//! **Locks**, in the one order they may be taken (a holder of one may take a later one, never
+//! an earlier one):
+//! 1. `writing`: one writer per `Library` (an indexing run or a folder removal); a removal during
+//!    this process's own run is refused as [`Error::Busy`], as it is across processes;
+//! 2. the library's `write.lock` ([`lock`]): one writer across processes;
+//! 3. `state`: what searches read (shared for searches, exclusive to change it);
+//! 4. `catalog`: the connection searches and status read through, held for single calls.
+//!
+//! An indexing run writes through a connection of its own, which no other thread touches.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock, RwLockReadGuard};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
 
 use serde::Serialize;
 
-use crate::catalog::{self, Catalog, Folder, ImageRow, Skipped};
-use crate::decode::{self, DEFAULT_MAX_PIXELS};
+use crate::catalog::{self, Catalog, Changes, Folder, ImageRow, Skipped};
+use crate::decode::{self, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS};
 use crate::embed::{self, TextEncoder, VisionEncoder};
 use crate::lock;
 use crate::model::Model;
-use crate::search::{self, Filters, Hit, Request, Results, Sort};
+use crate::search::{self, BACKGROUND_SAMPLE, Filters, Hit, Request, Results, Sort};
 use crate::thumbnail;
 use crate::vindex::{DEFAULT_SCALAR, Scalar, VectorIndex};
 use crate::{Error, Result};
@@ -28,6 +45,8 @@ pub struct Options {
     pub batch_size: usize,
     pub scalar: Scalar,
     pub max_pixels: u64,
+    /// Files larger than this are skipped unread.
+    pub max_file_bytes: u64,
     /// Throw away every embedding and rebuild with this model (after a model change).
     pub reindex: bool,
 }
@@ -41,6 +60,7 @@ impl Default for Options {
             batch_size: 16,
             scalar: DEFAULT_SCALAR,
             max_pixels: DEFAULT_MAX_PIXELS,
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             reindex: false,
         }
     }
@@ -53,28 +73,93 @@ pub(crate) struct Encoders {
     pub vision: VisionEncoder,
 }
 
-/// What searches read; replaced piecewise as indexing commits.
+/// What searches read: a cache of the catalog (see the module comment).
 pub(crate) struct State {
     pub vindex: Option<VectorIndex>,
     pub rows: HashMap<i64, ImageRow>,
-    /// A fixed sample of library embeddings for the relevance cutoff.
-    pub background: Vec<Vec<f32>>,
+    /// The relevance cutoff's sample of library embeddings ([`Catalog::background_sample`]).
+    pub background: Vec<([u8; 32], Vec<f32>)>,
     /// The catalog generation this reflects: another process's changes show as a newer one.
     pub generation: i64,
+}
+
+impl State {
+    /// Everything from one snapshot of the catalog (the vector index from its file when the
+    /// file's stamp matches, else rebuilt).
+    fn load(dir: &Path, catalog: &Catalog, scalar: Scalar) -> Result<Self> {
+        catalog.snapshot(|catalog| {
+            let vindex = match embedding_dim(catalog)? {
+                Some(dim) => Some(VectorIndex::open(dir, catalog, dim, scalar)?.0),
+                None => None,
+            };
+            Ok(State {
+                vindex,
+                rows: catalog
+                    .all_images()?
+                    .into_iter()
+                    .map(|r| (r.id, r))
+                    .collect(),
+                background: catalog.background_sample(BACKGROUND_SAMPLE)?,
+                generation: catalog.generation()?,
+            })
+        })
+    }
+
+    /// Bring memory up to date after a write, reading every row it changed back from `catalog`.
+    fn absorb(&mut self, catalog: &Catalog, changes: &Changes, scalar: Scalar) -> Result<()> {
+        let mut background_moved = false;
+        let mut affects_background = |hash: &[u8; 32], background: &[([u8; 32], Vec<f32>)]| {
+            background_moved |= background.len() < BACKGROUND_SAMPLE
+                || background.last().is_some_and(|(last, _)| hash <= last);
+        };
+        for id in &changes.deleted {
+            if let Some(row) = self.rows.remove(id) {
+                affects_background(&row.hash, &self.background);
+            }
+            if let Some(v) = &self.vindex {
+                v.remove(*id)?;
+            }
+        }
+        for id in &changes.updated {
+            match catalog.image(*id)? {
+                Some(row) => self.rows.insert(*id, row),
+                None => self.rows.remove(id),
+            };
+        }
+        for &id in &changes.inserted {
+            let (Some(row), Some(embedding)) = (catalog.image(id)?, catalog.embedding(id)?) else {
+                continue;
+            };
+            if self.vindex.is_none() {
+                self.vindex = Some(VectorIndex::new(embedding.len(), scalar)?);
+            }
+            if let Some(v) = &self.vindex {
+                v.add(id, &embedding)?;
+            }
+            affects_background(&row.hash, &self.background);
+            self.rows.insert(id, row);
+        }
+        if background_moved {
+            self.background = catalog.background_sample(BACKGROUND_SAMPLE)?;
+        }
+        self.generation = catalog.generation()?;
+        Ok(())
+    }
 }
 
 pub struct Library {
     pub(crate) dir: PathBuf,
     pub(crate) options: Options,
-    pub(crate) catalog: Mutex<Catalog>,
+    catalog: Mutex<Catalog>,
     pub(crate) encoders: Option<Encoders>,
-    pub(crate) state: RwLock<State>,
-    pub(crate) indexing: Mutex<()>,
+    state: RwLock<State>,
+    writing: Mutex<()>,
 }
 
 /// A folder with its image count; `reachable` is false when it is missing (an unplugged drive).
 #[derive(Debug, Clone, Serialize)]
 pub struct FolderStatus {
+    pub id: i64,
     #[serde(serialize_with = "catalog::lossy_path")]
     pub path: PathBuf,
     pub images: u64,
@@ -96,6 +181,9 @@ pub struct Status {
 pub fn default_dir() -> Option<PathBuf> {
     dirs::data_dir().map(|d| d.join("clipstream").join("library"))
 }
+
+/// Who holds a library's writer slot when it is this process's own indexing run.
+const OWN_RUN: &str = "the indexing run in progress";
 
 impl Library {
     /// Open (creating) the library in `dir`. With a model, searching and indexing work, and the
@@ -122,11 +210,12 @@ impl Library {
                     })
                 })
             });
-            let loaded = load_state(dir, &catalog, options.scalar);
+            let loaded = State::load(dir, &catalog, options.scalar);
             let encoders = encoders
                 .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(Error::Query("the model loader panicked".into())))
+                    h.join().unwrap_or_else(|_| {
+                        Err(Error::Internal("the model loader panicked".into()))
+                    })
                 })
                 .transpose();
             (encoders, loaded)
@@ -138,22 +227,26 @@ impl Library {
             catalog: Mutex::new(catalog),
             encoders,
             state: RwLock::new(state),
-            indexing: Mutex::new(()),
+            writing: Mutex::new(()),
         })
     }
 
     /// Read the catalog and vector index again if another process changed them since we did.
     /// With `saved_only`, wait until that process has saved its vector index (mid-run the file
     /// lags the catalog, and loading it would mean a rebuild on every search).
-    pub(crate) fn refresh(&self, catalog: &Catalog, saved_only: bool) -> Result<()> {
-        let current = catalog.generation()?;
+    pub(crate) fn refresh(&self, saved_only: bool) -> Result<()> {
+        let current = self.catalog().generation()?;
         if current == self.state().generation
             || (saved_only && VectorIndex::saved_generation(&self.dir) != Some(current))
         {
             return Ok(());
         }
-        let fresh = load_state(&self.dir, catalog, self.options.scalar)?;
-        *self.state.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+        // Loaded without the state lock (searches go on meanwhile), then swapped in.
+        let fresh = State::load(&self.dir, &self.catalog(), self.options.scalar)?;
+        let mut state = self.state_mut();
+        if fresh.generation >= state.generation {
+            *state = fresh;
+        }
         Ok(())
     }
 
@@ -161,18 +254,54 @@ impl Library {
         &self.dir
     }
 
-    pub(crate) fn catalog(&self) -> std::sync::MutexGuard<'_, Catalog> {
+    /// Lock 4: the reader connection.
+    fn catalog(&self) -> MutexGuard<'_, Catalog> {
         self.catalog.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Lock 3, shared.
     pub(crate) fn state(&self) -> RwLockReadGuard<'_, State> {
         self.state.read().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Lock 3, exclusive.
+    fn state_mut(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Lock 1, waiting for this process's other writer (an indexing run waits for a removal).
+    pub(crate) fn writer_slot(&self) -> MutexGuard<'_, ()> {
+        self.writing.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Lock 1 now, or [`Error::Busy`] when this process's own run holds it.
+    fn writer_slot_now(&self) -> Result<MutexGuard<'_, ()>> {
+        match self.writing.try_lock() {
+            Ok(guard) => Ok(guard),
+            Err(TryLockError::Poisoned(p)) => Ok(p.into_inner()),
+            Err(TryLockError::WouldBlock) => Err(Error::Busy {
+                holder: OWN_RUN.into(),
+            }),
+        }
+    }
+
+    /// After a write through `catalog` (an indexing run's own connection, not lock 4): memory
+    /// takes the changed rows from the catalog.
+    pub(crate) fn absorb(&self, catalog: &Catalog, changes: &Changes) -> Result<()> {
+        self.state_mut()
+            .absorb(catalog, changes, self.options.scalar)
+    }
+
+    /// Save the vector index as of `generation` (only a writer does this).
+    pub(crate) fn save_vector_index(&self, generation: i64) -> Result<()> {
+        match &self.state().vindex {
+            Some(v) => v.save(&self.dir, generation),
+            None => Ok(()),
+        }
+    }
+
     pub(crate) fn encoders(&self) -> Result<&Encoders> {
-        self.encoders.as_ref().ok_or(Error::Query(
-            "this library was opened without a model".into(),
-        ))
+        self.encoders.as_ref().ok_or(Error::NoModel)
     }
 
     pub fn model(&self) -> Option<&Model> {
@@ -181,6 +310,18 @@ impl Library {
 
     pub fn folders(&self) -> Result<Vec<Folder>> {
         self.catalog().folders()
+    }
+
+    /// The library folder at `path` (as given, or as it resolves now).
+    pub fn folder_at(&self, path: &Path) -> Result<Folder> {
+        let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        self.folders()?
+            .into_iter()
+            .find(|f| f.path == abs || f.path == path)
+            .ok_or_else(|| Error::Io {
+                path: path.to_path_buf(),
+                reason: "is not a folder of this library".into(),
+            })
     }
 
     /// Remember a folder to index. The path is made absolute; it must be a readable directory.
@@ -199,67 +340,50 @@ impl Library {
         Ok(Folder { id, path: abs })
     }
 
-    /// Forget a folder and its images (the photos on disk are not touched). Returns the count.
-    pub fn remove_folder(&self, path: &Path) -> Result<usize> {
-        let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        let folder = self
-            .folders()?
-            .into_iter()
-            .find(|f| f.path == abs || f.path == path)
-            .ok_or_else(|| Error::Io {
-                path: path.to_path_buf(),
-                reason: "is not a folder of this library".into(),
-            })?;
-        let _running = self.indexing.lock().unwrap_or_else(|p| p.into_inner());
+    /// Forget folder `id` and its images (the photos on disk are not touched). Returns the
+    /// count. Refused as busy while an indexing run (this process's or another's) is writing.
+    pub fn remove_folder(&self, id: i64) -> Result<usize> {
+        let _slot = self.writer_slot_now()?;
         let _writer = lock::try_acquire(&self.dir)?;
+        if !self.folders()?.iter().any(|f| f.id == id) {
+            return Err(Error::Query(format!(
+                "no folder with id {id} in this library"
+            )));
+        }
         VectorIndex::remove_partial_saves(&self.dir);
-        self.refresh(&self.catalog(), false)?;
-        let removed = self.catalog().remove_folder(folder.id)?;
-        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
-        state.generation = self.catalog().generation()?;
-        let gone: Vec<i64> = state
-            .rows
-            .values()
-            .filter(|r| r.folder_id == folder.id)
-            .map(|r| r.id)
-            .collect();
-        for id in &gone {
-            state.rows.remove(id);
-            if let Some(v) = &state.vindex {
-                v.remove(*id)?;
-            }
-        }
-        if let Some(v) = &state.vindex {
-            v.save(&self.dir, self.catalog().generation()?)?;
-        }
+        self.refresh(false)?;
+        let changes = self.catalog().remove_folder(id)?;
+        // Locks 3 then 4, in order.
+        let mut state = self.state_mut();
+        state.absorb(&self.catalog(), &changes, self.options.scalar)?;
         drop(state);
+        self.save_vector_index(self.state().generation)?;
         thumbnail::prune(&self.dir, &self.catalog().hashes()?);
-        Ok(removed)
+        Ok(changes.deleted.len())
     }
 
+    /// Counts from one snapshot of the catalog.
     pub fn status(&self) -> Result<Status> {
-        let catalog = self.catalog();
-        let state = self.state();
-        let mut per_folder: HashMap<i64, u64> = HashMap::new();
-        for r in state.rows.values() {
-            *per_folder.entry(r.folder_id).or_default() += 1;
-        }
-        let folders = catalog
-            .folders()?
-            .into_iter()
-            .map(|f| FolderStatus {
-                images: per_folder.get(&f.id).copied().unwrap_or(0),
-                reachable: f.path.is_dir(),
-                path: f.path,
+        self.catalog().snapshot(|catalog| {
+            let per_folder = catalog.folder_counts()?;
+            let folders = catalog
+                .folders()?
+                .into_iter()
+                .map(|f| FolderStatus {
+                    id: f.id,
+                    images: per_folder.get(&f.id).copied().unwrap_or(0),
+                    reachable: f.path.is_dir(),
+                    path: f.path,
+                })
+                .collect();
+            Ok(Status {
+                library: self.dir.clone(),
+                model_id: catalog.meta("model_id")?,
+                embedding_dim: embedding_dim(catalog)?,
+                images: catalog.count_images()?,
+                skipped: catalog.count_skipped()?,
+                folders,
             })
-            .collect();
-        Ok(Status {
-            library: self.dir.clone(),
-            model_id: catalog.meta("model_id")?,
-            embedding_dim: catalog.meta("embedding_dim")?.and_then(|d| d.parse().ok()),
-            images: catalog.count_images()?,
-            skipped: catalog.skipped()?.len() as u64,
-            folders,
         })
     }
 
@@ -274,17 +398,12 @@ impl Library {
     /// The JPEG thumbnail of catalogued image `id`, made from the original file if it is missing
     /// (a library indexed before thumbnails existed, or a thumbnail that could not be written).
     pub fn thumbnail(&self, id: i64) -> Result<Vec<u8>> {
-        // The row from memory; only the hash needs the catalog (the grid asks for ~120 at once).
         let row = self.image(id).ok_or(Error::UnknownImage { id })?;
-        let hash = self
-            .catalog()
-            .hash_of(id)?
-            .ok_or(Error::UnknownImage { id })?;
-        if let Ok(bytes) = std::fs::read(thumbnail::path(&self.dir, &hash)) {
+        if let Ok(bytes) = std::fs::read(thumbnail::path(&self.dir, &row.hash)) {
             return Ok(bytes);
         }
         let image = self.read_upright(&row, thumbnail::BOX)?;
-        thumbnail::store(&self.dir, &hash, &image)
+        thumbnail::store(&self.dir, &row.hash, &image)
     }
 
     /// Catalogued image `id`, upright and scaled to fit in `max_side`×`max_side`, as JPEG.
@@ -299,13 +418,18 @@ impl Library {
 
     fn read_upright(&self, row: &ImageRow, max_side: u32) -> Result<image::RgbImage> {
         let path = self.catalogued_file(row)?;
-        let bytes = std::fs::read(&path).map_err(|e| Error::Io {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
+        let bytes = self.read_file(&path)?;
         decode::decode_to_fit(&bytes, max_side, self.options.max_pixels).map_err(|e| Error::Io {
             path: path.clone(),
             reason: e.0,
+        })
+    }
+
+    /// A file's bytes, refused unread over the size limit.
+    fn read_file(&self, path: &Path) -> Result<Vec<u8>> {
+        decode::read_capped(path, self.options.max_file_bytes).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
         })
     }
 
@@ -327,10 +451,11 @@ impl Library {
         }
     }
 
-    /// The normalised embedding of one query term: an image file if the term names one, else text.
-    fn term_embedding(&self, term: &str) -> Result<Vec<f32>> {
+    /// The normalised embedding of one query term: text, or an image file where the request
+    /// allows terms to name files.
+    fn term_embedding(&self, term: &str, image_paths: bool) -> Result<Vec<f32>> {
         let path = Path::new(term);
-        if crate::scan::kind_of(path).is_some() && path.is_file() {
+        if image_paths && crate::scan::kind_of(path).is_some() && path.is_file() {
             return self.image_embedding(path);
         }
         self.encoders()?.text.encode(term)
@@ -352,20 +477,18 @@ impl Library {
         }
         drop(catalog);
         let enc = self.encoders()?;
-        let bytes = std::fs::read(path).map_err(|e| Error::Io {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        let bytes = self.read_file(path)?;
         let decoded = decode::decode(&bytes, enc.vision.short_side(), self.options.max_pixels)
             .map_err(|e| Error::Io {
                 path: path.to_path_buf(),
                 reason: e.0,
             })?;
         let pixels = embed::preprocess(&decoded.image, enc.vision.preprocess());
-        let mut out = enc.vision.encode_batch(&[pixels])?;
-        let vector = out
+        let vector = enc
+            .vision
+            .encode_batch(&[pixels])?
             .pop()
-            .ok_or_else(|| Error::Query("the vision model returned nothing".into()))?;
+            .ok_or_else(|| Error::Internal("the vision model returned no embedding".into()))?;
         Ok((vector, None))
     }
 
@@ -374,7 +497,7 @@ impl Library {
         let terms = search::parse_query(&request.query).map_err(Error::Query)?;
         let mut weighted = Vec::with_capacity(terms.len());
         for t in &terms {
-            weighted.push((t.weight, self.term_embedding(&t.text)?));
+            weighted.push((t.weight, self.term_embedding(&t.text, request.image_paths)?));
         }
         let query = search::combine(&weighted);
         self.nearest(
@@ -423,7 +546,7 @@ impl Library {
         sort: Sort,
         exclude: Option<i64>,
     ) -> Result<Results> {
-        self.refresh(&self.catalog(), true)?;
+        self.refresh(true)?;
         let state = self.state();
         let Some(vindex) = &state.vindex else {
             return Ok(Results {
@@ -435,7 +558,11 @@ impl Library {
         let cutoff = if all {
             None
         } else {
-            let scores: Vec<f32> = state.background.iter().map(|v| dot(query, v)).collect();
+            let scores: Vec<f32> = state
+                .background
+                .iter()
+                .map(|(_, v)| dot(query, v))
+                .collect();
             search::relevance_cutoff(&scores)
         };
         let keep =
@@ -473,42 +600,99 @@ impl Library {
             hidden,
         })
     }
+
+    /// Where what this library holds in memory differs from the catalog (empty: nowhere). The
+    /// cache is derived from the catalog and must always equal it; tests check this after every
+    /// step, and `clipstream doctor` can too.
+    pub fn cache_differences(&self) -> Result<Vec<String>> {
+        let state = self.state();
+        self.catalog().snapshot(|catalog| {
+            let mut out = Vec::new();
+            let generation = catalog.generation()?;
+            if state.generation != generation {
+                out.push(format!(
+                    "generation: memory {}, catalog {generation}",
+                    state.generation
+                ));
+            }
+            let rows: HashMap<i64, ImageRow> = catalog
+                .all_images()?
+                .into_iter()
+                .map(|r| (r.id, r))
+                .collect();
+            for (id, row) in &rows {
+                match state.rows.get(id) {
+                    None => out.push(format!(
+                        "image {id} ({}) missing from memory",
+                        row.path.display()
+                    )),
+                    Some(mem) if mem != row => {
+                        out.push(format!("image {id}: memory {mem:?}, catalog {row:?}"))
+                    }
+                    Some(_) => {}
+                }
+            }
+            for id in state.rows.keys().filter(|id| !rows.contains_key(id)) {
+                out.push(format!("image {id} in memory only (a phantom)"));
+            }
+            match &state.vindex {
+                None if !rows.is_empty() => out.push("no vector index in memory".into()),
+                None => {}
+                Some(v) => {
+                    if v.len() != rows.len() {
+                        out.push(format!(
+                            "vector index holds {} vectors, catalog {}",
+                            v.len(),
+                            rows.len()
+                        ));
+                    }
+                    let mut failed = None;
+                    catalog.for_each_embedding(|id, want| {
+                        let want = match v.stored_form(&want) {
+                            Ok(want) => want,
+                            Err(e) => return failed = Some(e),
+                        };
+                        match v.get(id) {
+                            None => out.push(format!("image {id} missing from the vector index")),
+                            Some(got) if got != want => {
+                                out.push(format!("image {id}: another vector in the vector index"))
+                            }
+                            Some(_) => {}
+                        }
+                    })?;
+                    if let Some(e) = failed {
+                        return Err(e);
+                    }
+                }
+            }
+            let background = catalog.background_sample(BACKGROUND_SAMPLE)?;
+            if background != state.background {
+                out.push(format!(
+                    "relevance background: memory {} samples, catalog {} (or other ones)",
+                    state.background.len(),
+                    background.len()
+                ));
+            }
+            Ok(out)
+        })
+    }
 }
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// What searches read, from the catalog and the vector index file.
-fn load_state(dir: &Path, catalog: &Catalog, scalar: Scalar) -> Result<State> {
-    let generation = catalog.generation()?;
-    let dim = catalog
+fn embedding_dim(catalog: &Catalog) -> Result<Option<usize>> {
+    Ok(catalog
         .meta("embedding_dim")?
-        .and_then(|d| d.parse::<usize>().ok());
-    let vindex = match dim {
-        Some(dim) => Some(VectorIndex::open(dir, catalog, dim, scalar)?.0),
-        None => None,
-    };
-    let rows = catalog
-        .all_images()?
-        .into_iter()
-        .map(|r| (r.id, r))
-        .collect();
-    Ok(State {
-        vindex,
-        rows,
-        background: background_sample(catalog)?,
-        generation,
-    })
+        .and_then(|d| d.parse::<usize>().ok()))
 }
 
 /// Refuse a model other than the library's, unless the library is empty or a re-index is asked.
 fn guard_model(dir: &Path, catalog: &Catalog, model: &Model, reindex: bool) -> Result<()> {
     let m = &model.manifest;
     let stored_id = catalog.meta("model_id")?;
-    let stored_dim = catalog
-        .meta("embedding_dim")?
-        .and_then(|d| d.parse::<usize>().ok());
+    let stored_dim = embedding_dim(catalog)?;
     let same =
         stored_id.as_deref() == Some(m.model_id.as_str()) && stored_dim == Some(m.embedding_dim);
     if !same && !reindex && catalog.count_images()? > 0 {
@@ -525,19 +709,4 @@ fn guard_model(dir: &Path, catalog: &Catalog, model: &Model, reindex: bool) -> R
         catalog.reset_embeddings(&m.model_id, m.embedding_dim)?;
     }
     Ok(())
-}
-
-/// Every ⌈n / BACKGROUND_SAMPLE⌉-th embedding, by id: the same sample on every open.
-fn background_sample(catalog: &Catalog) -> Result<Vec<Vec<f32>>> {
-    let n = catalog.count_images()? as usize;
-    let stride = n.div_ceil(search::BACKGROUND_SAMPLE).max(1);
-    let mut out = Vec::with_capacity(n.min(search::BACKGROUND_SAMPLE));
-    let mut i = 0usize;
-    catalog.for_each_embedding(|_, v| {
-        if i.is_multiple_of(stride) {
-            out.push(v);
-        }
-        i += 1;
-    })?;
-    Ok(out)
 }

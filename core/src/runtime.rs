@@ -16,23 +16,33 @@ pub const ORT_LIBRARY: &str = "libonnxruntime.so.1.31.1";
 
 /// Where the library is looked for, in order.
 pub fn library_candidates() -> Vec<PathBuf> {
-    if let Some(path) = std::env::var_os("ORT_DYLIB_PATH") {
+    let exe_dir = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf));
+    candidates(
+        std::env::var_os("ORT_DYLIB_PATH"),
+        exe_dir,
+        dirs::data_dir(),
+    )
+}
+
+/// The search order, from the environment's parts: `ORT_DYLIB_PATH` alone when set, else next
+/// to the executable, then the data folder.
+fn candidates(
+    explicit: Option<std::ffi::OsString>,
+    exe_dir: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+) -> Vec<PathBuf> {
+    if let Some(path) = explicit {
         return vec![PathBuf::from(path)];
     }
     let mut out = Vec::new();
-    if let Some(dir) = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(Path::to_path_buf))
-    {
-        out.push(dir.join(ORT_LIBRARY));
-    }
-    if let Some(data) = dirs::data_dir() {
-        out.push(
-            data.join("clipstream")
-                .join("onnxruntime")
-                .join(ORT_LIBRARY),
-        );
-    }
+    out.extend(exe_dir.map(|dir| dir.join(ORT_LIBRARY)));
+    out.extend(data_dir.map(|data| {
+        data.join("clipstream")
+            .join("onnxruntime")
+            .join(ORT_LIBRARY)
+    }));
     out
 }
 
@@ -51,15 +61,27 @@ pub fn library_path() -> Result<PathBuf> {
 /// ONNX Runtime allows one environment per process and the library can be loaded once, so the
 /// outcome (success or the error) is kept for the life of the process.
 pub fn environment() -> Result<&'static Environment> {
-    static ENV: OnceLock<std::result::Result<Environment, (PathBuf, String)>> = OnceLock::new();
-    let path = library_path()?;
-    let loaded = ENV.get_or_init(|| {
-        let builder = ort::init_from(&path).map_err(|e| (path.clone(), e.to_string()))?;
-        builder
-            .with_name("clipstream")
-            .build()
-            .map_err(|e| (path.clone(), e.to_string()))
-    });
+    environment_from(library_path)
+}
+
+/// [`environment`], with the library looked up by `locate` only when nothing is loaded yet: once
+/// loaded, a runtime stays usable even if its file or `ORT_DYLIB_PATH` changes afterwards.
+fn environment_from(locate: impl FnOnce() -> Result<PathBuf>) -> Result<&'static Environment> {
+    type Loaded = std::result::Result<Environment, (PathBuf, String)>;
+    static ENV: OnceLock<Loaded> = OnceLock::new();
+    let loaded = match ENV.get() {
+        Some(loaded) => loaded,
+        None => {
+            let path = locate()?;
+            ENV.get_or_init(|| {
+                let builder = ort::init_from(&path).map_err(|e| (path.clone(), e.to_string()))?;
+                builder
+                    .with_name("clipstream")
+                    .build()
+                    .map_err(|e| (path.clone(), e.to_string()))
+            })
+        }
+    };
     loaded
         .as_ref()
         .map_err(|(path, reason)| Error::RuntimeLoad {
@@ -73,11 +95,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn candidates_end_in_the_pinned_library() {
-        if std::env::var_os("ORT_DYLIB_PATH").is_none() {
-            let c = library_candidates();
-            assert!(!c.is_empty());
-            assert!(c.iter().all(|p| p.ends_with(ORT_LIBRARY)));
-        }
+    fn the_explicit_path_alone_else_beside_the_executable_then_the_data_folder() {
+        let explicit = candidates(
+            Some("/opt/ort/libonnxruntime.so".into()),
+            Some("/usr/bin".into()),
+            Some("/home/u/.local/share".into()),
+        );
+        assert_eq!(explicit, [PathBuf::from("/opt/ort/libonnxruntime.so")]);
+        let found = candidates(
+            None,
+            Some("/usr/bin".into()),
+            Some("/home/u/.local/share".into()),
+        );
+        assert_eq!(
+            found,
+            [
+                PathBuf::from("/usr/bin").join(ORT_LIBRARY),
+                PathBuf::from("/home/u/.local/share/clipstream/onnxruntime").join(ORT_LIBRARY),
+            ]
+        );
+        assert!(candidates(None, None, None).is_empty());
+    }
+
+    #[test]
+    fn a_loaded_runtime_is_not_looked_up_again() {
+        environment().expect("ONNX Runtime loads (make setup installs it)");
+        let again = environment_from(|| Err(Error::RuntimeMissing { tried: Vec::new() }));
+        assert!(
+            again.is_ok(),
+            "the loaded runtime is used, not looked for: {again:?}"
+        );
     }
 }

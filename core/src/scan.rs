@@ -98,13 +98,19 @@ pub fn link_outside(link: &Path, folders: &[PathBuf]) -> Option<String> {
     }
 }
 
-/// Every candidate under `root` (one of `folders`), stopping early when `cancel` is set.
+/// Every candidate under `root` (one of `folders`), stopping early when `cancel` is set. A folder
+/// of the library inside `root` is left to its own walk, so each file is found once, under the
+/// innermost library folder holding it.
 pub fn walk(root: &Path, folders: &[PathBuf], cancel: &AtomicBool) -> Walk {
     let mut out = Walk::default();
     let mut entries = WalkDir::new(root)
         .follow_links(true)
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !skipped_dir(e.file_name()));
+        .filter_entry(|e| {
+            e.depth() == 0
+                || !(skipped_dir(e.file_name())
+                    || e.file_type().is_dir() && folders.iter().any(|f| f == e.path()))
+        });
     while let Some(entry) = entries.next() {
         if cancel.load(Ordering::Relaxed) {
             break;
@@ -219,5 +225,16 @@ mod tests {
             "{:?}",
             walk.errors
         );
+        // `a/b` is a library folder of its own: its files belong to its walk, not its parent's.
+        let nested = [root.to_path_buf(), root.join("a/b")];
+        let outer = super::walk(root, &nested, &AtomicBool::new(false));
+        let inner = super::walk(&root.join("a/b"), &nested, &AtomicBool::new(false));
+        let names = |w: &Walk| -> Vec<PathBuf> {
+            let mut v: Vec<_> = w.found.iter().map(|f| f.path.clone()).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(names(&outer), vec![root.join("a/1.jpg")]);
+        assert_eq!(names(&inner), vec![root.join("a/b/4.PNG")]);
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! **Combined queries.** `beach + sunset - people`: terms joined by `+` or `-` (an operator starts
 //! the query or follows a space, so `t-shirt` stays one word). A term may carry a weight,
-//! `2:beach + 0.5:sunset`. A term naming an image file searches by that image. The query vector
+//! `2:beach + 0.5:sunset`. Where the caller allows it ([`Request::image_paths`], the command line),
+//! a term naming an image file searches by that image. The query vector
 //! is the normalised weighted sum of the terms' normalised embeddings.
 //!
 //! **Relevance cutoff.** CLIP scores are only comparable within one query, so the cutoff is set
@@ -127,9 +128,12 @@ pub enum Sort {
 /// Which images a search may return.
 #[derive(Debug, Clone, Default)]
 pub struct Filters {
-    /// Only images under one of these folders (empty: all).
+    /// Only images under one of these paths (empty: all): any folder, as the command line names it.
     pub folders: Vec<PathBuf>,
-    /// Only images taken at or after / before this time (seconds, camera local time).
+    /// Only images of these library folders, by id (empty: all), as the app names them.
+    pub folder_ids: Vec<i64>,
+    /// Only images taken at or after / before this time (seconds, camera local time); `until` is
+    /// exclusive (an inclusive "to" day is the next day's start, [`crate::date::day_end`]).
     pub taken_from: Option<i64>,
     pub taken_until: Option<i64>,
     /// Only these formats ("jpeg", "png", ...; empty: all).
@@ -139,6 +143,7 @@ pub struct Filters {
 impl Filters {
     pub fn is_empty(&self) -> bool {
         self.folders.is_empty()
+            && self.folder_ids.is_empty()
             && self.taken_from.is_none()
             && self.taken_until.is_none()
             && self.formats.is_empty()
@@ -146,6 +151,7 @@ impl Filters {
 
     pub fn keeps(&self, row: &ImageRow) -> bool {
         (self.folders.is_empty() || self.folders.iter().any(|f| row.path.starts_with(f)))
+            && (self.folder_ids.is_empty() || self.folder_ids.contains(&row.folder_id))
             && self
                 .taken_from
                 .is_none_or(|from| row.taken_at.is_some_and(|t| t >= from))
@@ -169,6 +175,9 @@ pub struct Request {
     pub all: bool,
     pub filters: Filters,
     pub sort: Sort,
+    /// A term naming an image file on disk searches by that image. Only the command line sets
+    /// this: the app's query box never names a file (the webview is not given file access).
+    pub image_paths: bool,
 }
 
 impl Request {
@@ -179,6 +188,7 @@ impl Request {
             all: false,
             filters: Filters::default(),
             sort: Sort::Relevance,
+            image_paths: false,
         }
     }
 }
@@ -287,8 +297,23 @@ mod tests {
             width: 1,
             height: 1,
             taken_at: Some(100),
+            hash: [0; 32],
         };
         assert!(Filters::default().keeps(&row));
+        assert!(
+            Filters {
+                folder_ids: vec![1, 3],
+                ..Filters::default()
+            }
+            .keeps(&row)
+        );
+        assert!(
+            !Filters {
+                folder_ids: vec![2],
+                ..Filters::default()
+            }
+            .keeps(&row)
+        );
         assert!(
             Filters {
                 folders: vec!["/p/2024".into()],

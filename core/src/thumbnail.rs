@@ -2,7 +2,7 @@
 //! content hash: a moved or copied photo keeps its thumbnail, and a thumbnail is never taken from
 //! a path someone asked for, only from a catalogued image.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use image::RgbImage;
@@ -18,7 +18,7 @@ pub const FOLDER: &str = "thumbnails";
 
 /// Where the thumbnail of the image whose BLAKE3 hash is `hash` lives.
 pub fn path(library: &Path, hash: &[u8; 32]) -> PathBuf {
-    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = blake3::Hash::from_bytes(*hash).to_hex();
     library
         .join(FOLDER)
         .join(&hex[..2])
@@ -53,10 +53,10 @@ pub fn store(library: &Path, hash: &[u8; 32], image: &RgbImage) -> Result<Vec<u8
 /// Delete the thumbnails of content no catalogued image has (photos deleted, or whose folder left
 /// the library). Returns how many were deleted. A thumbnail another process wrote a moment ago
 /// for an image it has not committed yet may go too: it is made again when first shown.
-pub fn prune(library: &Path, catalogued: &HashMap<[u8; 32], i64>) -> usize {
-    let keep: std::collections::HashSet<String> = catalogued
-        .keys()
-        .map(|h| h.iter().map(|b| format!("{b:02x}")).collect())
+pub fn prune(library: &Path, catalogued: &HashSet<[u8; 32]>) -> usize {
+    let keep: HashSet<String> = catalogued
+        .iter()
+        .map(|h| blake3::Hash::from_bytes(*h).to_hex().to_string())
         .collect();
     let Ok(shards) = std::fs::read_dir(library.join(FOLDER)) else {
         return 0;

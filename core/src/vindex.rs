@@ -250,6 +250,25 @@ impl VectorIndex {
             .map_err(index_error)
     }
 
+    /// `vector` as this index stores it (rounded to its precision): what [`Self::get`] returns for
+    /// an id added with it.
+    pub fn stored_form(&self, vector: &[f32]) -> Result<Vec<f32>> {
+        let probe = Self::new(self.dimensions, self.scalar)?;
+        probe.add(0, vector)?;
+        probe
+            .get(0)
+            .ok_or_else(|| index_error("a vector just added cannot be read back"))
+    }
+
+    /// The vector stored for `id`, in the index's precision, if it holds one.
+    pub fn get(&self, id: i64) -> Option<Vec<f32>> {
+        let mut out = vec![0f32; self.dimensions];
+        match self.index.get(id as u64, &mut out) {
+            Ok(found) if found > 0 => Some(out),
+            _ => None,
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.index.size()
     }

@@ -90,25 +90,74 @@ fn mutate(rng: &mut hostile::Rng, input: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The process's peak resident memory (kB) since the last [`reset_peak_memory`].
+fn peak_memory_kb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/self/status")
+}
+
+fn reset_peak_memory() {
+    // "5" resets the peak resident set size (Linux's clear_refs).
+    std::fs::write("/proc/self/clear_refs", "5").expect("reset the peak RSS");
+}
+
+/// Each input that once hung, blew up or crashed must now finish quickly and in bounded
+/// memory: at most these (generous, in a debug build; the fixes refuse them from the header).
+const REGRESSION_SECONDS: f64 = 10.0;
+const REGRESSION_MEMORY_KB: u64 = 400 * 1024;
+
+/// Replay `fuzz/regressions/`; returns how many inputs it replayed (all of them, never none).
+fn replay_regressions(spec: &Preprocess) -> usize {
+    let dir = repo().join("fuzz/regressions");
+    let mut inputs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_none_or(|e| e != "md"))
+        .collect();
+    inputs.sort();
+    assert!(
+        inputs.len() >= 7,
+        "fuzz/regressions holds {} inputs, expected the 7 kept ones",
+        inputs.len()
+    );
+    for path in &inputs {
+        let bytes = std::fs::read(path).expect("read");
+        reset_peak_memory();
+        let started = Instant::now();
+        let ok = std::panic::catch_unwind(|| exercise(&bytes, spec));
+        let (seconds, peak) = (started.elapsed().as_secs_f64(), peak_memory_kb());
+        assert!(ok.is_ok(), "regression {} panics again", path.display());
+        eprintln!(
+            "{}: {seconds:.3} s, peak {} MB",
+            path.display(),
+            peak / 1024
+        );
+        assert!(
+            seconds < REGRESSION_SECONDS,
+            "{} took {seconds:.1} s",
+            path.display()
+        );
+        assert!(
+            peak < REGRESSION_MEMORY_KB,
+            "{} peaked at {} MB",
+            path.display(),
+            peak / 1024
+        );
+    }
+    inputs.len()
+}
+
 #[test]
 fn mutated_images_never_panic_the_decode_and_preprocess_path() {
     let iterations: usize =
         std::env::var("FUZZ_ITERATIONS").map_or(3000, |v| v.parse().expect("a number"));
     let spec = clip_preprocess();
     let (seeds, photos) = hostile::sources(&repo());
-    let mut regressions = 0;
-    if let Ok(dir) = std::fs::read_dir(repo().join("fuzz/regressions")) {
-        for entry in dir {
-            let path = entry.expect("entry").path();
-            if path.extension().is_some_and(|e| e == "md") {
-                continue;
-            }
-            let bytes = std::fs::read(&path).expect("read");
-            let ok = std::panic::catch_unwind(|| exercise(&bytes, &spec));
-            assert!(ok.is_ok(), "regression {} panics again", path.display());
-            regressions += 1;
-        }
-    }
+    let regressions = replay_regressions(&spec);
     let inputs: Vec<Vec<u8>> = seeds.into_iter().chain(photos).map(|(_, b)| b).collect();
     let mut rng = hostile::Rng(0xF022_D3C0 ^ iterations as u64);
     let (started, mut decoded) = (Instant::now(), 0);

@@ -152,8 +152,9 @@ fn folder_without_manifest_says_what_to_do() {
 // Decoding and preprocessing against the Python reference (transformers' CLIPImageProcessor).
 
 use std::collections::HashMap;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use clipstream_core::catalog::{Catalog, DATABASE};
 use clipstream_core::model::Preprocess;
 use clipstream_core::{Library, Options, Request, decode, embed};
 
@@ -278,7 +279,7 @@ fn exif_rotated_photo_encodes_like_its_upright_twin() {
     let taken = decode::taken_at(&bytes).expect("has a date");
     assert_eq!(
         taken,
-        decode::days_from_civil(2021, 6, 15) * 86_400 + 14 * 3600 + 30 * 60
+        clipstream_core::date::day_start("2021-06-15").expect("a day") + 14 * 3600 + 30 * 60
     );
 }
 
@@ -561,15 +562,45 @@ fn vector_index_deleted_or_corrupted_is_rebuilt_with_identical_results() {
             std::fs::write(&index_file, vec![0x5a; 4096]).expect("overwrite")
         }),
     ];
+    let generation = || {
+        Catalog::open(&lib_dir.join(DATABASE))
+            .expect("opens")
+            .generation()
+            .expect("reads")
+    };
     for (what, damage) in damages {
         damage();
+        let damaged = std::fs::read(&index_file).ok();
         let library = open_library(&lib_dir);
         assert_eq!(
             search(&library),
             expected,
             "after the index file was {what}"
         );
-        assert!(index_file.is_file(), "rebuilt index saved after {what}");
+        // Saved again: a new file, stamped with the catalog's generation, that loads as it is.
+        assert_ne!(
+            std::fs::read(&index_file).ok(),
+            damaged,
+            "rebuilt index saved after {what}"
+        );
+        assert_eq!(
+            clipstream_core::vindex::VectorIndex::saved_generation(&lib_dir),
+            Some(generation()),
+            "stamp after {what}"
+        );
+        drop(library);
+        let before = std::fs::metadata(&index_file)
+            .and_then(|m| m.modified())
+            .expect("mtime");
+        let reopened = open_library(&lib_dir);
+        assert_eq!(search(&reopened), expected);
+        let after = std::fs::metadata(&index_file)
+            .and_then(|m| m.modified())
+            .expect("mtime");
+        assert_eq!(
+            before, after,
+            "the saved index loads without a rebuild after {what}"
+        );
     }
 }
 
@@ -623,29 +654,47 @@ fn search_works_while_indexing_and_a_cancelled_run_resumes() {
         dir.path(),
         &names.iter().map(String::as_str).collect::<Vec<_>>(),
     );
-    let library = open_library(&dir.path().join("library"));
+    let model = Model::open(tiny_clip()).expect("test model opens");
+    let options = Options {
+        batch_size: 4,
+        ..Options::default()
+    };
+    let library = Library::open(&dir.path().join("library"), Some(&model), options).expect("opens");
     library.add_folder(&folder).expect("adds");
     let cancel = AtomicBool::new(false);
-    let mut searched_during = 0;
-    let report = library
-        .index(
+    let (mid_run, searched_mid_run) = (AtomicBool::new(false), AtomicBool::new(false));
+    let finished = AtomicBool::new(false);
+    let report = std::thread::scope(|scope| {
+        // Another thread searches while the run commits, as the app's search box does.
+        scope.spawn(|| {
+            while !mid_run.load(Ordering::SeqCst) {
+                if finished.load(Ordering::SeqCst) {
+                    return;
+                }
+                std::thread::yield_now();
+            }
+            let mut r = Request::new("a circle", 5);
+            r.all = true;
+            let hits = library.search(&r).expect("search during indexing").hits;
+            searched_mid_run.store(!hits.is_empty(), Ordering::SeqCst);
+            cancel.store(true, Ordering::SeqCst);
+        });
+        let report = library.index(
             &mut |p| {
                 if p.done > 0 && p.done < p.to_process {
-                    let mut r = Request::new("a circle", 5);
-                    r.all = true;
-                    searched_during = library
-                        .search(&r)
-                        .expect("search during indexing")
-                        .hits
-                        .len();
-                    cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+                    mid_run.store(true, Ordering::SeqCst);
                 }
             },
             &cancel,
-        )
-        .expect("indexes");
+        );
+        finished.store(true, Ordering::SeqCst);
+        report.expect("indexes")
+    });
     assert!(report.cancelled);
-    assert!(searched_during > 0);
+    assert!(
+        searched_mid_run.load(Ordering::SeqCst),
+        "a search from another thread found the images committed so far"
+    );
     let done = library.status().expect("status").images;
     assert!(done > 0 && done < 80, "{done} committed before the cancel");
     let rest = index(&library);
@@ -736,7 +785,7 @@ fn filters_and_date_sort_through_the_library() {
         r.sort = sort;
         library.search(&r).expect("searches").hits
     };
-    let june_2021 = decode::days_from_civil(2021, 6, 1) * 86_400;
+    let june_2021 = clipstream_core::date::day_start("2021-06-01").expect("a day");
     let dated = search(
         Filters {
             taken_from: Some(june_2021),
@@ -889,7 +938,8 @@ fn thumbnails_are_made_at_index_time_upright_and_served_by_id_only() {
         1,
         "only the remade chelsea thumbnail is left"
     );
-    library.remove_folder(&folder).expect("remove folder");
+    let folder_id = library.folder_at(&folder).expect("a library folder").id;
+    library.remove_folder(folder_id).expect("remove folder");
     assert!(walkdir_files(&thumbs_dir).is_empty());
 
     // Ids that are not in the catalog are refused.

@@ -6,10 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use clipstream_core::catalog::{ImageRow, Skipped};
-use clipstream_core::{Filters, Library, Progress, Report, Request, Results, Sort, Status};
+use clipstream_core::{Filters, Library, Progress, Report, Request, Results, Sort, Status, date};
 use serde::{Deserialize, Serialize};
-use tauri::ipc::Channel;
-use tauri::{AppHandle, Runtime, State};
+use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 use tauri_plugin_dialog::DialogExt;
 
 use crate::error::{ApiError, ApiResult};
@@ -93,22 +92,29 @@ pub struct SearchOptions {
     /// Show everything, ignoring the relevance cutoff.
     pub all: bool,
     pub sort_by_date: bool,
-    pub folder: Option<PathBuf>,
-    /// Seconds since 1970 (inclusive bounds).
-    pub taken_from: Option<i64>,
-    pub taken_until: Option<i64>,
+    /// A library folder, by id.
+    pub folder_id: Option<i64>,
+    /// Days as the date inputs give them (`YYYY-MM-DD`), both included.
+    pub taken_from: Option<String>,
+    pub taken_to: Option<String>,
 }
 
 const DEFAULT_LIMIT: usize = 1000;
 
 impl SearchOptions {
-    fn filters(&self) -> Filters {
-        Filters {
-            folders: self.folder.iter().cloned().collect(),
-            taken_from: self.taken_from,
-            taken_until: self.taken_until,
-            formats: Vec::new(),
-        }
+    fn filters(&self) -> ApiResult<Filters> {
+        let day = |text: &Option<String>, parse: fn(&str) -> Result<i64, String>| {
+            text.as_deref()
+                .filter(|t| !t.is_empty())
+                .map(|t| parse(t).map_err(|e| ApiError::new("bad_query", e)))
+                .transpose()
+        };
+        Ok(Filters {
+            folder_ids: self.folder_id.into_iter().collect(),
+            taken_from: day(&self.taken_from, date::day_start)?,
+            taken_until: day(&self.taken_to, date::day_end)?,
+            ..Filters::default()
+        })
     }
 }
 
@@ -119,9 +125,10 @@ pub async fn search(
     options: SearchOptions,
 ) -> ApiResult<Results> {
     with_library(&state, move |lib| {
+        // The query is text only: the webview never names a file (Request::image_paths stays off).
         let mut request = Request::new(query, options.limit.unwrap_or(DEFAULT_LIMIT));
         request.all = options.all;
-        request.filters = options.filters();
+        request.filters = options.filters()?;
         request.sort = if options.sort_by_date {
             Sort::DateTaken
         } else {
@@ -140,7 +147,7 @@ pub async fn similar(
 ) -> ApiResult<Results> {
     with_library(&state, move |lib| {
         let limit = options.limit.unwrap_or(DEFAULT_LIMIT);
-        Ok(lib.similar_to_id(id, limit, options.all, &options.filters())?)
+        Ok(lib.similar_to_id(id, limit, options.all, &options.filters()?)?)
     })
     .await
 }
@@ -171,38 +178,56 @@ pub async fn pick_folder<R: Runtime>(app: AppHandle<R>) -> ApiResult<Option<Stri
         .map(|p| p.display().to_string()))
 }
 
+/// Forget a library folder, by id (a folder whose name is not UTF-8 works like any other).
+/// Refused as `busy` while indexing runs, in this app or another process.
 #[tauri::command]
-pub async fn remove_folder(state: State<'_, AppState>, path: String) -> ApiResult<Status> {
+pub async fn remove_folder(state: State<'_, AppState>, id: i64) -> ApiResult<Status> {
     with_library(&state, move |lib| {
-        lib.remove_folder(&PathBuf::from(path))?;
+        lib.remove_folder(id)?;
         Ok(lib.status()?)
     })
     .await
 }
 
-/// Bring the library up to date with its folders, streaming progress; one run at a time.
+/// Every window hears `index-progress` with each [`Progress`] and `index-finished` at the end, so
+/// a window reloaded mid-run follows it as well as the one that started it.
+pub const PROGRESS_EVENT: &str = "index-progress";
+pub const FINISHED_EVENT: &str = "index-finished";
+
+/// How a run ended, for `index-finished`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finished {
+    pub report: Option<Report>,
+    pub error: Option<ApiError>,
+}
+
+/// Bring the library up to date with its folders, announcing progress; one run at a time.
 #[tauri::command]
-pub async fn index(
-    state: State<'_, AppState>,
-    on_progress: Channel<Progress>,
-) -> ApiResult<Report> {
+pub async fn index<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> ApiResult<Report> {
     let lib = state.library()?;
     if !state.start_indexing() {
         return Err(ApiError::new("busy", "Indexing is already running."));
     }
     let cancel = Arc::clone(&state.cancel);
     let latest = Arc::clone(&state.progress);
+    let events = app.clone();
     let run = tauri::async_runtime::spawn_blocking(move || {
         let mut report = |p: &Progress| {
             *lock(&latest) = Some(p.clone());
-            // Fails only when the window is gone; indexing goes on regardless.
-            let _ = on_progress.send(p.clone());
+            // Fails only when no window is left; indexing goes on regardless.
+            let _ = events.emit(PROGRESS_EVENT, p);
         };
         lib.index(&mut report, &cancel)
     })
     .await;
     state.finish_indexing();
-    Ok(run.map_err(internal)??)
+    let outcome: ApiResult<Report> = run.map_err(internal).and_then(|r| Ok(r?));
+    let finished = Finished {
+        report: outcome.as_ref().ok().cloned(),
+        error: outcome.as_ref().err().cloned(),
+    };
+    let _ = app.emit(FINISHED_EVENT, finished);
+    outcome
 }
 
 #[tauri::command]
@@ -215,32 +240,39 @@ pub async fn skipped(state: State<'_, AppState>) -> ApiResult<Vec<Skipped>> {
     with_library(&state, |lib| Ok(lib.skipped()?)).await
 }
 
-/// Throw away the embeddings of another model and index again with this one.
+/// Throw away the embeddings of another model and index again with this one. Opening hashes the
+/// model and reads the library: blocking work, so it runs on the blocking pool.
 #[tauri::command]
-pub async fn reindex_library(state: State<'_, AppState>) -> ApiResult<Status> {
-    if state.is_indexing() {
+pub async fn reindex_library<R: Runtime>(app: AppHandle<R>) -> ApiResult<Status> {
+    if app.state::<AppState>().is_indexing() {
         return Err(ApiError::new("busy", "Wait for indexing to finish."));
     }
-    let lib = state.open(true)?;
-    tauri::async_runtime::spawn_blocking(move || Ok(lib.status()?))
-        .await
-        .map_err(internal)?
+    tauri::async_runtime::spawn_blocking(move || {
+        let lib = app.state::<AppState>().open(true)?;
+        Ok(lib.status()?)
+    })
+    .await
+    .map_err(internal)?
 }
 
 /// Open a catalogued image in the system's default viewer.
 #[tauri::command]
 pub async fn open_image(state: State<'_, AppState>, id: i64) -> ApiResult<()> {
     with_library(&state, move |lib| {
-        crate::desktop::open(&catalogued(lib, id)?.path)
+        tauri_plugin_opener::open_path(catalogued(lib, id)?.path, None::<&str>).map_err(desktop)
     })
     .await
 }
 
-/// Show a catalogued image in the file manager.
+/// Show a catalogued image in the file manager (selected where the file manager supports it).
 #[tauri::command]
 pub async fn reveal_image(state: State<'_, AppState>, id: i64) -> ApiResult<()> {
     with_library(&state, move |lib| {
-        crate::desktop::reveal(&catalogued(lib, id)?.path)
+        tauri_plugin_opener::reveal_item_in_dir(catalogued(lib, id)?.path).map_err(desktop)
     })
     .await
+}
+
+fn desktop(e: tauri_plugin_opener::Error) -> ApiError {
+    ApiError::new("desktop", e.to_string())
 }

@@ -23,7 +23,7 @@ impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         let code = match &e {
             Error::RuntimeMissing { .. } | Error::RuntimeLoad { .. } => "runtime_missing",
-            Error::ModelMissing { .. } | Error::ModelNotFound { .. } => "no_model",
+            Error::ModelMissing { .. } | Error::ModelNotFound { .. } | Error::NoModel => "no_model",
             Error::Manifest { .. } | Error::ModelFile { .. } | Error::Tokenizer { .. } => {
                 "model_invalid"
             }
@@ -35,6 +35,7 @@ impl From<Error> for ApiError {
             Error::Catalog { .. } | Error::VectorIndex { .. } => "library",
             Error::DiskFull { .. } => "disk_full",
             Error::Inference { .. } => "inference",
+            Error::Internal(_) => "internal",
         };
         Self::new(code, e.to_string())
     }

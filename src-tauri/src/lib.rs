@@ -2,7 +2,6 @@
 //! [`commands`], images reach the webview through [`protocol`], and [`state`] holds the library.
 
 pub mod commands;
-pub mod desktop;
 pub mod error;
 pub mod protocol;
 pub mod state;

@@ -135,6 +135,7 @@ impl AppState {
     }
 
     /// (Re)open the library with the model; `reindex` throws away embeddings of another model.
+    /// Blocking (model hashing, catalog and vector index reads): call it off the async runtime.
     pub fn open(&self, reindex: bool) -> ApiResult<Arc<Library>> {
         let model_dir = self
             .setup
@@ -201,12 +202,17 @@ impl AppState {
         )
     }
 
-    /// Claim the single indexing run; false if one is already going.
+    /// Claim the single indexing run; false if one is already going. Only the run that starts
+    /// clears the cancel flag: a refused second request must not undo the user's Cancel.
     pub fn start_indexing(&self) -> bool {
-        self.cancel.store(false, Ordering::SeqCst);
-        self.indexing
+        let claimed = self
+            .indexing
             .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok()
+            .is_ok();
+        if claimed {
+            self.cancel.store(false, Ordering::SeqCst);
+        }
+        claimed
     }
 
     pub fn finish_indexing(&self) {

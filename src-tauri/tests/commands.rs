@@ -50,6 +50,21 @@ impl App {
 
     /// Invoke `cmd` as the UI does; Ok(value) or Err({code, message}).
     fn call<T: DeserializeOwned>(&self, cmd: &str, args: Value) -> Result<T, Value> {
+        call(&self.window, cmd, args)
+    }
+
+    fn state(&self) -> tauri::State<'_, AppState> {
+        self.window.state::<AppState>()
+    }
+}
+
+/// Invoke `cmd` on `window` as the UI does (from any thread: windows are shared handles).
+fn call<T: DeserializeOwned>(
+    window: &WebviewWindow<MockRuntime>,
+    cmd: &str,
+    args: Value,
+) -> Result<T, Value> {
+    {
         let request = InvokeRequest {
             cmd: cmd.into(),
             callback: tauri::ipc::CallbackFn(0),
@@ -59,14 +74,10 @@ impl App {
             headers: Default::default(),
             invoke_key: INVOKE_KEY.to_string(),
         };
-        tauri::test::get_ipc_response(&self.window, request).map(|body| {
+        tauri::test::get_ipc_response(window, request).map(|body| {
             body.deserialize::<T>()
                 .expect("response has the expected shape")
         })
-    }
-
-    fn state(&self) -> tauri::State<'_, AppState> {
-        self.window.state::<AppState>()
     }
 }
 
@@ -125,9 +136,7 @@ fn add_index_search_similar_through_the_commands() {
         .expect("add folder");
     assert_eq!(status["folders"].as_array().expect("folders").len(), 1);
 
-    let report: Value = app
-        .call("index", json!({ "onProgress": "__CHANNEL__:1" }))
-        .expect("index");
+    let report: Value = app.call("index", json!({})).expect("index");
     assert_eq!(report["added"], 50);
     assert_eq!(report["cancelled"], false);
     let progress = app
@@ -292,11 +301,279 @@ fn add_index_search_similar_through_the_commands() {
     assert_eq!(get(Kind::Preview, &format!("/{swapped_id}")).status(), 410);
     eprintln!("{} refused request paths × 2 schemes", attempts.len());
 
-    // Removing the folder removes its images from search.
+    // A query naming a catalogued file is text to the app: the webview never makes it read a
+    // file (an image searching by itself would score 1.0).
+    let path_query: Value = app
+        .call(
+            "search",
+            json!({ "query": folder.join("00000.png"), "options": { "all": true } }),
+        )
+        .expect("search");
+    let best = path_query["hits"][0]["score"].as_f64().unwrap_or(0.0);
+    assert!(
+        best < 0.9,
+        "the path was read as an image: best score {best}"
+    );
+
+    // Removing the folder, by id, removes its images from search.
+    let folder_id = status["folders"][0]["id"].as_i64().expect("folder id");
     let status: Value = app
-        .call("remove_folder", json!({ "path": folder }))
+        .call("remove_folder", json!({ "id": folder_id }))
         .expect("remove");
     assert_eq!(status["images"], 0);
+}
+
+#[test]
+fn folders_travel_by_id_even_when_their_names_are_not_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = App::new(setup(
+        Mode::Real,
+        Some(tiny_clip()),
+        &dir.path().join("library"),
+    ));
+    let odd = dir
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"caf\xe9-photos"));
+    std::fs::create_dir(&odd).expect("mkdir");
+    let gallery = repo().join("tests/fixtures/shapes");
+    for name in ["00000.png", "00001.png", "00002.png"] {
+        std::fs::copy(gallery.join(name), odd.join(name)).expect("copy");
+    }
+    let plain = shape_folder(dir.path());
+    // As a folder dropped on the window arrives: a path from the window system, not a string.
+    let library = app.state().library().expect("open");
+    library.add_folder(&odd).expect("adds");
+    library.add_folder(&plain).expect("adds");
+    app.call::<Value>("index", json!({})).expect("index");
+    let status: Value = app.call("app_status", json!({})).expect("status");
+    let folders = status["library"]["folders"].as_array().expect("folders");
+    let odd_folder = folders
+        .iter()
+        .find(|f| f["images"] == 3)
+        .expect("the non-UTF-8 folder is listed");
+    assert!(
+        odd_folder["path"]
+            .as_str()
+            .expect("path")
+            .contains('\u{fffd}'),
+        "shown lossily: {odd_folder}"
+    );
+    let odd_id = odd_folder["id"].as_i64().expect("id");
+
+    // Filter by it, by id.
+    let only: Value = app
+        .call(
+            "search",
+            json!({ "query": "a shape", "options": { "all": true, "folderId": odd_id } }),
+        )
+        .expect("search");
+    assert_eq!(only["hits"].as_array().expect("hits").len(), 3);
+
+    // Remove it, by id; the other folder stays.
+    let status: Value = app
+        .call("remove_folder", json!({ "id": odd_id }))
+        .expect("removes");
+    assert_eq!(status["folders"].as_array().expect("folders").len(), 1);
+    assert_eq!(status["images"], 50);
+    let e = app
+        .call::<Value>("remove_folder", json!({ "id": odd_id }))
+        .expect_err("gone");
+    assert_eq!(error_code(&e), "bad_query");
+}
+
+#[test]
+fn the_to_day_is_inclusive_and_a_day_that_does_not_exist_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = App::new(setup(
+        Mode::Real,
+        Some(tiny_clip()),
+        &dir.path().join("library"),
+    ));
+    let folder = dir.path().join("photos");
+    std::fs::create_dir(&folder).expect("mkdir");
+    // Chelsea taken at the last second of 2021-06-15 (same bytes but the EXIF time).
+    let jpeg =
+        std::fs::read(repo().join("tests/fixtures/photos/chelsea_upright.jpg")).expect("read");
+    let at = jpeg
+        .windows(19)
+        .position(|w| w == b"2021:06:15 14:30:00")
+        .expect("the fixture's EXIF date");
+    let mut late = jpeg.clone();
+    late[at..at + 19].copy_from_slice(b"2021:06:15 23:59:59");
+    std::fs::write(folder.join("late.jpg"), &late).expect("write");
+    app.call::<Value>("add_folder", json!({ "path": folder }))
+        .expect("add");
+    app.call::<Value>("index", json!({})).expect("index");
+    let on = |from: &str, to: &str| -> Result<Value, Value> {
+        app.call(
+            "search",
+            json!({ "query": "a cat", "options": { "all": true, "takenFrom": from, "takenTo": to } }),
+        )
+    };
+    let same_day = on("2021-06-15", "2021-06-15").expect("search");
+    assert_eq!(
+        same_day["hits"].as_array().expect("hits").len(),
+        1,
+        "23:59:59 is on the To day"
+    );
+    let day_before = on("2021-06-01", "2021-06-14").expect("search");
+    assert_eq!(day_before["hits"].as_array().expect("hits").len(), 0);
+    let e = on("2021-02-31", "2021-06-15").expect_err("no such day");
+    assert_eq!(error_code(&e), "bad_query");
+    assert!(
+        e["message"]
+            .as_str()
+            .expect("message")
+            .contains("2021-02-31"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_refused_second_index_keeps_the_users_cancel() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = App::new(setup(
+        Mode::Real,
+        Some(tiny_clip()),
+        &dir.path().join("library"),
+    ));
+    let state = app.state();
+    assert!(state.start_indexing(), "the first run starts");
+    state
+        .cancel
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(!state.start_indexing(), "a second is refused");
+    assert!(
+        state.cancel.load(std::sync::atomic::Ordering::SeqCst),
+        "the refused request did not clear the pending cancel"
+    );
+    state.finish_indexing();
+    assert!(
+        state.start_indexing(),
+        "the next run starts, with a fresh cancel flag"
+    );
+    assert!(!state.cancel.load(std::sync::atomic::Ordering::SeqCst));
+    state.finish_indexing();
+}
+
+/// Runs `work` on its own thread; fails the test instead of hanging it.
+fn within<T: Send + 'static>(
+    secs: u64,
+    what: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(work());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(secs))
+        .unwrap_or_else(|_| panic!("{what} did not answer within {secs} s"))
+}
+
+#[test]
+fn removing_a_folder_during_the_apps_own_run_answers_busy() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let library = dir.path().join("library");
+    let app = App::new(setup(Mode::Real, Some(tiny_clip()), &library));
+    let folder = shape_folder(dir.path());
+    let status: Value = app
+        .call("add_folder", json!({ "path": folder }))
+        .expect("add");
+    let folder_id = status["folders"][0]["id"].as_i64().expect("id");
+    // Another process holds the library: the app's run starts and waits for it.
+    let other = clipstream_core::lock::try_acquire(&library).expect("free");
+    let runner = app.window.clone();
+    let run = std::thread::spawn(move || call::<Value>(&runner, "index", json!({})));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while app
+        .state()
+        .progress
+        .lock()
+        .expect("lock")
+        .as_ref()
+        .map(|p| p.phase)
+        != Some(clipstream_core::Phase::Waiting)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never started waiting"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let remover = app.window.clone();
+    let refused = within(20, "remove_folder during the app's run", move || {
+        call::<Value>(&remover, "remove_folder", json!({ "id": folder_id }))
+    })
+    .expect_err("busy");
+    assert_eq!(error_code(&refused), "busy", "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .expect("message")
+            .contains("indexing run in progress"),
+        "{refused}"
+    );
+    drop(other);
+    let report = run.join().expect("thread").expect("index");
+    assert_eq!(report["added"], 50);
+}
+
+#[test]
+fn reindexing_runs_off_the_async_runtime() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A model folder whose manifest will block its reader: a named pipe nobody writes yet.
+    let model = dir.path().join("model");
+    std::fs::create_dir_all(&model).expect("mkdir");
+    for entry in std::fs::read_dir(tiny_clip()).expect("model dir").flatten() {
+        std::fs::copy(entry.path(), model.join(entry.file_name())).expect("copy");
+    }
+    let app = App::new(setup(
+        Mode::Real,
+        Some(model.clone()),
+        &dir.path().join("library"),
+    ));
+    let manifest = model.join("manifest.json");
+    let text = std::fs::read(&manifest).expect("manifest");
+    std::fs::remove_file(&manifest).expect("rm");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&manifest)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    // As many re-index requests as the async runtime has workers, each stuck reading the pipe.
+    let workers = std::thread::available_parallelism().map_or(2, usize::from) + 1;
+    let stuck: Vec<_> = (0..workers)
+        .map(|_| {
+            let window = app.window.clone();
+            std::thread::spawn(move || call::<Value>(&window, "reindex_library", json!({})))
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // The runtime still answers other commands.
+    let window = app.window.clone();
+    let status: Value = within(20, "app_status while re-indexing blocks", move || {
+        call(&window, "app_status", json!({}))
+    })
+    .expect("status");
+    assert_eq!(status["mode"], "real");
+    // Let the readers go: each gets the manifest, part of it or nothing; none may hang. (Read
+    // and write, so opening never waits for a reader.)
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !stuck.iter().all(|h| h.is_finished()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "re-index requests still stuck"
+        );
+        let mut pipe = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&manifest)
+            .expect("open the pipe");
+        std::io::Write::write_all(&mut pipe, &text).ok();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        drop(pipe);
+    }
 }
 
 #[test]
@@ -308,8 +585,7 @@ fn library_of_another_model_asks_to_reindex() {
         let folder = shape_folder(dir.path());
         app.call::<Value>("add_folder", json!({ "path": folder }))
             .expect("add");
-        app.call::<Value>("index", json!({ "onProgress": "__CHANNEL__:1" }))
-            .expect("index");
+        app.call::<Value>("index", json!({})).expect("index");
     }
     // The same files under another model id stand for a different model.
     let other = dir.path().join("other-model");
@@ -332,9 +608,7 @@ fn library_of_another_model_asks_to_reindex() {
     let status: Value = app.call("reindex_library", json!({})).expect("reindex");
     assert_eq!(status["images"], 0, "old embeddings dropped, folders kept");
     assert_eq!(status["folders"].as_array().expect("folders").len(), 1);
-    let report: Value = app
-        .call("index", json!({ "onProgress": "__CHANNEL__:1" }))
-        .expect("index");
+    let report: Value = app.call("index", json!({})).expect("index");
     assert_eq!(report["added"], 50);
     let status: Value = app.call("app_status", json!({})).expect("status");
     assert_eq!(status["error"], Value::Null);
@@ -351,7 +625,7 @@ fn without_a_model_every_command_says_so() {
     assert_eq!(status["model_locations"], json!(["/nowhere/model"]));
     for (cmd, args) in [
         ("search", json!({ "query": "a dog", "options": {} })),
-        ("index", json!({ "onProgress": "__CHANNEL__:1" })),
+        ("index", json!({})),
         ("add_folder", json!({ "path": "/tmp" })),
     ] {
         let e = app.call::<Value>(cmd, args).expect_err("no model");

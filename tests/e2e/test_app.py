@@ -277,3 +277,41 @@ def test_indexing_waits_while_another_process_updates_the_library(app: Session, 
         timeout=120,
     )
     assert s.text("#indexing-detail") == "1 skipped (see Folders)", s.text("#indexing-detail")
+
+
+def empty_kind(s: Session) -> str | None:
+    """What the centre shows when there are no results ("bad-query", "nothing-found", ...)."""
+    return s.js("const e = document.getElementById('empty'); return e.hidden ? null : e.dataset.kind")
+
+
+def test_an_answer_stays_while_indexing_runs_and_a_reloaded_window_follows_the_run(app: Session, home: Path):
+    """A run's progress refreshes counts and results without blanking the answer on screen; a
+    window reloaded mid-run picks the run up again and follows it to its end."""
+    s = app
+    lock_file = home / "data" / "clipstream" / "demo-library" / "write.lock"
+    with open(lock_file, "r+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        lock.truncate(0)
+        lock.write(f"clipstream, pid {os.getpid()}")
+        lock.flush()
+        # An answer that is not results: a query to fix.
+        s.click("#query")
+        s.clear("#query")
+        s.type("#query", "- cats")
+        s.wait("the query's fix", lambda: empty_kind(s) == "bad-query")
+        time.sleep(1.6)  # past the strip's refresh interval, so the run's first report refreshes
+        s.js("document.getElementById('rescan').click()")
+        s.wait("the waiting strip", lambda: s.text("#indexing-title") == "Waiting")
+        time.sleep(1.0)
+        assert empty_kind(s) == "bad-query", "the answer on screen was replaced while indexing"
+        assert "needs a fix" in s.text("#empty")
+        s.screenshot(SHOTS / "7-answer-during-indexing.png")
+        # Reload mid-run: the new page shows the run and keeps following it.
+        s.refresh()
+        s.wait("the reloaded window's strip", lambda: s.text("#indexing-title") == "Waiting", timeout=60)
+    s.wait(
+        "the reloaded window to see the run finish",
+        lambda: indexing_state(s) == "done",
+        timeout=120,
+    )
+    assert s.text("#indexing-detail") == "1 skipped (see Folders)", s.text("#indexing-detail")

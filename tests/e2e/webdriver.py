@@ -76,6 +76,10 @@ class Session:
         actions = [{"type": "keyDown", "value": value}, {"type": "keyUp", "value": value}]
         self.cmd("POST", "/actions", {"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})
 
+    def refresh(self) -> None:
+        """Reload the page, as F5 or a crashed web process would."""
+        self.cmd("POST", "/refresh", {})
+
     def js(self, script: str, *args):
         return self.cmd("POST", "/execute/sync", {"script": script, "args": list(args)})
 

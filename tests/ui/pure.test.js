@@ -1,0 +1,74 @@
+// The window's pure modules, under Node's own test runner: `node --test tests/ui`.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+
+import { bytes, duration, escapeHtml, fileName, folderOf, number, progressView, reportSummary, takenText } from "../../ui/format.js";
+import { latest } from "../../ui/latest.js";
+import { ALL_LIMIT, searchOptions } from "../../ui/options.js";
+
+test("sizes, names and numbers", () => {
+  assert.equal(bytes(512), "512 B");
+  assert.equal(bytes(1536), "1.5 KB");
+  assert.equal(bytes(5 * 1024 * 1024), "5.0 MB");
+  assert.equal(fileName("/a/b/c.jpg"), "c.jpg");
+  assert.equal(folderOf("/a/b/c.jpg"), "/a/b");
+  assert.equal(folderOf("/c.jpg"), "/");
+  assert.equal(number(1234567), (1234567).toLocaleString());
+});
+
+test("a camera's local time comes back as it was written", () => {
+  // 2021-06-15 23:59:59 stored as if UTC.
+  const text = takenText(Date.UTC(2021, 5, 15, 23, 59, 59) / 1000);
+  assert.match(text, /2021/);
+  assert.match(text, /23:59|11:59/, text);
+  assert.equal(takenText(null), "unknown (no EXIF date)");
+});
+
+test("time left", () => {
+  assert.equal(duration(0.2), "about 1 s left");
+  assert.equal(duration(125), "about 2 min left");
+  assert.equal(duration(5400), "about 1.5 h left");
+  assert.equal(duration(null), "");
+});
+
+test("HTML is escaped", () => {
+  assert.equal(escapeHtml(`<img src=x onerror="a('b')">&`), "&lt;img src=x onerror=&quot;a(&#39;b&#39;)&quot;&gt;&amp;");
+});
+
+test("the indexing strip for each phase", () => {
+  const waiting = progressView({ phase: "waiting", waiting_for: "another ClipStream process (clipstream, pid 7)" });
+  assert.equal(waiting.title, "Waiting");
+  assert.match(waiting.detail, /pid 7\) is updating this library/);
+  assert.equal(waiting.value, null);
+  assert.deepEqual(progressView({ phase: "discovering", found: 1200 }), { title: "Looking for photos", detail: `${number(1200)} found`, value: null, max: 1 });
+  const running = progressView({ phase: "indexing", done: 40, to_process: 100, images_per_s: 8, eta_s: 7.5, skipped: 2 });
+  assert.deepEqual(running, { title: "Indexing", detail: "40 of 100 · 8.0 images/s · about 8 s left · 2 skipped", value: 40, max: 100 });
+  const done = progressView({ phase: "done", done: 100, to_process: 100, images_per_s: 8, eta_s: 0, skipped: 0 });
+  assert.equal(done.title, "Up to date");
+  assert.equal(done.detail, "100 of 100 · 8.0 images/s");
+});
+
+test("a run's summary", () => {
+  const base = { added: 0, updated: 0, moved: 0, copied: 0, removed: 0, skipped_total: 0, unreachable: [] };
+  assert.equal(reportSummary(base), "no changes");
+  assert.equal(reportSummary({ ...base, added: 300, copied: 2, skipped_total: 1 }), "300 added · 2 copies · 1 skipped (see Folders)");
+  assert.equal(reportSummary({ ...base, removed: 3, unreachable: ["/media/x"] }), "3 removed · 1 folder(s) unreachable");
+});
+
+test("only the newest request's answer counts", () => {
+  const seq = latest();
+  const first = seq.next();
+  assert.ok(seq.isLatest(first));
+  const second = seq.next();
+  assert.ok(!seq.isLatest(first), "an older answer is dropped");
+  assert.ok(seq.isLatest(second));
+});
+
+test("search options from the controls", () => {
+  assert.deepEqual(searchOptions({ showAll: false, sort: "relevance", folderId: "", from: "", to: "" }), {
+    all: false, limit: undefined, sortByDate: false, folderId: null, takenFrom: null, takenTo: null,
+  });
+  assert.deepEqual(searchOptions({ showAll: true, sort: "date", folderId: "3", from: "2024-01-01", to: "2024-01-31" }), {
+    all: true, limit: ALL_LIMIT, sortByDate: true, folderId: 3, takenFrom: "2024-01-01", takenTo: "2024-01-31",
+  });
+});

@@ -1,0 +1,101 @@
+// The Folders drawer: the library's folders (by id), adding and removing them, skipped files.
+import * as api from "./api.js";
+import { $, button, toast } from "./dom.js";
+import { fileName, number } from "./format.js";
+import { startIndexing } from "./indexing.js";
+import { refreshStatus } from "./status.js";
+import { runSearch } from "./search.js";
+
+export function renderFolders(status) {
+  const lib = status.library;
+  const list = $("folder-list");
+  list.replaceChildren();
+  const filter = $("folder-filter");
+  const chosen = filter.value;
+  filter.replaceChildren(new Option("All folders", ""));
+  if (!lib) return;
+  for (const f of lib.folders) {
+    const li = document.createElement("li");
+    li.dataset.id = f.id;
+    if (!f.reachable) li.classList.add("unreachable");
+    const name = document.createElement("div");
+    name.className = "folder-name";
+    name.textContent = f.path;
+    const meta = document.createElement("div");
+    meta.className = "folder-meta";
+    meta.textContent = `${number(f.images)} photos${f.reachable ? "" : " · not reachable (unplugged?) — photos kept"}`;
+    const remove = button("Remove", "ghost small", async () => {
+      if (!confirm(`Stop searching ${f.path}? Its photos leave the library (the files are not touched).`)) return;
+      try { await api.removeFolder(f.id); await refreshStatus(); runSearch(); }
+      catch (e) { toast(e.message); }
+    });
+    li.append(name, meta, remove);
+    list.append(li);
+    filter.append(new Option(fileName(f.path) || f.path, String(f.id)));
+  }
+  filter.value = lib.folders.some((f) => String(f.id) === chosen) ? chosen : "";
+  $("skipped-count").textContent = number(lib.skipped);
+  $("library-info").textContent = `${number(lib.images)} photos · model ${status.model_id ?? "none"} · library ${lib.library}`;
+}
+
+export async function renderSkipped() {
+  if (!$("skipped-box").open) return;
+  const list = $("skipped-list");
+  try {
+    const items = await api.skipped();
+    list.replaceChildren(...items.slice(0, 500).map((s) => {
+      const li = document.createElement("li");
+      const p = document.createElement("div");
+      p.className = "skipped-path";
+      p.textContent = s.path;
+      const r = document.createElement("div");
+      r.className = "skipped-reason";
+      r.textContent = s.reason;
+      li.append(p, r);
+      return li;
+    }));
+    if (items.length > 500) list.append(Object.assign(document.createElement("li"), { textContent: `… and ${number(items.length - 500)} more (clipstream status --skipped lists all)` }));
+  } catch (e) { toast(e.message); }
+}
+
+export async function addFolder(path) {
+  try {
+    await api.addFolder(path);
+    await refreshStatus();
+    runSearch();
+    startIndexing();
+  } catch (e) { toast(e.message); }
+}
+
+export async function pickAndAdd() {
+  try {
+    const path = await api.pickFolder();
+    if (path) await addFolder(path);
+  } catch (e) { toast(e.message); }
+}
+
+export function toggleFolders(open) {
+  const d = $("folders");
+  d.hidden = open === undefined ? !d.hidden : !open;
+  $("folders-button").setAttribute("aria-expanded", String(!d.hidden));
+  if (!d.hidden) renderSkipped();
+}
+
+export const foldersOpen = () => !$("folders").hidden;
+
+export function wireFolders() {
+  $("folders-button").onclick = () => toggleFolders();
+  $("close-folders").onclick = () => toggleFolders(false);
+  $("pick-folder").onclick = pickAndAdd;
+  $("rescan").onclick = () => startIndexing();
+  $("add-path").onsubmit = (e) => {
+    e.preventDefault();
+    const path = $("folder-path").value.trim();
+    if (path) { $("folder-path").value = ""; addFolder(path); }
+  };
+  $("skipped-box").addEventListener("toggle", renderSkipped);
+  api.onFoldersAdded(async ({ added, errors }) => {
+    for (const e of errors) toast(e.message);
+    if (added.length) { await refreshStatus(); runSearch(); startIndexing(); }
+  });
+}

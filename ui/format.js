@@ -1,0 +1,68 @@
+// Pure text formatting for the window: numbers, sizes, dates, progress and run summaries.
+// No DOM and no Tauri here, so `node --test tests/ui` checks all of it.
+
+export const number = (n) => Number(n).toLocaleString();
+export const fileName = (p) => p.split("/").pop();
+export const folderOf = (p) => p.slice(0, Math.max(1, p.lastIndexOf("/")));
+
+export function bytes(n) {
+  const units = ["B", "KB", "MB", "GB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return `${n.toFixed(i ? 1 : 0)} ${units[i]}`;
+}
+
+/** taken_at is the camera's local time stored as if UTC: shown in UTC it comes back unchanged. */
+export function takenText(t) {
+  if (t == null) return "unknown (no EXIF date)";
+  return new Date(t * 1000).toLocaleString(undefined, { timeZone: "UTC", dateStyle: "medium", timeStyle: "short" });
+}
+
+export function duration(s) {
+  if (s == null || !isFinite(s)) return "";
+  if (s < 60) return `about ${Math.max(1, Math.round(s))} s left`;
+  if (s < 3600) return `about ${Math.round(s / 60)} min left`;
+  return `about ${(s / 3600).toFixed(1)} h left`;
+}
+
+export function escapeHtml(s) {
+  return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+}
+
+/** The indexing strip for one progress report: {title, detail, value, max} (value null: busy). */
+export function progressView(p) {
+  if (p.phase === "waiting") {
+    return {
+      title: "Waiting",
+      detail: `${p.waiting_for} is updating this library; indexing starts when it finishes`,
+      value: null, max: 1,
+    };
+  }
+  if (p.phase === "discovering") {
+    return { title: "Looking for photos", detail: `${number(p.found)} found`, value: null, max: 1 };
+  }
+  const parts = [`${number(p.done)} of ${number(p.to_process)}`];
+  if (p.images_per_s > 0) parts.push(`${p.images_per_s.toFixed(1)} images/s`);
+  if (p.phase !== "done" && p.eta_s != null) parts.push(duration(p.eta_s));
+  if (p.skipped) parts.push(`${number(p.skipped)} skipped`);
+  return {
+    title: p.phase === "done" ? "Up to date" : "Indexing",
+    detail: parts.join(" · "),
+    value: p.done,
+    max: Math.max(1, p.to_process),
+  };
+}
+
+/** What a finished run did, in one line. */
+export function reportSummary(report) {
+  const bits = [];
+  if (report.added) bits.push(`${number(report.added)} added`);
+  if (report.updated) bits.push(`${number(report.updated)} changed`);
+  if (report.moved) bits.push(`${number(report.moved)} moved`);
+  if (report.copied) bits.push(`${number(report.copied)} copies`);
+  if (report.removed) bits.push(`${number(report.removed)} removed`);
+  if (report.skipped_total) bits.push(`${number(report.skipped_total)} skipped (see Folders)`);
+  if (report.unreachable.length) bits.push(`${report.unreachable.length} folder(s) unreachable`);
+  if (!bits.length) bits.push("no changes");
+  return bits.join(" · ");
+}

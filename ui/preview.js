@@ -1,0 +1,56 @@
+// The preview dialog: the photo large with its details; Open, Show in folder, Find similar.
+import * as api from "./api.js";
+import { $, toast } from "./dom.js";
+import { bytes, fileName, folderOf, takenText } from "./format.js";
+import { currentHit, hits, select } from "./results.js";
+import { findSimilar } from "./search.js";
+
+let showing = -1;
+
+export const isOpen = () => $("preview").open;
+
+export function openPreview(i) {
+  const hit = hits()[i];
+  if (!hit) return;
+  showing = i;
+  $("preview-img").src = api.previewUrl(hit.id);
+  $("preview-img").alt = fileName(hit.path);
+  $("preview-name").textContent = fileName(hit.path);
+  $("preview-folder").textContent = folderOf(hit.path);
+  $("preview-taken").textContent = takenText(hit.taken_at);
+  $("preview-dims").textContent = `${hit.width} × ${hit.height} px`;
+  $("preview-file").textContent = `${hit.format.toUpperCase()}, ${bytes(hit.size)}`;
+  $("preview-score").textContent = hit.score.toFixed(3);
+  const d = $("preview");
+  d.dataset.id = hit.id;
+  if (!d.open) d.showModal();
+}
+
+export function step(by) {
+  openPreview(Math.max(0, Math.min(showing + by, hits().length - 1)));
+}
+
+export function closePreview() {
+  const d = $("preview");
+  if (d.open) d.close();
+  if (showing >= 0) select(showing);
+}
+
+function shown() {
+  return hits()[showing] ?? currentHit();
+}
+
+export function wirePreview() {
+  $("close-preview").onclick = closePreview;
+  $("preview").addEventListener("close", () => { $("preview-img").removeAttribute("src"); });
+  $("preview").addEventListener("click", (e) => { if (e.target === $("preview")) closePreview(); });
+  $("similar-button").onclick = async () => {
+    const hit = shown();
+    if (!hit) return;
+    closePreview();
+    await findSimilar(hit);
+    window.scrollTo({ top: 0 });
+  };
+  $("open-button").onclick = () => { const h = shown(); if (h) api.openImage(h.id).catch((e) => toast(e.message)); };
+  $("reveal-button").onclick = () => { const h = shown(); if (h) api.revealImage(h.id).catch((e) => toast(e.message)); };
+}

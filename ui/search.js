@@ -1,0 +1,101 @@
+// What the search box and filters ask for, sent to Rust as the user types; only the newest
+// answer is drawn.
+import * as api from "./api.js";
+import { $ } from "./dom.js";
+import { escapeHtml, fileName } from "./format.js";
+import { latest } from "./latest.js";
+import { searchOptions } from "./options.js";
+import { showBlocker, showEmpty, showStart } from "./empty.js";
+import { showResults } from "./results.js";
+import { status } from "./status.js";
+
+const DEBOUNCE_MS = 120; // typing pause before a search is sent
+
+let similarTo = null;   // {id, name} while showing "find similar"
+let showAll = false;
+let debounceTimer = null;
+const requests = latest();
+
+function options() {
+  return searchOptions({
+    showAll,
+    sort: $("sort").value,
+    folderId: $("folder-filter").value,
+    from: $("from").value,
+    to: $("until").value,
+  });
+}
+
+/** Whether the window shows an answer to a query (text or "similar") rather than a start screen. */
+export const isActive = () => similarTo != null || $("query").value.trim() !== "";
+export const showingSimilar = () => similarTo != null;
+
+export function scheduleSearch() {
+  clearTimeout(debounceTimer);
+  debounceTimer = setTimeout(runSearch, DEBOUNCE_MS);
+}
+
+/** Whether a typed query is waiting for its debounce. */
+export const pending = () => debounceTimer != null;
+
+export function onTyped() {
+  similarTo = null;
+  showAll = false;
+  scheduleSearch();
+}
+
+export function setQuery(text) {
+  $("query").value = text;
+  similarTo = null;
+  runSearch();
+}
+
+export function setShowAll(all) {
+  showAll = all;
+  runSearch();
+}
+
+export function findSimilar(hit) {
+  similarTo = { id: hit.id, name: fileName(hit.path) };
+  showAll = false;
+  return runSearch();
+}
+
+export function leaveSimilar() {
+  similarTo = null;
+  runSearch();
+}
+
+/** Show what the box asks for now: a blocker, the start screen, or the answer to the query.
+ * What is on screen stays until the answer replaces it (no blank page while it comes). */
+export async function runSearch() {
+  clearTimeout(debounceTimer);
+  debounceTimer = null;
+  const ticket = requests.next();
+  if (showBlocker()) return;
+  const query = $("query").value.trim();
+  if (!isActive()) { showStart(); return; }
+  document.body.classList.add("searching");
+  try {
+    const results = similarTo != null
+      ? await api.similar(similarTo.id, options())
+      : await api.search(query, options());
+    if (!requests.isLatest(ticket)) return; // a newer search was sent meanwhile: never show this one
+    const label = similarTo != null ? `photos like ${similarTo.name}` : `“${query}”`;
+    showResults(results, label, { similar: similarTo != null, all: showAll });
+  } catch (e) {
+    if (!requests.isLatest(ticket)) return;
+    if (e.code === "bad_query") {
+      showEmpty(`<h2>That query needs a fix</h2><p>${escapeHtml(e.message)}</p>`, "bad-query");
+    } else {
+      showEmpty(`<h2>Search failed</h2><p>${escapeHtml(e.message)}</p>`, "error");
+    }
+  } finally {
+    if (requests.isLatest(ticket)) document.body.classList.remove("searching");
+  }
+}
+
+/** The status changed (a run committed, a folder came or went): bring the centre up to date. */
+export function statusChanged() {
+  if (status()) runSearch();
+}

@@ -46,9 +46,12 @@ step "launch to first result"
   --runs "$startup_runs" --json "$out/startup.json" >/dev/null
 step "vector index at $n_large vectors"
 "$bench" vindex --n "$n_large" --queries 100 --ef 64 --scalars bf16 --json "$out/vindex.json" >/dev/null
-step "indexing $images 12-MP JPEGs (product and bare model)"
+step "indexing $images 12-MP JPEGs into a copy of the $n-image library (product and bare model)"
 "$bench" indexing --model "$model" --folder "$out/jpegs-12mp-$images" --generate "$images" --threads 2 \
-  --json "$out/indexing.json" >/dev/null
+  --with-library "$out/library-$n" --json "$out/indexing.json" >/dev/null
+step "indexing $images 3-MP JPEGs (product and bare model)"
+"$bench" indexing --model "$model" --folder "$out/jpegs-3mp-$images" --generate "$images" \
+  --width 2000 --height 1500 --threads 2 --json "$out/indexing-3mp.json" >/dev/null
 step "the reference Python pipeline on the same JPEGs"
 (cd models && "$PY" -m clipstream_models bench-reference-indexing --source "build/random-vit-b-32-source" \
   --folder "../$out/jpegs-12mp-$images" --threads 2 --json "../$out/reference-indexing.json" >/dev/null)

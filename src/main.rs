@@ -34,7 +34,8 @@ struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     model: Option<PathBuf>,
 
-    /// Threads ONNX Runtime uses per model run (default: all cores).
+    /// Cores to use: threads per model run, and image decoders while indexing (default: all
+    /// cores). Fewer leaves the rest free for other work.
     #[arg(long, global = true, value_name = "N")]
     threads: Option<usize>,
 
@@ -131,6 +132,7 @@ const EXIT_MISSING_MODEL: u8 = 3;
 const EXIT_MODEL_MISMATCH: u8 = 4;
 
 fn main() -> ExitCode {
+    clipstream_core::memory::return_freed_memory();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -179,10 +181,13 @@ fn open(cli: &Cli, with_model: bool, reindex: bool) -> anyhow::Result<Library> {
     let dir = library_dir(cli.library.as_deref())?;
     let mut options = Options {
         reindex,
+        // Indexing never encodes text: the text model (~250 MB) loads only for a search.
+        text_at_open: !matches!(cli.command, Command::Index { .. }),
         ..Options::default()
     };
     if let Some(t) = cli.threads {
-        options.threads = t;
+        options.threads = t.max(1);
+        options.decode_threads = t.max(1);
     }
     let model = if with_model {
         let model_dir = model::locate(cli.model.as_deref())?;

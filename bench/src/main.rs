@@ -95,6 +95,24 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Resident memory of the vision model alone: loaded, after a batch of 1, after a batch of 16.
+    VisionMemory {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Where one JPEG's decode goes, step by step (medians over the folder's files, one thread).
+    Decode {
+        #[arg(long)]
+        folder: PathBuf,
+        #[arg(long, default_value_t = 224)]
+        short_side: u32,
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Indexing throughput on a folder of large JPEGs (generated if missing).
     Indexing {
         /// Model folder (manifest.json), e.g. models/build/random-vit-b-32.
@@ -111,12 +129,19 @@ enum Command {
         height: u32,
         #[arg(long)]
         threads: Option<usize>,
+        /// Index into a copy of this library (e.g. the 100k one `search` made), as a user with a
+        /// big library adds a folder: memory is measured with it open.
+        #[arg(long)]
+        with_library: Option<PathBuf>,
         #[arg(long)]
         json: Option<PathBuf>,
     },
 }
 
 fn main() -> anyhow::Result<()> {
+    if std::env::var_os("CLIPSTREAM_GLIBC_DEFAULTS").is_none() {
+        clipstream_core::memory::return_freed_memory();
+    }
     let (summary, json) = match Cli::parse().command {
         Command::Vindex {
             n,
@@ -133,11 +158,20 @@ fn main() -> anyhow::Result<()> {
             width,
             height,
             threads,
+            with_library,
             json,
-        } => (
-            indexing(&model, &folder, generate, width, height, threads)?,
-            json,
-        ),
+        } => {
+            let photos = Photos {
+                folder,
+                count: generate,
+                width,
+                height,
+            };
+            (
+                indexing(&model, &photos, threads, with_library.as_deref())?,
+                json,
+            )
+        }
         Command::Query {
             model,
             query,
@@ -168,6 +202,16 @@ fn main() -> anyhow::Result<()> {
             runs,
             json,
         } => (startup(&cli, &model, &library, runs)?, json),
+        Command::VisionMemory {
+            model,
+            threads,
+            json,
+        } => (vision_memory(&model, threads)?, json),
+        Command::Decode {
+            folder,
+            short_side,
+            json,
+        } => (decode_profile(&folder, short_side)?, json),
     };
     let text = serde_json::to_string_pretty(&summary)?;
     println!("{text}");
@@ -634,70 +678,311 @@ fn synthetic_photo(width: u32, height: u32, seed: u64) -> image::RgbImage {
     })
 }
 
-fn indexing(
-    model_dir: &Path,
-    folder: &Path,
-    generate: usize,
-    w: u32,
-    h: u32,
-    threads: Option<usize>,
-) -> anyhow::Result<serde_json::Value> {
-    std::fs::create_dir_all(folder)?;
-    let existing = std::fs::read_dir(folder)?.count();
-    if existing == 0 {
-        eprintln!(
-            "generating {generate} {w}×{h} JPEGs in {}",
-            folder.display()
-        );
-        for i in 0..generate {
-            let img = synthetic_photo(w, h, i as u64);
-            let path = folder.join(format!("photo_{i:04}.jpg"));
-            let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
-            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90).encode_image(&img)?;
+fn vision_memory(model_dir: &Path, threads: usize) -> anyhow::Result<serde_json::Value> {
+    let model = Model::open(model_dir)?;
+    let base = rss_mb().0;
+    let vision = VisionEncoder::new(&model, threads)?;
+    let [ch, cw] = model.manifest.vision.preprocess.center_crop;
+    let pixels = vec![vec![0.1f32; 3 * ch as usize * cw as usize]; 16];
+    vision.encode_batch(&pixels[..1])?;
+    let one = rss_mb().0;
+    vision.encode_batch(&pixels)?;
+    let sixteen = rss_mb().0;
+    vision.unload();
+    let unloaded = rss_mb().0;
+    clipstream_core::memory::trim();
+    let trimmed = rss_mb().0;
+    Ok(serde_json::json!({
+        "base_mb": base, "after_batch_1_mb": one, "after_batch_16_mb": sixteen,
+        "after_unload_mb": unloaded, "after_trim_mb": trimmed, "peak_mb": rss_mb().1,
+    }))
+}
+
+/// One JPEG's decode in steps: the whole product call, and its parts measured alone.
+fn decode_profile(folder: &Path, short_side: u32) -> anyhow::Result<serde_json::Value> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(folder)?
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
+        .collect();
+    files.sort();
+    anyhow::ensure!(!files.is_empty(), "no JPEGs in {}", folder.display());
+    let need = decode::Need {
+        short: short_side,
+        long: clipstream_core::thumbnail::BOX,
+    };
+    let mut steps: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
+    let mut time = |name, work: &mut dyn FnMut()| {
+        let t = Instant::now();
+        work();
+        steps.entry(name).or_default().push(ms_since(t));
+    };
+    for path in &files {
+        let bytes = std::fs::read(path)?;
+        let header = turbojpeg::read_header(&bytes)?;
+        let scale = decode::jpeg_scale(header.width as u32, header.height as u32, need) as usize;
+        time("complete_check", &mut || {
+            decode::jpeg_is_complete(&bytes);
+        });
+        time("exif_date", &mut || {
+            decode::taken_at(&bytes);
+        });
+        time("blake3", &mut || {
+            blake3::hash(&bytes);
+        });
+        time("turbojpeg_scaled", &mut || {
+            let mut d = turbojpeg::Decompressor::new().expect("decompressor");
+            let factor = turbojpeg::ScalingFactor::new(1, scale);
+            d.set_scaling_factor(factor).expect("scale");
+            let h = d.read_header(&bytes).expect("header").scaled(factor);
+            let mut image = turbojpeg::Image {
+                pixels: vec![0u8; 3 * h.width * h.height],
+                width: h.width,
+                pitch: 3 * h.width,
+                height: h.height,
+                format: turbojpeg::PixelFormat::RGB,
+            };
+            d.decompress(&bytes, image.as_deref_mut()).expect("decodes");
+        });
+        time("turbojpeg_full", &mut || {
+            turbojpeg::decompress(&bytes, turbojpeg::PixelFormat::RGB).expect("decodes");
+        });
+        time("image_crate_full", &mut || {
+            image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg).expect("decodes");
+        });
+        time("product_decode_with_thumbnail", &mut || {
+            decode::decode_with_thumbnail(
+                &bytes,
+                short_side,
+                clipstream_core::thumbnail::BOX,
+                decode::DEFAULT_MAX_PIXELS,
+            )
+            .expect("decodes");
+        });
+    }
+    let medians: serde_json::Map<String, serde_json::Value> = steps
+        .into_iter()
+        .map(|(name, mut v)| (name.to_string(), percentiles(&mut v).0.into()))
+        .collect();
+    Ok(serde_json::json!({ "files": files.len(), "median_ms": medians }))
+}
+
+/// A folder of generated photo-like JPEGs.
+struct Photos {
+    folder: PathBuf,
+    count: usize,
+    width: u32,
+    height: u32,
+}
+
+impl Photos {
+    /// The JPEGs, generated (quality 90) when the folder is empty.
+    fn files(&self) -> anyhow::Result<Vec<PathBuf>> {
+        std::fs::create_dir_all(&self.folder)?;
+        if std::fs::read_dir(&self.folder)?.count() == 0 {
+            eprintln!(
+                "generating {} {}×{} JPEGs in {}",
+                self.count,
+                self.width,
+                self.height,
+                self.folder.display()
+            );
+            for i in 0..self.count {
+                let img = synthetic_photo(self.width, self.height, i as u64);
+                let path = self.folder.join(format!("photo_{i:04}.jpg"));
+                let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
+                image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+                    .encode_image(&img)?;
+            }
+        }
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.folder)?
+            .filter_map(|e| Some(e.ok()?.path()))
+            .collect();
+        files.sort();
+        Ok(files)
+    }
+}
+
+/// Reset this process's peak resident memory (Linux's clear_refs), so VmHWM measures what follows.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// A fresh library folder for one run: empty, or a copy of `template`'s catalog and index.
+fn scratch_library(template: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("clipstream-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    if let Some(template) = template {
+        for name in [
+            "catalog.sqlite",
+            "catalog.sqlite-wal",
+            "catalog.sqlite-shm",
+            "vectors.usearch",
+            "vectors.usearch.json",
+        ] {
+            if template.join(name).is_file() {
+                std::fs::copy(template.join(name), dir.join(name))
+                    .with_context(|| format!("copying {name} of {}", template.display()))?;
+            }
         }
     }
-    let count = std::fs::read_dir(folder)?.count();
-    let bytes: u64 = std::fs::read_dir(folder)?
-        .filter_map(|e| e.ok()?.metadata().ok())
+    Ok(dir)
+}
+
+/// What one bench run of `Library::index` gives.
+struct IndexRun {
+    report: clipstream_core::Report,
+    images_per_s: f64,
+    search_ms: Vec<f64>,
+    /// Resident memory (MB) after opening the library, after loading the vision model, and at
+    /// the peak of the run.
+    rss_open_mb: f64,
+    rss_vision_mb: f64,
+    rss_peak_mb: f64,
+}
+
+/// One `Library::index` run over `folder` in a scratch library; with `searches`, another thread
+/// searches every 100 ms meanwhile (as a person typing in the app), at the app's low indexing
+/// priority.
+fn index_once(
+    model: &Model,
+    folder: &Path,
+    warm_up: &Path,
+    threads: usize,
+    template: Option<&Path>,
+    searches: bool,
+) -> anyhow::Result<IndexRun> {
+    reset_peak_rss();
+    let dir = scratch_library(template)?;
+    let options = Options {
+        threads,
+        decode_threads: threads,
+        // As the app runs it (low priority, text model loaded for searches), or as the CLI's
+        // `index` does (normal priority, no text model).
+        background: searches,
+        text_at_open: searches,
+        ..Options::default()
+    };
+    let library = Library::open(&dir, Some(model), options)?;
+    let rss_open_mb = rss_mb().0;
+    library.add_folder(folder)?;
+    // Load the vision session first (it loads on first use), as the bare model's is loaded.
+    library.image_embedding(warm_up)?;
+    let rss_vision_mb = rss_mb().0;
+    let done = AtomicBool::new(false);
+    let mut latencies = Vec::new();
+    let (report, seconds) = std::thread::scope(|scope| -> anyhow::Result<_> {
+        if searches {
+            scope.spawn(|| {
+                let mut i = 0;
+                while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                    let t = Instant::now();
+                    let query = clipstream_core::Request::new(QUERIES[i % QUERIES.len()], 20);
+                    if library.search(&query).is_ok() {
+                        latencies.push(ms_since(t));
+                    }
+                    i += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+            });
+        }
+        let started = Instant::now();
+        let report = library.index(&mut |_| {}, &AtomicBool::new(false));
+        let seconds = started.elapsed().as_secs_f64();
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok((report?, seconds))
+    })?;
+    let rss_peak_mb = rss_mb().1;
+    drop(library);
+    std::fs::remove_dir_all(&dir)?;
+    Ok(IndexRun {
+        images_per_s: report.added as f64 / seconds,
+        report,
+        search_ms: latencies,
+        rss_open_mb,
+        rss_vision_mb,
+        rss_peak_mb,
+    })
+}
+
+/// Milliseconds per image of each stage of a run.
+fn per_image_ms(report: &clipstream_core::Report) -> serde_json::Value {
+    let n = report.added.max(1) as f64;
+    let s = &report.stages;
+    let ms = |secs: f64| 1000.0 * secs / n;
+    serde_json::json!({
+        "read": ms(s.read), "hash": ms(s.hash), "decode_resize_orient": ms(s.decode),
+        "thumbnail": ms(s.thumbnail), "preprocess": ms(s.preprocess), "model": ms(s.model),
+        "commit": ms(s.commit),
+        "decode_side_total": ms(s.read + s.hash + s.decode + s.thumbnail + s.preprocess),
+    })
+}
+
+fn indexing(
+    model_dir: &Path,
+    photos: &Photos,
+    threads: Option<usize>,
+    with_library: Option<&Path>,
+) -> anyhow::Result<serde_json::Value> {
+    let files = photos.files()?;
+    let count = files.len();
+    let bytes: u64 = files
+        .iter()
+        .filter_map(|f| f.metadata().ok())
         .map(|m| m.len())
         .sum();
     let model =
         Model::open(model_dir).with_context(|| format!("model in {}", model_dir.display()))?;
     let threads = threads.unwrap_or_else(embed::default_threads);
 
-    // One photo's decode + resize + orient on one thread (what each worker does per file).
-    let mut files: Vec<PathBuf> = std::fs::read_dir(folder)?
-        .filter_map(|e| Some(e.ok()?.path()))
-        .collect();
-    files.sort();
+    // One photo's decode + resize + orient (+ thumbnail pixels) on one thread, as each worker
+    // does per file, and the DCT scale its JPEG decodes at.
     let short_side = model.manifest.vision.preprocess.resize_shortest_edge;
     let mut decode_ms = Vec::new();
     for path in files.iter().take(8) {
         let bytes = std::fs::read(path)?;
         let t = Instant::now();
-        decode::decode(&bytes, short_side, decode::DEFAULT_MAX_PIXELS)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        decode::decode_with_thumbnail(
+            &bytes,
+            short_side,
+            clipstream_core::thumbnail::BOX,
+            decode::DEFAULT_MAX_PIXELS,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
         decode_ms.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     decode_ms.sort_by(f64::total_cmp);
-
-    let lib_dir = std::env::temp_dir().join(format!("clipstream-bench-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&lib_dir);
-    let options = Options {
-        threads,
-        ..Options::default()
+    let need = decode::Need {
+        short: short_side,
+        long: clipstream_core::thumbnail::BOX,
     };
-    let library = Library::open(&lib_dir, Some(&model), options)?;
-    library.add_folder(folder)?;
-    // Load the vision session first (it loads on first use), as the bare model's is loaded.
-    library.image_embedding(&files[0])?;
-    let started = Instant::now();
-    let report = library.index(&mut |_| {}, &AtomicBool::new(false))?;
-    let product = report.added as f64 / started.elapsed().as_secs_f64();
-    std::fs::remove_dir_all(&lib_dir)?;
-    // Peak memory of the product's run, before the bare model below adds its own session.
-    let indexing_peak_mb = rss_mb().1;
-    drop(library);
+    let scale = decode::jpeg_scale(photos.width, photos.height, need);
+
+    // The product, alone; its memory (with the big library open, if given).
+    let alone = index_once(
+        &model,
+        &photos.folder,
+        &files[0],
+        threads,
+        with_library,
+        false,
+    )?;
+    let (report, product) = (&alone.report, alone.images_per_s);
+    // Again as the app runs it: at low priority, with searches meanwhile.
+    let app = index_once(
+        &model,
+        &photos.folder,
+        &files[0],
+        threads,
+        with_library,
+        true,
+    )?;
+    let mut during = app.search_ms.clone();
+    let (search_p50_during, search_p99_during) = if during.is_empty() {
+        (f64::NAN, f64::NAN)
+    } else {
+        percentiles(&mut during)
+    };
 
     // Bare model: the same number of images, already preprocessed, through the same session setup.
     let vision = VisionEncoder::new(&model, threads)?;
@@ -716,15 +1001,28 @@ fn indexing(
 
     let summary = serde_json::json!({
         "images": count,
-        "megapixels": f64::from(w) * f64::from(h) / 1e6,
+        "width": photos.width,
+        "height": photos.height,
+        "megapixels": f64::from(photos.width) * f64::from(photos.height) / 1e6,
         "mean_file_mib": bytes as f64 / count as f64 / (1024.0 * 1024.0),
+        "jpeg_dct_scale": format!("1/{scale}"),
         "threads": threads,
         "decode_resize_ms_median_1_thread": decode_ms[decode_ms.len() / 2],
         "model": model.manifest.model_id,
         "product_images_per_s": product,
         "bare_model_images_per_s": bare,
         "ratio": product / bare,
-        "indexing_peak_rss_mb": indexing_peak_mb,
+        "per_image_ms": per_image_ms(report),
+        "with_library": with_library.map(|p| p.display().to_string()),
+        "rss_after_open_mb": alone.rss_open_mb,
+        "rss_after_vision_load_mb": alone.rss_vision_mb,
+        "indexing_peak_rss_mb": alone.rss_peak_mb,
+        "app_rss_after_open_mb": app.rss_open_mb,
+        "app_indexing_peak_rss_mb": app.rss_peak_mb,
+        "app_priority_images_per_s_with_searches": app.images_per_s,
+        "searches_during_run": during.len(),
+        "search_p50_ms_during_run": search_p50_during,
+        "search_p99_ms_during_run": search_p99_during,
     });
     Ok(summary)
 }

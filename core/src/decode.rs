@@ -114,11 +114,17 @@ pub struct Decoded {
 }
 
 /// Decode `bytes`, apply EXIF orientation, and resize so the short side is `short_side`
-/// (bicubic, the long side rounded down as CLIP's image processor does).
+/// (bicubic, the long side rounded down as CLIP's image processor does). The pixels come from
+/// the same decode as indexing's (sized for the thumbnail too), so a photo searched for by file
+/// gets the embedding indexing gives it.
 pub fn decode(bytes: &[u8], short_side: u32, max_pixels: u64) -> Result<Decoded, Unreadable> {
-    let raw = decode_raw(bytes, max_pixels)?;
+    let need = Need {
+        short: short_side,
+        long: crate::thumbnail::BOX,
+    };
+    let raw = decode_raw(bytes, max_pixels, need)?;
     let image = raw.model_input(short_side)?;
-    Ok(raw.into_decoded(image, bytes))
+    Ok(raw.into_decoded(image))
 }
 
 /// [`decode`], plus an upright thumbnail fitting in `thumb_box`×`thumb_box` from the same pixels.
@@ -128,22 +134,47 @@ pub fn decode_with_thumbnail(
     thumb_box: u32,
     max_pixels: u64,
 ) -> Result<(Decoded, RgbImage), Unreadable> {
-    let raw = decode_raw(bytes, max_pixels)?;
+    let need = Need {
+        short: short_side,
+        long: thumb_box,
+    };
+    let raw = decode_raw(bytes, max_pixels, need)?;
     let image = raw.model_input(short_side)?;
     let thumbnail = raw.fitted(thumb_box)?;
-    Ok((raw.into_decoded(image, bytes), thumbnail))
+    Ok((raw.into_decoded(image), thumbnail))
 }
 
 /// The upright image scaled down (never up) to fit in `max_side`×`max_side`, for display.
 pub fn decode_to_fit(bytes: &[u8], max_side: u32, max_pixels: u64) -> Result<RgbImage, Unreadable> {
-    decode_raw(bytes, max_pixels)?.fitted(max_side)
+    let need = Need {
+        short: 0,
+        long: max_side,
+    };
+    decode_raw(bytes, max_pixels, need)?.fitted(max_side)
 }
 
-/// Decoded pixels as stored in the file, before orientation.
+/// The smallest image the caller can make what it wants from without enlarging: a short side of
+/// at least `short` (the model input) and a long side of at least `long` (a thumbnail or preview).
+#[derive(Debug, Clone, Copy)]
+pub struct Need {
+    pub short: u32,
+    pub long: u32,
+}
+
+impl Need {
+    fn covered_by(self, w: u32, h: u32) -> bool {
+        w.min(h) >= self.short && w.max(h) >= self.long
+    }
+}
+
+/// Decoded pixels as stored in the file, before orientation; possibly at a reduced scale.
 struct Raw {
     rgb: RgbImage,
     orientation: Orientation,
     format: Format,
+    /// The photo's size in the file (before orientation), whatever scale `rgb` was decoded at.
+    full: (u32, u32),
+    taken_at: Option<i64>,
 }
 
 impl Raw {
@@ -195,6 +226,8 @@ impl Raw {
             rgb,
             orientation: self.orientation,
             format: self.format,
+            full: self.full,
+            taken_at: self.taken_at,
         }
     }
 
@@ -215,19 +248,20 @@ impl Raw {
         Ok(small.into_rgb8())
     }
 
-    fn into_decoded(self, image: RgbImage, bytes: &[u8]) -> Decoded {
-        let (width, height) = self.upright_size();
+    fn into_decoded(self, image: RgbImage) -> Decoded {
+        let (w, h) = self.full;
+        let (width, height) = if self.swaps() { (h, w) } else { (w, h) };
         Decoded {
             image,
             width,
             height,
             format: self.format,
-            taken_at: taken_at(bytes),
+            taken_at: self.taken_at,
         }
     }
 }
 
-fn decode_raw(bytes: &[u8], max_pixels: u64) -> Result<Raw, Unreadable> {
+fn decode_raw(bytes: &[u8], max_pixels: u64, need: Need) -> Result<Raw, Unreadable> {
     let fail = |what: &str, e: &dyn std::fmt::Display| Unreadable(format!("{what}: {e}"));
     if bytes.is_empty() {
         return Err(Unreadable("empty file".into()));
@@ -246,6 +280,34 @@ fn decode_raw(bytes: &[u8], max_pixels: u64) -> Result<Raw, Unreadable> {
             "truncated JPEG (no end-of-image marker after the image data)".into(),
         ));
     }
+    let exif = exif::Reader::new()
+        .read_from_container(&mut Cursor::new(bytes))
+        .ok();
+    let taken_at = exif.as_ref().and_then(date_taken);
+    // A JPEG's header, orientation and pixels through libjpeg-turbo (no copy of the file, one
+    // EXIF parse); anything it declines goes the general way below.
+    if format == Format::Jpeg
+        && let Ok(header) = turbojpeg::read_header(bytes)
+        && let (Ok(w), Ok(h)) = (u32::try_from(header.width), u32::try_from(header.height))
+    {
+        check_size(format, w, h, bytes.len(), max_pixels)?;
+        if let Some(rgb) = jpeg_scaled(bytes, (w, h), need) {
+            let orientation = exif
+                .as_ref()
+                .and_then(|e| e.get_field(exif::Tag::Orientation, exif::In::PRIMARY))
+                .and_then(|f| f.value.get_uint(0))
+                .and_then(|o| u8::try_from(o).ok())
+                .and_then(Orientation::from_exif)
+                .unwrap_or(Orientation::NoTransforms);
+            return Ok(Raw {
+                rgb,
+                orientation,
+                format,
+                full: (w, h),
+                taken_at,
+            });
+        }
+    }
     let mut reader = ImageReader::new(Cursor::new(bytes));
     reader.set_format(image_format(format));
     let mut limits = Limits::default();
@@ -255,6 +317,29 @@ fn decode_raw(bytes: &[u8], max_pixels: u64) -> Result<Raw, Unreadable> {
         .into_decoder()
         .map_err(|e| fail("unreadable header", &e))?;
     let (w, h) = decoder.dimensions();
+    check_size(format, w, h, bytes.len(), max_pixels)?;
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    // Other formats, and JPEGs libjpeg-turbo does not turn into RGB itself (CMYK, YCCK).
+    let rgb = DynamicImage::from_decoder(decoder)
+        .map_err(|e| fail("corrupt image data", &e))?
+        .into_rgb8();
+    Ok(Raw {
+        rgb,
+        orientation,
+        format,
+        full: (w, h),
+        taken_at,
+    })
+}
+
+/// What one file may cost, decided from its header before any pixel is allocated.
+fn check_size(
+    format: Format,
+    w: u32,
+    h: u32,
+    len: usize,
+    max_pixels: u64,
+) -> Result<(), Unreadable> {
     let pixels = u64::from(w) * u64::from(h);
     if pixels > max_pixels {
         return Err(Unreadable(format!(
@@ -267,7 +352,7 @@ fn decode_raw(bytes: &[u8], max_pixels: u64) -> Result<Raw, Unreadable> {
     // Huffman-coded JPEG spends at least a bit per 8×8 block, so no JPEG holds more than 512
     // pixels per byte. A header claiming far more is damaged: decoding it would mean seconds and
     // hundreds of MB of padding (found by fuzzing: 698 bytes claiming 14592×3072).
-    let bytes_len = bytes.len() as u64;
+    let bytes_len = len as u64;
     if format == Format::Jpeg && pixels > bytes_len * JPEG_MAX_PIXELS_PER_BYTE {
         return Err(Unreadable(format!(
             "corrupt JPEG: {bytes_len} bytes cannot hold {w}×{h} pixels"
@@ -281,13 +366,40 @@ fn decode_raw(bytes: &[u8], max_pixels: u64) -> Result<Raw, Unreadable> {
              (a blank canvas or a decompression bomb), not decoded"
         )));
     }
-    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let image = DynamicImage::from_decoder(decoder).map_err(|e| fail("corrupt image data", &e))?;
-    Ok(Raw {
-        rgb: image.into_rgb8(),
-        orientation,
-        format,
-    })
+    Ok(())
+}
+
+/// The DCT scale (1/8, 1/4, 1/2 or 1) a `w`×`h` JPEG decodes at for `need`: the smallest whose
+/// size (libjpeg rounds up) still covers it.
+pub fn jpeg_scale(w: u32, h: u32, need: Need) -> u32 {
+    [8, 4, 2]
+        .into_iter()
+        .find(|&d| need.covered_by(w.div_ceil(d), h.div_ceil(d)))
+        .unwrap_or(1)
+}
+
+/// A JPEG through libjpeg-turbo at [`jpeg_scale`]: entropy decoding stays whole, but the inverse
+/// DCT, the colour conversion and the resize after it shrink with the scale (a 12-MP photo for a
+/// 224-px model input and a 320-px thumbnail decodes at 1/8). `None` when libjpeg-turbo cannot
+/// give RGB (CMYK) or refuses the data: the caller decodes it the other way.
+fn jpeg_scaled(bytes: &[u8], (w, h): (u32, u32), need: Need) -> Option<RgbImage> {
+    let factor = turbojpeg::ScalingFactor::new(1, jpeg_scale(w, h, need) as usize);
+    let mut decompressor = turbojpeg::Decompressor::new().ok()?;
+    decompressor.set_scaling_factor(factor).ok()?;
+    let header = decompressor.read_header(bytes).ok()?.scaled(factor);
+    let mut image = turbojpeg::Image {
+        pixels: vec![0u8; 3 * header.width * header.height],
+        width: header.width,
+        pitch: 3 * header.width,
+        height: header.height,
+        format: turbojpeg::PixelFormat::RGB,
+    };
+    decompressor.decompress(bytes, image.as_deref_mut()).ok()?;
+    RgbImage::from_raw(
+        u32::try_from(header.width).ok()?,
+        u32::try_from(header.height).ok()?,
+        image.pixels,
+    )
 }
 
 /// CLIP's shortest-edge resize: short side → `short_side`, long side → ⌊short_side · long / short⌋.
@@ -348,7 +460,7 @@ pub fn jpeg_is_complete(bytes: &[u8]) -> bool {
         }
         if marker == 0xDA {
             // Entropy-coded data escapes 0xFF as FF 00, so FF D9 can only be a real marker.
-            return bytes[i..].windows(2).any(|w| w == [0xFF, 0xD9]);
+            return memchr::memmem::find(&bytes[i..], &[0xFF, 0xD9]).is_some();
         }
         let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
         i += 2 + len;
@@ -377,6 +489,10 @@ pub fn taken_at(bytes: &[u8]) -> Option<i64> {
     let exif = exif::Reader::new()
         .read_from_container(&mut Cursor::new(bytes))
         .ok()?;
+    date_taken(&exif)
+}
+
+fn date_taken(exif: &exif::Exif) -> Option<i64> {
     [exif::Tag::DateTimeOriginal, exif::Tag::DateTime]
         .iter()
         .find_map(|&tag| {

@@ -5,7 +5,7 @@
 //! end-of-text position, so padding cannot change the result; it only costs time (77 positions
 //! instead of ~8 for a typical query).
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
@@ -148,13 +148,13 @@ impl TextEncoder {
     }
 }
 
-/// Encodes photos with the vision tower, in batches. The session is created on first use:
-/// searching never needs it, and loading the real model's 350 MB graph took ~1 s of start-up.
+/// Encodes photos with the vision tower, in batches. The session is created on first use and
+/// can be let go after an indexing run: searching never needs it, and the real model's 350 MB
+/// graph and its buffers are memory an idle app should not hold (loading it takes ~1 s).
 pub struct VisionEncoder {
     model: Model,
     threads: usize,
-    session: OnceLock<Mutex<Session>>,
-    loading: Mutex<()>,
+    session: Mutex<Option<Arc<Mutex<Session>>>>,
 }
 
 impl VisionEncoder {
@@ -162,26 +162,29 @@ impl VisionEncoder {
         Ok(Self {
             model: model.clone(),
             threads,
-            session: OnceLock::new(),
-            loading: Mutex::new(()),
+            session: Mutex::new(None),
         })
     }
 
-    fn session(&self) -> Result<&Mutex<Session>> {
-        if let Some(session) = self.session.get() {
-            return Ok(session);
+    fn session(&self) -> Result<Arc<Mutex<Session>>> {
+        let mut slot = self.session.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(session) = slot.as_ref() {
+            return Ok(session.clone());
         }
-        let _one_loader = self.loading.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(session) = self.session.get() {
-            return Ok(session);
-        }
-        let session = open_session(
+        let session = Arc::new(open_session(
             &self.model,
             &self.model.manifest.vision.file,
             self.threads,
             true,
-        )?;
-        Ok(self.session.get_or_init(|| session))
+        )?);
+        *slot = Some(session.clone());
+        Ok(session)
+    }
+
+    /// Let the session go (a batch still running keeps it until it ends); the next encode loads
+    /// it again.
+    pub fn unload(&self) {
+        *self.session.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// The size the short side of a photo must have before [`preprocess`].
@@ -214,14 +217,8 @@ impl VisionEncoder {
             flat.extend_from_slice(p);
         }
         let shape = [pixels.len(), 3, ch as usize, cw as usize];
-        let values = run(
-            self.session()?,
-            &path,
-            &spec.input,
-            &spec.output,
-            shape,
-            flat,
-        )?;
+        let session = self.session()?;
+        let values = run(&session, &path, &spec.input, &spec.output, shape, flat)?;
         embeddings(
             values,
             pixels.len(),

@@ -8,13 +8,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::bounded;
 use serde::Serialize;
 
-use crate::Result;
 use crate::catalog::{Batch, Catalog, DATABASE, Known, NewImage, Stamp};
 use crate::decode::{self, Format};
 use crate::embed;
@@ -24,6 +23,7 @@ use crate::model::Preprocess;
 use crate::scan::{self, Kind};
 use crate::thumbnail;
 use crate::vindex::VectorIndex;
+use crate::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -70,6 +70,52 @@ pub struct Report {
     pub unreachable: Vec<PathBuf>,
     pub cancelled: bool,
     pub seconds: f64,
+    /// Where the time went.
+    pub stages: Stages,
+}
+
+/// Seconds spent in each stage of a run, summed over the threads that ran it (so they may add up
+/// to more than the run's wall time). Read, hash, decode (pixels, resize, orientation, EXIF),
+/// thumbnail (encode and write) and preprocess run on the decode workers; model and commit on
+/// the run's own thread.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stages {
+    pub read: f64,
+    pub hash: f64,
+    pub decode: f64,
+    pub thumbnail: f64,
+    pub preprocess: f64,
+    pub model: f64,
+    pub commit: f64,
+}
+
+/// [`Stages`] as the threads add to them.
+#[derive(Default)]
+struct Clock {
+    read: AtomicU64,
+    hash: AtomicU64,
+    decode: AtomicU64,
+    thumbnail: AtomicU64,
+    preprocess: AtomicU64,
+}
+
+impl Clock {
+    /// Run `work`, adding its duration to `stage`.
+    fn time<T>(stage: &AtomicU64, work: impl FnOnce() -> T) -> T {
+        let started = Instant::now();
+        let out = work();
+        stage.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        out
+    }
+
+    fn add_to(&self, stages: &mut Stages) {
+        let s = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64 / 1e9;
+        stages.read += s(&self.read);
+        stages.hash += s(&self.hash);
+        stages.decode += s(&self.decode);
+        stages.thumbnail += s(&self.thumbnail);
+        stages.preprocess += s(&self.preprocess);
+    }
 }
 
 struct Job {
@@ -117,6 +163,7 @@ struct Decoder<'a> {
     max_pixels: u64,
     max_file_bytes: u64,
     library: &'a Path,
+    clock: Clock,
 }
 
 /// One indexing run: the writer's own catalog connection and everything the phases share.
@@ -124,7 +171,7 @@ struct Run<'a> {
     library: &'a Library,
     writer: Catalog,
     cancel: &'a AtomicBool,
-    on_progress: &'a mut dyn FnMut(&Progress),
+    on_progress: &'a mut (dyn FnMut(&Progress) + Send),
     progress: Progress,
     report: Report,
     /// What the next commit writes.
@@ -136,13 +183,40 @@ struct Run<'a> {
     pending: Vec<Ready>,
     encoded: u64,
     encode_started: Instant,
+    /// Images/s of the last full run on this library: the ETA's rate until this run has its own.
+    rate_hint: Option<f64>,
 }
+
+/// Where the catalog remembers the last run's rate (same machine and model, most likely).
+const RATE_KEY: &str = "indexing_images_per_s";
 
 impl Library {
     /// Bring the catalog and vector index up to date with the library's folders.
     pub fn index(
         &self,
-        on_progress: &mut dyn FnMut(&Progress),
+        on_progress: &mut (dyn FnMut(&Progress) + Send),
+        cancel: &AtomicBool,
+    ) -> Result<Report> {
+        if !self.options.background {
+            return self.run_index(on_progress, cancel);
+        }
+        // On a thread of its own at low priority: the decode workers and the vision model's
+        // threads (made from it) inherit the priority, and the caller's thread keeps its own (an
+        // unprivileged process cannot raise a priority back once lowered).
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    lower_priority();
+                    self.run_index(on_progress, cancel)
+                })
+                .join()
+                .unwrap_or_else(|_| Err(Error::Internal("the indexing thread panicked".into())))
+        })
+    }
+
+    fn run_index(
+        &self,
+        on_progress: &mut (dyn FnMut(&Progress) + Send),
         cancel: &AtomicBool,
     ) -> Result<Report> {
         let _slot = self.writer_slot();
@@ -185,10 +259,17 @@ impl Library {
             pending: Vec::new(),
             encoded: 0,
             encode_started: Instant::now(),
+            rate_hint: None,
         };
-        let jobs = run.discover()?;
-        run.process(jobs)?;
-        run.finish(started)
+        let outcome = run.discover().and_then(|jobs| run.process(jobs));
+        let outcome = outcome.and_then(|()| run.finish(started));
+        // The vision model's session and buffers are the run's biggest allocation: let them go,
+        // back to the system.
+        if let Ok(enc) = self.encoders() {
+            enc.vision.unload();
+            crate::memory::trim();
+        }
+        outcome
     }
 }
 
@@ -204,6 +285,11 @@ impl Run<'_> {
     /// Walk every reachable folder and compare with the catalog: unchanged files are left alone,
     /// new and changed ones become jobs, catalogued files not found are `vanished`.
     fn discover(&mut self) -> Result<Vec<Job>> {
+        self.rate_hint = self
+            .writer
+            .meta(RATE_KEY)?
+            .and_then(|r| r.parse::<f64>().ok())
+            .filter(|r| r.is_finite() && *r > 0.0);
         self.progress.phase = Phase::Discovering;
         self.tell();
         let mut jobs = Vec::new();
@@ -272,6 +358,8 @@ impl Run<'_> {
         self.progress.phase = Phase::Indexing;
         self.progress.to_process = jobs.len() as u64;
         self.progress.skipped = self.report.skipped;
+        self.encode_started = Instant::now();
+        self.report_rate();
         self.tell();
         Ok(jobs)
     }
@@ -288,12 +376,12 @@ impl Run<'_> {
             max_pixels: lib.options.max_pixels,
             max_file_bytes: lib.options.max_file_bytes,
             library: &lib.dir,
+            clock: Clock::default(),
         };
         let batch_size = lib.options.batch_size.max(1);
         let (job_tx, job_rx) = bounded::<Job>(batch_size * 2);
         let (out_tx, out_rx) = bounded::<Outcome>(batch_size * 2);
         let cancel = self.cancel;
-        self.encode_started = Instant::now();
         std::thread::scope(|scope| {
             scope.spawn(move || {
                 for job in jobs {
@@ -318,6 +406,7 @@ impl Run<'_> {
             drop(out_rx);
             result
         })?;
+        decoder.clock.add_to(&mut self.report.stages);
         self.flush()
     }
 
@@ -434,7 +523,9 @@ impl Run<'_> {
             .iter_mut()
             .map(|p| std::mem::take(&mut p.pixels))
             .collect();
+        let started = Instant::now();
         let vectors = enc.vision.encode_batch(&pixels)?;
+        self.report.stages.model += started.elapsed().as_secs_f64();
         for (ready, embedding) in self.pending.drain(..).zip(vectors) {
             let Ready {
                 job,
@@ -471,9 +562,12 @@ impl Run<'_> {
         if self.batch.is_empty() {
             return Ok(());
         }
+        let started = Instant::now();
         let batch = std::mem::take(&mut self.batch);
         let changes = self.writer.apply(&batch)?;
-        self.library.absorb(&self.writer, &changes)
+        self.library.absorb(&self.writer, &changes)?;
+        self.report.stages.commit += started.elapsed().as_secs_f64();
+        Ok(())
     }
 
     /// Whatever vanished and was not claimed by a move is deleted; the vector index is saved.
@@ -489,6 +583,10 @@ impl Run<'_> {
         self.library.save_vector_index(self.writer.generation()?)?;
         if self.report.removed + self.report.updated > 0 {
             thumbnail::prune(&self.library.dir, &self.writer.hashes()?);
+        }
+        if !self.report.cancelled && self.encoded >= 8 {
+            let rate = self.encoded as f64 / self.encode_started.elapsed().as_secs_f64();
+            self.writer.set_meta(RATE_KEY, &format!("{rate:.3}"))?;
         }
         self.report.skipped_total = self.writer.count_skipped()?;
         self.report.seconds = started.elapsed().as_secs_f64();
@@ -512,13 +610,21 @@ impl Run<'_> {
         }
     }
 
+    /// Images/s so far and the time left. Until a few batches are in, the ETA uses the last
+    /// run's rate (when there was one): the first batches also wait for the pipeline to fill.
     fn report_rate(&mut self) {
         let secs = self.encode_started.elapsed().as_secs_f64();
-        if secs > 0.0 && self.encoded > 0 {
-            let p = &mut self.progress;
-            p.images_per_s = self.encoded as f64 / secs;
+        let measured = (secs > 0.0 && self.encoded > 0).then(|| self.encoded as f64 / secs);
+        let settled = self.encoded >= 3 * self.library.options.batch_size.max(1) as u64;
+        let rate = match (measured, self.rate_hint) {
+            (Some(m), Some(hint)) => Some(if settled { m } else { hint }),
+            (measured, hint) => measured.or(hint),
+        };
+        let p = &mut self.progress;
+        p.images_per_s = measured.unwrap_or(0.0);
+        if let Some(rate) = rate {
             let left = p.to_process.saturating_sub(p.done) as f64;
-            p.eta_s = Some(left / p.images_per_s);
+            p.eta_s = Some(left / rate);
         }
     }
 }
@@ -531,7 +637,11 @@ impl Decoder<'_> {
 
     /// Read and hash the file; unless its bytes are in `known`, decode it.
     fn decode(&self, job: Job, known: &HashSet<[u8; 32]>) -> Outcome {
-        let bytes = match decode::read_capped(&job.path, self.max_file_bytes) {
+        let clock = &self.clock;
+        let read = Clock::time(&clock.read, || {
+            decode::read_capped(&job.path, self.max_file_bytes)
+        });
+        let bytes = match read {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Outcome::Gone { job },
             Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
@@ -547,20 +657,31 @@ impl Decoder<'_> {
                 };
             }
         };
-        let hash: [u8; 32] = blake3::hash(&bytes).into();
+        let hash: [u8; 32] = Clock::time(&clock.hash, || blake3::hash(&bytes).into());
         if known.contains(&hash) {
             return Outcome::Known { job, hash };
         }
         // A decoder bug must not take the run down: a panic becomes this file's skip reason.
-        let decoded = std::panic::catch_unwind(|| {
-            decode::decode_with_thumbnail(&bytes, self.short_side, thumbnail::BOX, self.max_pixels)
+        let decoded = Clock::time(&clock.decode, || {
+            std::panic::catch_unwind(|| {
+                decode::decode_with_thumbnail(
+                    &bytes,
+                    self.short_side,
+                    thumbnail::BOX,
+                    self.max_pixels,
+                )
+            })
         });
+        drop(bytes);
         match decoded {
             Ok(Ok((d, thumb))) => {
                 // The thumbnail is a cache: if it cannot be written (disk full, read-only
                 // library), the app makes it again from the original when it is first shown.
-                let _ = thumbnail::store(self.library, &hash, &thumb);
-                let pixels = embed::preprocess(&d.image, self.spec);
+                Clock::time(&clock.thumbnail, || {
+                    let _ = thumbnail::store(self.library, &hash, &thumb);
+                });
+                let pixels =
+                    Clock::time(&clock.preprocess, || embed::preprocess(&d.image, self.spec));
                 Outcome::Decoded(Ready {
                     job,
                     hash,
@@ -577,5 +698,18 @@ impl Decoder<'_> {
                 reason: "the decoder crashed on this file".into(),
             },
         }
+    }
+}
+
+/// How much lower than normal an indexing run in the background runs (a nice value of about 10:
+/// the scheduler gives a normal thread ~10 times its share when both want the core).
+const BACKGROUND_PRIORITY: u8 = 25;
+
+/// Lower this thread's scheduling priority; a failure only means it runs at normal priority.
+fn lower_priority() {
+    if let Ok(value) = thread_priority::ThreadPriorityValue::try_from(BACKGROUND_PRIORITY) {
+        let _ = thread_priority::set_current_thread_priority(
+            thread_priority::ThreadPriority::Crossplatform(value),
+        );
     }
 }

@@ -15,6 +15,7 @@ pub mod error;
 pub mod index;
 pub mod library;
 pub mod lock;
+pub mod memory;
 pub mod model;
 pub mod runtime;
 pub mod scan;

@@ -20,7 +20,9 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
+use std::sync::{
+    Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError,
+};
 
 use serde::Serialize;
 
@@ -47,6 +49,10 @@ pub struct Options {
     pub max_pixels: u64,
     /// Files larger than this are skipped unread.
     pub max_file_bytes: u64,
+    /// Index at low priority (the app: searches and the window stay quick while it runs).
+    pub background: bool,
+    /// Load the text model when the library opens (else on the first search).
+    pub text_at_open: bool,
     /// Throw away every embedding and rebuild with this model (after a model change).
     pub reindex: bool,
 }
@@ -61,16 +67,51 @@ impl Default for Options {
             scalar: DEFAULT_SCALAR,
             max_pixels: DEFAULT_MAX_PIXELS,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            background: false,
+            text_at_open: true,
             reindex: false,
         }
     }
 }
 
-/// The model's encoders; text and vision always come from the same manifest.
+/// The model's encoders; text and vision always come from the same manifest. The vision model
+/// loads on first use; the text model at open (a search's first query is then as quick as the
+/// rest) or, with [`Options::text_at_open`] off, on the first search (an indexing-only run never
+/// holds its ~250 MB).
 pub(crate) struct Encoders {
     pub model: Model,
-    pub text: TextEncoder,
+    threads: usize,
+    text: OnceLock<TextEncoder>,
+    text_loading: Mutex<()>,
     pub vision: VisionEncoder,
+}
+
+impl Encoders {
+    fn new(model: &Model, threads: usize, text_at_open: bool) -> Result<Self> {
+        let encoders = Self {
+            model: model.clone(),
+            threads,
+            text: OnceLock::new(),
+            text_loading: Mutex::new(()),
+            vision: VisionEncoder::new(model, threads)?,
+        };
+        if text_at_open {
+            encoders.text()?;
+        }
+        Ok(encoders)
+    }
+
+    pub fn text(&self) -> Result<&TextEncoder> {
+        if let Some(text) = self.text.get() {
+            return Ok(text);
+        }
+        let _one_loader = self.text_loading.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(text) = self.text.get() {
+            return Ok(text);
+        }
+        let text = TextEncoder::new(&self.model, self.threads)?;
+        Ok(self.text.get_or_init(|| text))
+    }
 }
 
 /// What searches read: a cache of the catalog (see the module comment).
@@ -201,14 +242,8 @@ impl Library {
         // vector index: start-up is the longer of the two, not their sum.
         let (encoders, loaded) = std::thread::scope(|scope| {
             let encoders = model.map(|m| {
-                let threads = options.threads;
-                scope.spawn(move || -> Result<Encoders> {
-                    Ok(Encoders {
-                        model: m.clone(),
-                        text: TextEncoder::new(m, threads)?,
-                        vision: VisionEncoder::new(m, threads)?,
-                    })
-                })
+                let (threads, text_at_open) = (options.threads, options.text_at_open);
+                scope.spawn(move || Encoders::new(m, threads, text_at_open))
             });
             let loaded = State::load(dir, &catalog, options.scalar);
             let encoders = encoders
@@ -458,7 +493,7 @@ impl Library {
         if image_paths && crate::scan::kind_of(path).is_some() && path.is_file() {
             return self.image_embedding(path);
         }
-        self.encoders()?.text.encode(term)
+        self.encoders()?.text()?.encode(term)
     }
 
     /// The embedding of an image file: from the catalog if indexed, else decoded and encoded now.

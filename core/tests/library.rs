@@ -967,3 +967,228 @@ fn walkdir_files(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// This thread's nice value (field 19 of /proc/thread-self/stat).
+fn nice_of_this_thread() -> i64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("stat");
+    let after_name = &stat[stat.rfind(')').expect("comm") + 2..];
+    // Fields from the 3rd on; nice is the 19th overall.
+    after_name
+        .split_whitespace()
+        .nth(19 - 3)
+        .and_then(|n| n.parse().ok())
+        .expect("nice value")
+}
+
+#[test]
+fn a_background_run_works_at_low_priority_and_leaves_the_callers_thread_as_it_was() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let folder = shape_folder(dir.path(), &["00300.png", "00301.png", "00302.png"]);
+    let model = Model::open(tiny_clip()).expect("test model opens");
+    let options = Options {
+        background: true,
+        ..Options::default()
+    };
+    let library = Library::open(&dir.path().join("library"), Some(&model), options).expect("opens");
+    library.add_folder(&folder).expect("adds");
+    let before = nice_of_this_thread();
+    let mut seen = Vec::new();
+    let report = library
+        .index(
+            &mut |_| seen.push(nice_of_this_thread()),
+            &AtomicBool::new(false),
+        )
+        .expect("indexes");
+    assert_eq!(report.added, 3);
+    assert!(
+        !seen.is_empty() && seen.iter().all(|&n| n > before),
+        "{seen:?} vs {before}"
+    );
+    assert_eq!(
+        nice_of_this_thread(),
+        before,
+        "the caller's thread keeps its priority"
+    );
+    let stages = &report.stages;
+    assert!(
+        stages.decode > 0.0 && stages.model > 0.0 && stages.commit > 0.0,
+        "{stages:?}"
+    );
+}
+
+/// A photo-like picture: smooth gradients, soft discs of colour, sensor-like noise.
+fn photo_like(width: u32, height: u32, seed: u32) -> image::RgbImage {
+    let discs: Vec<(f32, f32, f32, [f32; 3])> = (0..12u32)
+        .map(|i| {
+            let h = (i + 1)
+                .wrapping_mul(2_654_435_761)
+                .wrapping_add(seed.wrapping_mul(40_503));
+            let f = |shift: u32| ((h >> shift) & 0xFF) as f32 / 255.0;
+            (
+                f(0) * width as f32,
+                f(8) * height as f32,
+                (0.05 + 0.2 * f(16)) * width as f32,
+                [f(3) * 255.0, f(11) * 255.0, f(19) * 255.0],
+            )
+        })
+        .collect();
+    image::RgbImage::from_fn(width, height, |x, y| {
+        let (fx, fy) = (x as f32, y as f32);
+        let mut px = [
+            255.0 * fx / width as f32,
+            255.0 * fy / height as f32,
+            128.0 + 60.0 * (fx / 300.0).sin(),
+        ];
+        for &(cx, cy, r, c) in &discs {
+            let d = ((fx - cx).powi(2) + (fy - cy).powi(2)).sqrt();
+            let w = (1.0 - d / r).clamp(0.0, 1.0);
+            for k in 0..3 {
+                px[k] = px[k] * (1.0 - w) + c[k] * w;
+            }
+        }
+        let noise = ((x.wrapping_mul(7919) ^ y.wrapping_mul(104_729) ^ seed) % 9) as f32 - 4.0;
+        image::Rgb(px.map(|v| (v + noise).clamp(0.0, 255.0) as u8))
+    })
+}
+
+/// CLIP's reference preprocessing of `files` at `size` px, from the Python pipeline
+/// (transformers' CLIPImageProcessor on PIL's full decode): one 3×size×size array per file.
+fn reference_pixels(files: &[PathBuf], size: u32, out: &Path) -> Vec<Vec<f32>> {
+    let python =
+        std::env::var_os("PY").expect("PY (the model pipeline's Python, set by scripts/env.sh)");
+    let status = std::process::Command::new(python)
+        .current_dir(repo().join("models"))
+        .args(["-m", "clipstream_models", "preprocess-reference", "--size"])
+        .arg(size.to_string())
+        .arg("--out")
+        .arg(out)
+        .args(files)
+        .status()
+        .expect("the Python pipeline runs");
+    assert!(status.success(), "preprocess-reference failed");
+    files
+        .iter()
+        .map(|f| {
+            let name = format!("{}.f32", f.file_name().expect("name").to_string_lossy());
+            std::fs::read(out.join(name))
+                .expect("reference pixels")
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_fast_decode_path_matches_clips_reference_preprocessing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Generated 12-MP and 3-MP JPEGs (decoded at 1/8 and 1/4 of their size), and the real
+    // photos of the fixtures (JPEGs among them, small enough to decode whole).
+    let mut files = Vec::new();
+    for (i, (w, h)) in [(4000, 3000), (3000, 4000), (2000, 1500)]
+        .into_iter()
+        .enumerate()
+    {
+        let path = dir.path().join(format!("generated-{w}x{h}.jpg"));
+        photo_like(w, h, i as u32)
+            .save_with_format(&path, image::ImageFormat::Jpeg)
+            .expect("encode");
+        files.push(path);
+    }
+    let mut fixtures: Vec<PathBuf> = std::fs::read_dir(photos())
+        .expect("photos")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    fixtures.sort();
+    files.extend(fixtures);
+    let model = Model::open(tiny_clip()).expect("test model opens");
+    let vision = clipstream_core::VisionEncoder::new(&model, 2).expect("vision");
+    let tiny = model.manifest.vision.preprocess.clone();
+    for (spec, label) in [(vit_b32_preprocess(), "224"), (tiny.clone(), "test model")] {
+        let size = spec.resize_shortest_edge;
+        let reference = reference_pixels(&files, size, &dir.path().join(format!("ref-{size}")));
+        for (file, want) in files.iter().zip(&reference) {
+            let bytes = std::fs::read(file).expect("read");
+            let (decoded, _thumb) = decode::decode_with_thumbnail(
+                &bytes,
+                size,
+                clipstream_core::thumbnail::BOX,
+                decode::DEFAULT_MAX_PIXELS,
+            )
+            .expect("decodes");
+            let got = embed::preprocess(&decoded.image, &spec);
+            assert_eq!(got.len(), want.len());
+            let plane = got.len() / 3;
+            let mut worst = 0f32;
+            for c in 0..3 {
+                // In 8-bit levels: undo the normalisation's 1/(255·std).
+                let levels = 255.0 * spec.std[c];
+                let mean = got[c * plane..(c + 1) * plane]
+                    .iter()
+                    .zip(&want[c * plane..(c + 1) * plane])
+                    .map(|(a, b)| (a - b).abs() * levels)
+                    .sum::<f32>()
+                    / plane as f32;
+                worst = worst.max(mean);
+            }
+            let name = file
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
+            let cos = if label == "test model" {
+                let ours = vision
+                    .encode_batch(std::slice::from_ref(&got))
+                    .expect("encodes");
+                let theirs = vision
+                    .encode_batch(std::slice::from_ref(want))
+                    .expect("encodes");
+                cosine(&ours[0], &theirs[0])
+            } else {
+                1.0
+            };
+            eprintln!(
+                "{name} at {label} px: mean |Δ| {worst:.3} levels (worst channel), embedding cosine {cos:.6}",
+            );
+            assert!(
+                worst <= 2.0,
+                "{name} at {size} px: mean |Δ| {worst:.3} levels"
+            );
+            assert!(cos >= 0.999, "{name}: test-model embedding cosine {cos}");
+        }
+    }
+}
+
+#[test]
+fn a_run_shows_its_time_left_from_the_start_when_the_library_has_run_before() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first: Vec<String> = (0..24).map(|i| format!("{:05}.png", 400 + i)).collect();
+    let folder = shape_folder(
+        dir.path(),
+        &first.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let library = open_library(&dir.path().join("library"));
+    library.add_folder(&folder).expect("adds");
+    index(&library);
+    for i in 0..24 {
+        let name = format!("{:05}.png", 500 + i);
+        std::fs::copy(shapes().join(&name), folder.join(&name)).expect("copy");
+    }
+    let mut first_report = None;
+    library
+        .index(
+            &mut |p| {
+                if p.phase == clipstream_core::Phase::Indexing && first_report.is_none() {
+                    first_report = Some(p.clone());
+                }
+            },
+            &AtomicBool::new(false),
+        )
+        .expect("indexes");
+    let p = first_report.expect("an indexing report");
+    assert_eq!((p.done, p.to_process), (0, 24), "{p:?}");
+    assert!(
+        p.eta_s.is_some_and(|eta| eta > 0.0),
+        "no time left shown before the first batch: {p:?}"
+    );
+}

@@ -59,6 +59,11 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("golden", help="write the fixtures and golden values the Rust tests check (tests/fixtures)")
 
+    p = sub.add_parser("preprocess-reference", help="CLIPImageProcessor's pixels for image files, as raw f32")
+    p.add_argument("--size", type=int, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("files", type=Path, nargs="+")
+
     p = sub.add_parser("bench-worker", help=argparse.SUPPRESS)
     p.add_argument("spec")
 
@@ -114,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         from .golden import write_all
 
         write_all()
+    elif args.command == "preprocess-reference":
+        from .golden import preprocess_reference
+
+        preprocess_reference(args.files, args.size, args.out)
     elif args.command == "bench-worker":
         from .bench import worker
 

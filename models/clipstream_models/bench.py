@@ -200,7 +200,7 @@ def machine() -> str:
             model = line.split(":", 1)[1].strip()
             break
     flags = Path("/proc/cpuinfo").read_text()
-    simd = ", ".join(f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni") if f" {f}" in flags)
+    simd = ", ".join(f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_tile") if f" {f}" in flags)
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
     return f"{model}; {os.cpu_count()} logical cores ({simd}); {mem:.0f} GiB RAM; {platform.platform()}"
 
@@ -325,6 +325,7 @@ def summary(bench_dir: Path, quick: bool) -> dict:
 
     text, query, search, startup = part("text"), part("query"), part("search"), part("startup")
     vindex, indexing, reference = part("vindex"), part("indexing"), part("reference-indexing")
+    indexing_3mp = part("indexing-3mp")
     large = vindex["rows"][0]
     out = {
         "machine": machine(),
@@ -351,6 +352,14 @@ def summary(bench_dir: Path, quick: bool) -> dict:
             "reference_python": reference["images_per_s"],
             "images": indexing["images"],
             "threads": indexing["threads"],
+            "product_3mp": indexing_3mp["product_images_per_s"],
+            "bare_model_3mp": indexing_3mp["bare_model_images_per_s"],
+            "per_image_ms_12mp": indexing["per_image_ms"],
+            "per_image_ms_3mp": indexing_3mp["per_image_ms"],
+        },
+        "search_during_indexing_ms": {
+            "p50": indexing["search_p50_ms_during_run"],
+            "p99": indexing["search_p99_ms_during_run"],
         },
         "indexing_peak_rss_mb": indexing["indexing_peak_rss_mb"],
         "rss_mb_100k": search["rss_mb"],
@@ -359,7 +368,16 @@ def summary(bench_dir: Path, quick: bool) -> dict:
         "search_1m": {"n": vindex["n"]} | large,
         "parts": {
             name: part(name)
-            for name in ("text", "query", "search", "startup", "vindex", "indexing", "reference-indexing")
+            for name in (
+                "text",
+                "query",
+                "search",
+                "startup",
+                "vindex",
+                "indexing",
+                "indexing-3mp",
+                "reference-indexing",
+            )
         },
     }
     (bench_dir / "summary.json").write_text(json.dumps(out, indent=2))

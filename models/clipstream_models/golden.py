@@ -147,3 +147,19 @@ def write_all() -> None:
     write()
     PHOTO_GOLDEN.write_text(json.dumps(photo_golden(write_photos()), indent=0) + "\n")
     write_shapes()
+
+
+def preprocess_reference(files: list[Path], size: int, out_dir: Path) -> None:
+    """CLIP's reference preprocessing (transformers' CLIPImageProcessor on PIL's full decode,
+    EXIF orientation applied) at `size` px, one `<name>.f32` per file (little-endian, 3×size×size):
+    what the Rust tests compare the product's fast decode path with."""
+    import numpy as np
+    from transformers import CLIPImageProcessor
+
+    from .tiny import open_upright
+
+    proc = CLIPImageProcessor(size={"shortest_edge": size}, crop_size={"height": size, "width": size})
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        pix = proc(images=[open_upright(path)], return_tensors="np")["pixel_values"][0]
+        (out_dir / f"{path.name}.f32").write_bytes(np.ascontiguousarray(pix, dtype="<f4").tobytes())

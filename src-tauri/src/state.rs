@@ -143,8 +143,10 @@ impl AppState {
             .as_ref()
             .ok_or_else(|| self.no_model())?;
         let model = Model::open(model_dir)?;
+        // Indexing runs at low priority: searching and the window stay quick meanwhile.
         let options = Options {
             reindex,
+            background: true,
             ..Options::default()
         };
         let library = Arc::new(Library::open(

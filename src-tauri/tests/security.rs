@@ -198,3 +198,19 @@ fn sql_is_never_built_from_strings_and_no_shell_runs() {
         }
     }
 }
+
+#[test]
+fn unsafe_code_is_confined_to_the_allocator_settings() {
+    // The workspace denies `unsafe`; core/src/memory.rs alone allows it, for two glibc calls.
+    let with_unsafe: Vec<String> = product_sources()
+        .into_iter()
+        .filter(|(_, text)| text.contains("unsafe {") || text.contains("unsafe fn"))
+        .map(|(path, _)| {
+            path.file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(with_unsafe, ["memory.rs"]);
+}

@@ -200,7 +200,8 @@ def machine() -> str:
             model = line.split(":", 1)[1].strip()
             break
     flags = Path("/proc/cpuinfo").read_text()
-    simd = ", ".join(f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_tile") if f" {f}" in flags)
+    wanted = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_tile")
+    simd = ", ".join(f for f in wanted if f" {f}" in flags)
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
     return f"{model}; {os.cpu_count()} logical cores ({simd}); {mem:.0f} GiB RAM; {platform.platform()}"
 

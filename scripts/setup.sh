@@ -13,8 +13,9 @@ as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
 # System packages (Debian). Only installs what is missing, so a warm machine does no network I/O.
 # WebKitGTK is the desktop app's webview; Xvfb and WebKitWebDriver drive it in the tests.
-# cmake and nasm build the libjpeg-turbo that the turbojpeg crate bundles (DCT-scaled JPEG decoding).
-packages=(build-essential pkg-config python3 python3-venv unzip libwebkit2gtk-4.1-dev cmake nasm)
+# cmake and nasm build the libjpeg-turbo that the turbojpeg crate bundles (DCT-scaled JPEG decoding);
+# libheif-dev (with libheif1: HEVC and AV1 decoders) reads HEIC and AVIF.
+packages=(build-essential pkg-config python3 python3-venv unzip libwebkit2gtk-4.1-dev cmake nasm libheif-dev)
 # The tests also need strace (no-network proof) and util-linux (unshare, setpriv: faults).
 ((want_python)) && packages+=(xvfb xauth webkit2gtk-driver strace util-linux)
 # The UI's unit tests run under Node's own test runner (any Node from 18 on).

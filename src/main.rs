@@ -115,7 +115,7 @@ struct FilterArgs {
     /// Only images taken before this day, the day itself excluded (YYYY-MM-DD).
     #[arg(long, value_name = "DAY")]
     until: Option<String>,
-    /// Only these formats: jpeg, png, webp, gif, bmp, tiff (repeatable).
+    /// Only these formats: jpeg, png, webp, gif, bmp, tiff, heic, avif, jxl, raw (repeatable).
     #[arg(long = "type", value_name = "FORMAT")]
     types: Vec<String>,
 }

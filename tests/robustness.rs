@@ -498,3 +498,63 @@ fn cli_works_without_a_network_and_opens_no_sockets() {
         assert!(sockets.is_empty(), "{args:?} opened sockets: {sockets:?}");
     }
 }
+
+#[test]
+fn a_decoder_that_crashes_the_process_costs_one_file_not_the_run() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (folder, library) = (tmp.path().join("photos"), tmp.path().join("library"));
+    distinct_pngs(&folder, 0..40);
+    let culprit = "00017.png";
+    // A decoder that dies on one file, as a segfaulting C library would (the test hook aborts
+    // the process there): each run dies until the journal has named the file.
+    let mut crashes = 0;
+    let out = loop {
+        let out = clipstream(&library)
+            .env("CLIPSTREAM_TEST_ABORT_DECODING", culprit)
+            .arg("index")
+            .arg(&folder)
+            .output()
+            .expect("runs");
+        if out.status.success() {
+            break out;
+        }
+        assert_eq!(
+            out.status.code(),
+            None,
+            "killed by a signal, not an error: {}",
+            text(&out)
+        );
+        crashes += 1;
+        assert!(
+            crashes <= 2,
+            "still crashing after {crashes} runs: {}",
+            text(&out)
+        );
+    };
+    assert!(crashes >= 1, "the hook never fired");
+    eprintln!("{crashes} runs died before the journal named {culprit}");
+    assert!(text(&out).contains("skipped 1 files"), "{}", text(&out));
+    let listing = clipstream(&library)
+        .args(["status", "--skipped"])
+        .output()
+        .expect("runs");
+    let listing = String::from_utf8_lossy(&listing.stdout).into_owned();
+    assert!(
+        listing.contains(&format!("{culprit}\tcrashed the decoder")),
+        "{listing}"
+    );
+    assert_eq!(image_count(&library), 39, "every other file indexed");
+    // Without the fault, an unchanged file is not read again; once it changes, it is.
+    let again = clipstream(&library).arg("index").output().expect("runs");
+    assert!(again.status.success(), "{}", text(&again));
+    assert_eq!(image_count(&library), 39);
+    let file = std::fs::File::options()
+        .write(true)
+        .open(folder.join(culprit))
+        .expect("open");
+    file.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
+        .expect("touch");
+    let fixed = clipstream(&library).arg("index").output().expect("runs");
+    assert!(fixed.status.success(), "{}", text(&fixed));
+    assert_eq!(image_count(&library), 40, "the changed file is tried again");
+}

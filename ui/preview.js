@@ -19,7 +19,8 @@ export function openPreview(i) {
   $("preview-folder").textContent = folderOf(hit.path);
   $("preview-taken").textContent = takenText(hit.taken_at);
   $("preview-dims").textContent = `${hit.width} × ${hit.height} px`;
-  $("preview-file").textContent = `${hit.format.toUpperCase()}, ${bytes(hit.size)}`;
+  // A RAW + JPEG pair is one photo: the RAW is named beside it.
+  $("preview-file").textContent = `${hit.format.toUpperCase()}, ${bytes(hit.size)}${hit.twin ? ` · ${hit.twin.format.toUpperCase()} twin: ${fileName(hit.twin.path)}` : ""}`;
   $("preview-score").textContent = hit.score.toFixed(3);
   const d = $("preview");
   d.dataset.id = hit.id;

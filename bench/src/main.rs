@@ -719,9 +719,9 @@ fn decode_profile(folder: &Path, short_side: u32) -> anyhow::Result<serde_json::
     for path in &files {
         let bytes = std::fs::read(path)?;
         let header = turbojpeg::read_header(&bytes)?;
-        let scale = decode::jpeg_scale(header.width as u32, header.height as u32, need) as usize;
+        let scale = decode::jpeg::scale(header.width as u32, header.height as u32, need) as usize;
         time("complete_check", &mut || {
-            decode::jpeg_is_complete(&bytes);
+            decode::jpeg::is_complete(&bytes);
         });
         time("exif_date", &mut || {
             decode::taken_at(&bytes);
@@ -956,7 +956,7 @@ fn indexing(
         short: short_side,
         long: clipstream_core::thumbnail::BOX,
     };
-    let scale = decode::jpeg_scale(photos.width, photos.height, need);
+    let scale = decode::jpeg::scale(photos.width, photos.height, need);
 
     // The product, alone; its memory (with the big library open, if given).
     let alone = index_once(

@@ -17,10 +17,11 @@ use serde::Serialize;
 use crate::catalog::{Batch, Catalog, DATABASE, Known, NewImage, Stamp};
 use crate::decode::{self, Format};
 use crate::embed;
+use crate::journal::Journal;
 use crate::library::Library;
 use crate::lock;
 use crate::model::Preprocess;
-use crate::scan::{self, Kind};
+use crate::scan;
 use crate::thumbnail;
 use crate::vindex::VectorIndex;
 use crate::{Error, Result};
@@ -164,6 +165,8 @@ struct Decoder<'a> {
     max_file_bytes: u64,
     library: &'a Path,
     clock: Clock,
+    /// See [`ABORT_HOOK`].
+    abort_on: Option<std::ffi::OsString>,
 }
 
 /// One indexing run: the writer's own catalog connection and everything the phases share.
@@ -185,7 +188,16 @@ struct Run<'a> {
     encode_started: Instant,
     /// Images/s of the last full run on this library: the ETA's rate until this run has its own.
     rate_hint: Option<f64>,
+    /// Files being decoded when a run died, with others: decoded first, one at a time.
+    suspects: Vec<Job>,
 }
+
+/// Why a file that crashed the decoder is not read again.
+const CRASHED: &str = "crashed the decoder (ClipStream stopped while reading it, twice); \
+                       tried again when the file changes";
+
+/// Test hook: a decoder "crashes" (the process aborts) on the file of this name.
+const ABORT_HOOK: &str = "CLIPSTREAM_TEST_ABORT_DECODING";
 
 /// Where the catalog remembers the last run's rate (same machine and model, most likely).
 const RATE_KEY: &str = "indexing_images_per_s";
@@ -260,6 +272,7 @@ impl Library {
             encoded: 0,
             encode_started: Instant::now(),
             rate_hint: None,
+            suspects: Vec::new(),
         };
         let outcome = run.discover().and_then(|jobs| run.process(jobs));
         let outcome = outcome.and_then(|()| run.finish(started));
@@ -294,6 +307,16 @@ impl Run<'_> {
         self.tell();
         let mut jobs = Vec::new();
         let mut known_files = self.writer.known_files()?;
+        // Files a decoder was reading when a run died: the ones it read alone crashed it.
+        let (mut culprits, mut suspects) = (HashMap::new(), HashMap::new());
+        for left in Journal::new(&self.library.dir).take_leftovers() {
+            let into = if left.alone {
+                &mut culprits
+            } else {
+                &mut suspects
+            };
+            into.insert(left.path, left.stamp);
+        }
         // Folders walked to the end: their catalogued files that were not found are gone.
         let mut walked = HashSet::new();
         let folders = self.writer.folders()?;
@@ -325,19 +348,26 @@ impl Run<'_> {
                     // Changed since it was skipped: try again; a new failure records a new reason.
                     self.batch.unskip.push(f.path.clone());
                 }
-                if let Kind::Unsupported(name) = f.kind {
-                    let reason = format!("{name} files are not supported yet");
+                if culprits.remove(&f.path) == Some(f.stamp) {
                     self.batch.delete_images.extend(known.map(|k| k.id));
-                    self.batch.skip.push((folder.id, f.path, f.stamp, reason));
+                    self.batch
+                        .skip
+                        .push((folder.id, f.path, f.stamp, CRASHED.into()));
                     self.report.skipped += 1;
                     continue;
                 }
-                jobs.push(Job {
+                let suspect = suspects.remove(&f.path) == Some(f.stamp);
+                let job = Job {
                     folder_id: folder.id,
                     path: f.path,
                     stamp: f.stamp,
                     replaces: known,
-                });
+                };
+                if suspect {
+                    self.suspects.push(job);
+                } else {
+                    jobs.push(job);
+                }
             }
             for (path, why) in walk.errors {
                 self.log_unreadable(folder.id, path, why);
@@ -356,8 +386,11 @@ impl Run<'_> {
         }
         self.report.found = self.progress.found;
         self.progress.phase = Phase::Indexing;
-        self.progress.to_process = jobs.len() as u64;
+        self.progress.to_process = (jobs.len() + self.suspects.len()) as u64;
         self.progress.skipped = self.report.skipped;
+        // What the walk found is kept at once: a file found to have crashed a decoder stays
+        // skipped even if this run dies too.
+        self.commit()?;
         self.encode_started = Instant::now();
         self.report_rate();
         self.tell();
@@ -377,8 +410,18 @@ impl Run<'_> {
             max_file_bytes: lib.options.max_file_bytes,
             library: &lib.dir,
             clock: Clock::default(),
+            abort_on: std::env::var_os(ABORT_HOOK),
         };
         let batch_size = lib.options.batch_size.max(1);
+        // Suspects from a run that died, one at a time: if one crashes the decoder again, the
+        // next run knows it was that one.
+        let journal = Journal::new(&lib.dir);
+        for job in std::mem::take(&mut self.suspects) {
+            let note = journal.begin_alone(&job.path, job.stamp);
+            let outcome = decoder.read_and_decode(job);
+            drop(note);
+            self.place(outcome, &decoder)?;
+        }
         let (job_tx, job_rx) = bounded::<Job>(batch_size * 2);
         let (out_tx, out_rx) = bounded::<Outcome>(batch_size * 2);
         let cancel = self.cancel;
@@ -390,11 +433,15 @@ impl Run<'_> {
                     }
                 }
             });
-            for _ in 0..lib.options.decode_threads.max(1) {
+            for slot in 0..lib.options.decode_threads.max(1) {
                 let (job_rx, out_tx, decoder) = (job_rx.clone(), out_tx.clone(), &decoder);
+                let journal = &journal;
                 scope.spawn(move || {
                     for job in job_rx {
-                        if out_tx.send(decoder.read_and_decode(job)).is_err() {
+                        let note = journal.begin(slot, &job.path, job.stamp);
+                        let outcome = decoder.read_and_decode(job);
+                        drop(note);
+                        if out_tx.send(outcome).is_err() {
                             break;
                         }
                     }
@@ -660,6 +707,10 @@ impl Decoder<'_> {
         let hash: [u8; 32] = Clock::time(&clock.hash, || blake3::hash(&bytes).into());
         if known.contains(&hash) {
             return Outcome::Known { job, hash };
+        }
+        if self.abort_on.is_some() && job.path.file_name() == self.abort_on.as_deref() {
+            // What a segfaulting C decoder does to the process (tests only).
+            std::process::abort();
         }
         // A decoder bug must not take the run down: a panic becomes this file's skip reason.
         let decoded = Clock::time(&clock.decode, || {

@@ -625,9 +625,11 @@ impl Library {
                     height: r.height,
                     size: r.size,
                     taken_at: r.taken_at,
+                    twin: None,
                 });
             }
         }
+        let mut hits = search::fold_raw_twins(hits);
         search::sort_hits(&mut hits, sort);
         Ok(Results {
             hits,

@@ -13,26 +13,16 @@ use walkdir::WalkDir;
 
 use crate::catalog::Stamp;
 
-/// Extensions of formats we decode.
+/// Extensions of formats we decode (the content decides the format; these pick candidates).
 const IMAGE_EXTENSIONS: &[&str] = &[
-    "jpg", "jpeg", "jpe", "jfif", "png", "webp", "gif", "bmp", "dib", "tif", "tiff",
+    "jpg", "jpeg", "jpe", "jfif", "png", "webp", "gif", "bmp", "dib", "tif", "tiff", "heic",
+    "heif", "hif", "avif", "jxl",
 ];
 
-/// Extensions of photo formats we recognise but cannot decode yet, with the name users know.
-const UNSUPPORTED: &[(&str, &str)] = &[
-    ("heic", "HEIC"),
-    ("heif", "HEIF"),
-    ("avif", "AVIF"),
-    ("cr2", "RAW"),
-    ("cr3", "RAW"),
-    ("nef", "RAW"),
-    ("arw", "RAW"),
-    ("dng", "RAW"),
-    ("orf", "RAW"),
-    ("rw2", "RAW"),
-    ("raf", "RAW"),
-    ("srw", "RAW"),
-    ("pef", "RAW"),
+/// Extensions of camera RAW files (indexed by their embedded preview).
+const RAW_EXTENSIONS: &[&str] = &[
+    "dng", "cr2", "cr3", "nef", "nrw", "arw", "srf", "sr2", "orf", "rw2", "raf", "pef", "srw",
+    "erf", "kdc", "dcr", "mrw", "mos", "iiq", "3fr", "mef",
 ];
 
 /// Folders that hold system files or other programs' caches, never photos to search.
@@ -47,11 +37,11 @@ const SYSTEM_FOLDERS: &[&str] = &[
 ];
 
 /// What a candidate file is, judged by its name.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Image,
-    /// A photo format not supported yet; the value is its name ("HEIC", "RAW", ...).
-    Unsupported(&'static str),
+    /// A camera RAW (a JPEG of the same name beside it is its twin).
+    Raw,
 }
 
 #[derive(Debug, Clone)]
@@ -72,12 +62,12 @@ pub struct Walk {
 pub fn kind_of(path: &Path) -> Option<Kind> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     if IMAGE_EXTENSIONS.contains(&ext.as_str()) {
-        return Some(Kind::Image);
+        Some(Kind::Image)
+    } else if RAW_EXTENSIONS.contains(&ext.as_str()) {
+        Some(Kind::Raw)
+    } else {
+        None
     }
-    UNSUPPORTED
-        .iter()
-        .find(|(e, _)| *e == ext)
-        .map(|(_, name)| Kind::Unsupported(name))
 }
 
 fn skipped_dir(name: &std::ffi::OsStr) -> bool {
@@ -178,14 +168,10 @@ mod tests {
     fn kinds_by_extension_in_any_case() {
         assert_eq!(kind_of(Path::new("a/B.JPG")), Some(Kind::Image));
         assert_eq!(kind_of(Path::new("x.TiFf")), Some(Kind::Image));
-        assert_eq!(
-            kind_of(Path::new("IMG_1.HEIC")),
-            Some(Kind::Unsupported("HEIC"))
-        );
-        assert_eq!(
-            kind_of(Path::new("raw.nef")),
-            Some(Kind::Unsupported("RAW"))
-        );
+        assert_eq!(kind_of(Path::new("IMG_1.HEIC")), Some(Kind::Image));
+        assert_eq!(kind_of(Path::new("photo.avif")), Some(Kind::Image));
+        assert_eq!(kind_of(Path::new("raw.nef")), Some(Kind::Raw));
+        assert_eq!(kind_of(Path::new("DSC_1.CR3")), Some(Kind::Raw));
         assert_eq!(kind_of(Path::new("notes.txt")), None);
         assert_eq!(kind_of(Path::new("jpg")), None);
     }

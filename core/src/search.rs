@@ -205,9 +205,51 @@ pub struct Hit {
     pub height: u32,
     pub size: u64,
     pub taken_at: Option<i64>,
+    /// The camera RAW shot with this JPEG (or HEIC…): same folder, same name. The pair is one
+    /// photo in results; this is the other file.
+    pub twin: Option<Twin>,
 }
 
-/// The answer to a search.
+/// The other file of a RAW + JPEG pair.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Twin {
+    pub id: i64,
+    #[serde(serialize_with = "crate::catalog::lossy_path")]
+    pub path: PathBuf,
+    pub format: String,
+}
+
+/// Fold each camera RAW and the developed photo of the same name in the same folder (a camera's
+/// RAW + JPEG) into one hit: the developed photo, with the RAW as its twin and the better score.
+/// `hits` arrive best first; the order is kept.
+pub fn fold_raw_twins(hits: Vec<Hit>) -> Vec<Hit> {
+    let mut out: Vec<Hit> = Vec::with_capacity(hits.len());
+    let mut by_name: std::collections::HashMap<PathBuf, usize> = Default::default();
+    for hit in hits {
+        let name = hit.path.with_extension("");
+        if let Some(&i) = by_name.get(&name) {
+            let first = &mut out[i];
+            if first.twin.is_none() && (first.format == "raw") != (hit.format == "raw") {
+                let score = first.score.max(hit.score);
+                let raw = if first.format == "raw" {
+                    std::mem::replace(first, hit)
+                } else {
+                    hit
+                };
+                first.score = score;
+                first.twin = Some(Twin {
+                    id: raw.id,
+                    path: raw.path,
+                    format: raw.format,
+                });
+                continue;
+            }
+        }
+        by_name.insert(name, out.len());
+        out.push(hit);
+    }
+    out
+}
 #[derive(Debug, Clone, Serialize)]
 pub struct Results {
     pub hits: Vec<Hit>,
@@ -284,6 +326,39 @@ mod tests {
         assert!(cutoff > 0.205 && cutoff < 0.22, "{cutoff}");
         scores.truncate(5);
         assert_eq!(relevance_cutoff(&scores), None);
+    }
+
+    fn hit(id: i64, path: &str, format: &str, score: f32) -> Hit {
+        Hit {
+            id,
+            path: path.into(),
+            score,
+            format: format.into(),
+            width: 1,
+            height: 1,
+            size: 1,
+            taken_at: None,
+            twin: None,
+        }
+    }
+
+    #[test]
+    fn a_raw_and_its_jpeg_are_one_hit() {
+        let folded = fold_raw_twins(vec![
+            hit(1, "/p/IMG_1.CR3", "raw", 0.9),
+            hit(2, "/p/other.jpg", "jpeg", 0.8),
+            hit(3, "/p/IMG_1.JPG", "jpeg", 0.7),
+            hit(4, "/q/IMG_1.JPG", "jpeg", 0.6),
+            hit(5, "/p/IMG_2.jpg", "jpeg", 0.5),
+            hit(6, "/p/IMG_2.png", "png", 0.4),
+        ]);
+        let ids: Vec<i64> = folded.iter().map(|h| h.id).collect();
+        // The JPEG takes the RAW's place and score; another folder's IMG_1 and two developed
+        // files of one name are not twins.
+        assert_eq!(ids, [3, 2, 4, 5, 6]);
+        assert_eq!(folded[0].score, 0.9);
+        assert_eq!(folded[0].twin.as_ref().map(|t| t.id), Some(1));
+        assert!(folded[1..].iter().all(|h| h.twin.is_none()));
     }
 
     #[test]

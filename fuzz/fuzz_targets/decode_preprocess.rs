@@ -32,5 +32,5 @@ fuzz_target!(|data: &[u8]| {
     // The app's preview.
     let _ = decode::decode_to_fit(data, 2048, decode::DEFAULT_MAX_PIXELS);
     let _ = decode::taken_at(data);
-    let _ = decode::jpeg_is_complete(data);
+    let _ = decode::jpeg::is_complete(data);
 });

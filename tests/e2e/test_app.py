@@ -45,12 +45,14 @@ def labels() -> dict:
 
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory, labels) -> Path:
-    """300 generated shape images (9 of them red circles) and one broken file."""
+    """300 generated shape images (9 of them red circles), an iPhone-like HEIC and one broken file."""
     folder = tmp_path_factory.mktemp("fixture") / "My Shapes"
     folder.mkdir()
     for name in sorted(labels)[::6]:
         shutil.copy(SHAPES / name, folder / name)
     (folder / "broken.jpg").write_text("this is not a photo")
+    # An iPhone-like HEIC: grid-tiled, rotated by its irot transform, with an EXIF date.
+    shutil.copy(ROOT / "tests" / "fixtures" / "formats" / "iphone-like.heic", folder / "IMG_0001.HEIC")
     return folder
 
 
@@ -168,9 +170,9 @@ def test_search_preview_similar_and_refused_paths(app: Session, photos: Path, la
         timeout=180,
     )
     detail = s.text("#indexing-detail")
-    assert "300 added" in detail and "1 skipped" in detail, detail
+    assert "301 added" in detail and "1 skipped" in detail, detail
     folder_text = s.text("#folder-list")
-    assert "My Shapes" in folder_text and "300 photos" in folder_text, folder_text
+    assert "My Shapes" in folder_text and "301 photos" in folder_text, folder_text
     s.click("#skipped-box summary")
     s.wait("the skipped list", lambda: "broken.jpg" in s.text("#skipped-list"))
     assert "not an image" in s.text("#skipped-list")
@@ -220,6 +222,26 @@ def test_search_preview_similar_and_refused_paths(app: Session, photos: Path, la
     assert similar and first["id"] not in [t["id"] for t in similar]
     assert labels[similar[0]["name"]]["shape"] == "circle", similar
     s.screenshot(SHOTS / "5-similar.png")
+
+    # The HEIC shows like any photo: its tile and its preview load, upright, labelled HEIC.
+    search_for(s, "a green circle on a white background")
+    s.click("#show-all")
+    heic = "document.querySelector('#grid .tile img[alt=\"IMG_0001.HEIC\"]')"
+    s.wait("the HEIC's tile", lambda: s.js(f"return !!{heic}"))
+    s.js(f"{heic}.scrollIntoView()")
+    s.wait("the HEIC's thumbnail", lambda: s.js(f"const i = {heic}; return i.complete && i.naturalWidth > 0"))
+    thumb = s.js(f"const i = {heic}; return [i.naturalWidth, i.naturalHeight]")
+    assert thumb[1] > thumb[0], f"portrait (upright) thumbnail expected, got {thumb}"
+    s.js(f"{heic}.closest('.tile').click()")
+    s.wait(
+        "the HEIC's preview",
+        lambda: s.js("const i = document.getElementById('preview-img'); return i.complete && i.naturalWidth > 0"),
+    )
+    assert s.text("#preview-file").startswith("HEIC"), s.text("#preview-file")
+    assert s.text("#preview-dims") == "768 × 1024 px", s.text("#preview-dims")
+    assert "2021" in s.text("#preview-taken"), s.text("#preview-taken")
+    s.screenshot(SHOTS / "5b-heic-preview.png")
+    s.press("Escape")
 
     # Escape leaves "similar"; "/" focuses the search box.
     s.press("Escape")

@@ -4,6 +4,10 @@
 //! header before any pixel is allocated (decompression bombs). The image is resized before the
 //! EXIF orientation is applied: rotating a 224-px image is ~100× cheaper than a 12-MP one.
 
+mod heif;
+pub mod jpeg;
+mod raw;
+
 use fast_image_resize::images::{Image as FirImage, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::metadata::Orientation;
@@ -72,6 +76,12 @@ pub enum Format {
     Gif,
     Bmp,
     Tiff,
+    /// HEIC/HEIF (HEVC in an ISO-BMFF container; what iPhones write).
+    Heic,
+    Avif,
+    JpegXl,
+    /// A camera RAW, indexed by its embedded preview.
+    Raw,
 }
 
 impl Format {
@@ -83,6 +93,56 @@ impl Format {
             Format::Gif => "gif",
             Format::Bmp => "bmp",
             Format::Tiff => "tiff",
+            Format::Heic => "heic",
+            Format::Avif => "avif",
+            Format::JpegXl => "jxl",
+            Format::Raw => "raw",
+        }
+    }
+
+    /// Every format's name, as stored in the catalog and accepted by `--type`.
+    pub const ALL: [Format; 10] = [
+        Format::Jpeg,
+        Format::Png,
+        Format::WebP,
+        Format::Gif,
+        Format::Bmp,
+        Format::Tiff,
+        Format::Heic,
+        Format::Avif,
+        Format::JpegXl,
+        Format::Raw,
+    ];
+
+    /// What the file's first bytes say it is, where `image` does not know (or, for the TIFF
+    /// containers of camera RAWs, may be wrong): ISO-BMFF brands, JPEG XL, Fujifilm RAF.
+    fn sniff(bytes: &[u8]) -> Option<Self> {
+        if bytes.starts_with(&[0xFF, 0x0A]) || bytes.starts_with(b"\0\0\0\x0cJXL \r\n\x87\n") {
+            return Some(Format::JpegXl);
+        }
+        if bytes.starts_with(b"FUJIFILMCCD-RAW") {
+            return Some(Format::Raw);
+        }
+        if bytes.get(4..8) != Some(b"ftyp") {
+            return None;
+        }
+        // The major brand, then the compatible brands, up to the end of the `ftyp` box.
+        let size = usize::try_from(u32::from_be_bytes(bytes.get(..4)?.try_into().ok()?)).ok()?;
+        let brands = bytes.get(8..size.min(bytes.len()).max(12))?;
+        let has = |brand: &[u8]| brands.chunks_exact(4).any(|b| b == brand);
+        if has(b"crx ") {
+            Some(Format::Raw)
+        } else if has(b"avif") || has(b"avis") {
+            Some(Format::Avif)
+        } else if [
+            "heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1",
+        ]
+        .iter()
+        .any(|b| has(b.as_bytes()))
+        {
+            Some(Format::Heic)
+        } else {
+            None
         }
     }
 
@@ -266,15 +326,53 @@ fn decode_raw(bytes: &[u8], max_pixels: u64, need: Need) -> Result<Raw, Unreadab
     if bytes.is_empty() {
         return Err(Unreadable("empty file".into()));
     }
-    let format = image::guess_format(bytes)
-        .map_err(|_| Unreadable("not an image (unrecognised content)".into()))?;
-    let format = Format::from_image(format).ok_or_else(|| {
-        Unreadable(format!(
-            "{} images are not supported yet",
-            format_name(format)
-        ))
-    })?;
-    if format == Format::Jpeg && !jpeg_is_complete(bytes) {
+    let guessed = image::guess_format(bytes);
+    let format = match (Format::sniff(bytes), guessed) {
+        (Some(format), _) => format,
+        (None, Ok(format)) => Format::from_image(format).ok_or_else(|| {
+            Unreadable(format!(
+                "{} images are not supported yet",
+                format_name(format)
+            ))
+        })?,
+        // Olympus ORF ("IIRO") and Panasonic RW2 ("IIU\0") are TIFF-like RAWs image does not know.
+        (None, Err(_)) if bytes.starts_with(b"IIRO") || bytes.starts_with(b"IIU\0") => Format::Raw,
+        (None, Err(_)) => return Err(Unreadable("not an image (unrecognised content)".into())),
+    };
+    match format {
+        Format::Heic | Format::Avif => {
+            let decoded = heif::decode(bytes, format, max_pixels)?;
+            return Ok(Raw {
+                full: decoded.rgb.dimensions(),
+                rgb: decoded.rgb,
+                // libheif applied the file's own transforms: the picture is upright.
+                orientation: Orientation::NoTransforms,
+                format,
+                taken_at: decoded.taken_at,
+            });
+        }
+        // A TIFF may be a camera RAW's container (CR2, NEF, ARW, DNG, PEF…): rawler decides.
+        Format::Raw | Format::Tiff => match raw::preview(bytes, need) {
+            Some(preview) => {
+                let preview = preview?;
+                return Ok(Raw {
+                    full: preview.rgb.dimensions(),
+                    rgb: preview.rgb,
+                    orientation: preview.orientation,
+                    format: Format::Raw,
+                    taken_at: preview.taken_at,
+                });
+            }
+            None if format == Format::Raw => {
+                return Err(Unreadable(
+                    "camera RAW that could not be read (unsupported camera or damaged file)".into(),
+                ));
+            }
+            None => {}
+        },
+        _ => {}
+    }
+    if format == Format::Jpeg && !jpeg::is_complete(bytes) {
         // The JPEG decoder would return the top of the picture padded with grey.
         return Err(Unreadable(
             "truncated JPEG (no end-of-image marker after the image data)".into(),
@@ -291,7 +389,7 @@ fn decode_raw(bytes: &[u8], max_pixels: u64, need: Need) -> Result<Raw, Unreadab
         && let (Ok(w), Ok(h)) = (u32::try_from(header.width), u32::try_from(header.height))
     {
         check_size(format, w, h, bytes.len(), max_pixels)?;
-        if let Some(rgb) = jpeg_scaled(bytes, (w, h), need) {
+        if let Some(rgb) = jpeg::decode_scaled(bytes, (w, h), need) {
             let orientation = exif
                 .as_ref()
                 .and_then(|e| e.get_field(exif::Tag::Orientation, exif::In::PRIMARY))
@@ -308,17 +406,45 @@ fn decode_raw(bytes: &[u8], max_pixels: u64, need: Need) -> Result<Raw, Unreadab
             });
         }
     }
-    let mut reader = ImageReader::new(Cursor::new(bytes));
-    reader.set_format(image_format(format));
     let mut limits = Limits::default();
     limits.max_alloc = Some(max_pixels.saturating_mul(8));
-    reader.limits(limits);
-    let mut decoder = reader
-        .into_decoder()
-        .map_err(|e| fail("unreadable header", &e))?;
+    let mut decoder: Box<dyn ImageDecoder> = if format == Format::JpegXl {
+        let mut jxl = jxl_oxide::integration::JxlDecoder::new(Cursor::new(bytes))
+            .map_err(|e| fail("unreadable header", &e))?;
+        jxl.set_limits(limits)
+            .map_err(|e| fail("over the memory limit", &e))?;
+        Box::new(jxl)
+    } else {
+        let mut reader = ImageReader::new(Cursor::new(bytes));
+        reader.set_format(
+            image_format(format)
+                .ok_or_else(|| Unreadable(format!("{} has no general decoder", format.name())))?,
+        );
+        reader.limits(limits);
+        Box::new(
+            reader
+                .into_decoder()
+                .map_err(|e| fail("unreadable header", &e))?,
+        )
+    };
     let (w, h) = decoder.dimensions();
     check_size(format, w, h, bytes.len(), max_pixels)?;
-    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    // JPEG XL's own header orientation is applied by its decoder (its EXIF copy must not be);
+    // its EXIF sits in a box of its own.
+    let (orientation, taken_at) = match format {
+        Format::JpegXl => (
+            Orientation::NoTransforms,
+            decoder
+                .exif_metadata()
+                .ok()
+                .flatten()
+                .and_then(|b| date_from_exif_box(&b)),
+        ),
+        _ => (
+            decoder.orientation().unwrap_or(Orientation::NoTransforms),
+            taken_at,
+        ),
+    };
     // Other formats, and JPEGs libjpeg-turbo does not turn into RGB itself (CMYK, YCCK).
     let rgb = DynamicImage::from_decoder(decoder)
         .map_err(|e| fail("corrupt image data", &e))?
@@ -369,39 +495,6 @@ fn check_size(
     Ok(())
 }
 
-/// The DCT scale (1/8, 1/4, 1/2 or 1) a `w`×`h` JPEG decodes at for `need`: the smallest whose
-/// size (libjpeg rounds up) still covers it.
-pub fn jpeg_scale(w: u32, h: u32, need: Need) -> u32 {
-    [8, 4, 2]
-        .into_iter()
-        .find(|&d| need.covered_by(w.div_ceil(d), h.div_ceil(d)))
-        .unwrap_or(1)
-}
-
-/// A JPEG through libjpeg-turbo at [`jpeg_scale`]: entropy decoding stays whole, but the inverse
-/// DCT, the colour conversion and the resize after it shrink with the scale (a 12-MP photo for a
-/// 224-px model input and a 320-px thumbnail decodes at 1/8). `None` when libjpeg-turbo cannot
-/// give RGB (CMYK) or refuses the data: the caller decodes it the other way.
-fn jpeg_scaled(bytes: &[u8], (w, h): (u32, u32), need: Need) -> Option<RgbImage> {
-    let factor = turbojpeg::ScalingFactor::new(1, jpeg_scale(w, h, need) as usize);
-    let mut decompressor = turbojpeg::Decompressor::new().ok()?;
-    decompressor.set_scaling_factor(factor).ok()?;
-    let header = decompressor.read_header(bytes).ok()?.scaled(factor);
-    let mut image = turbojpeg::Image {
-        pixels: vec![0u8; 3 * header.width * header.height],
-        width: header.width,
-        pitch: 3 * header.width,
-        height: header.height,
-        format: turbojpeg::PixelFormat::RGB,
-    };
-    decompressor.decompress(bytes, image.as_deref_mut()).ok()?;
-    RgbImage::from_raw(
-        u32::try_from(header.width).ok()?,
-        u32::try_from(header.height).ok()?,
-        image.pixels,
-    )
-}
-
 /// CLIP's shortest-edge resize: short side → `short_side`, long side → ⌊short_side · long / short⌋.
 pub fn resized_size(w: u32, h: u32, short_side: u32) -> (u32, u32) {
     let scale = |long: u32, short: u32| {
@@ -443,40 +536,17 @@ fn resize(rgb: &RgbImage, w: u32, h: u32) -> Result<RgbImage, String> {
         .ok_or_else(|| "resized buffer has the wrong size".to_string())
 }
 
-/// Whether a JPEG's main image data is followed by its end-of-image marker (FF D9).
-///
-/// Walks the marker segments up to the first start-of-scan, so an EXIF thumbnail's own markers
-/// are never mistaken for the main image's; data appended after the end (motion photos) is fine.
-pub fn jpeg_is_complete(bytes: &[u8]) -> bool {
-    let mut i = 2; // after SOI
-    while i + 4 <= bytes.len() {
-        if bytes[i] != 0xFF {
-            return false;
-        }
-        let marker = bytes[i + 1];
-        if marker == 0xFF {
-            i += 1; // fill byte
-            continue;
-        }
-        if marker == 0xDA {
-            // Entropy-coded data escapes 0xFF as FF 00, so FF D9 can only be a real marker.
-            return memchr::memmem::find(&bytes[i..], &[0xFF, 0xD9]).is_some();
-        }
-        let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
-        i += 2 + len;
-    }
-    false
-}
-
-fn image_format(format: Format) -> ImageFormat {
-    match format {
+/// The `image` decoder of the formats it decodes (the others have their own paths).
+fn image_format(format: Format) -> Option<ImageFormat> {
+    Some(match format {
         Format::Jpeg => ImageFormat::Jpeg,
         Format::Png => ImageFormat::Png,
         Format::WebP => ImageFormat::WebP,
         Format::Gif => ImageFormat::Gif,
         Format::Bmp => ImageFormat::Bmp,
         Format::Tiff => ImageFormat::Tiff,
-    }
+        Format::Heic | Format::Avif | Format::JpegXl | Format::Raw => return None,
+    })
 }
 
 fn format_name(format: ImageFormat) -> String {
@@ -490,6 +560,20 @@ pub fn taken_at(bytes: &[u8]) -> Option<i64> {
         .read_from_container(&mut Cursor::new(bytes))
         .ok()?;
     date_taken(&exif)
+}
+
+/// The date in an ISO-BMFF `Exif` item or box (HEIF, JPEG XL): a 4-byte offset to the TIFF
+/// header, then EXIF as in a JPEG's APP1.
+fn date_from_exif_box(block: &[u8]) -> Option<i64> {
+    let offset = u32::from_be_bytes(block.get(..4)?.try_into().ok()?) as usize;
+    let tiff = block.get(4usize.checked_add(offset)?..)?.to_vec();
+    date_taken(&exif::Reader::new().read_raw(tiff).ok()?)
+}
+
+/// An EXIF date as text (`2024:07:31 14:30:00`), checked like any other.
+fn date_from_exif_text(text: &str) -> Option<i64> {
+    let dt = exif::DateTime::from_ascii(text.as_bytes()).ok()?;
+    crate::date::from_parts(dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second)
 }
 
 fn date_taken(exif: &exif::Exif) -> Option<i64> {

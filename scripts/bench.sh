@@ -10,9 +10,9 @@ cd "$CLIPSTREAM_ROOT"
 quick=0
 [[ "${1:-}" == "--quick" ]] && quick=1
 if ((quick)); then
-  runs=15 n=10000 n_large=20000 images=4 rounds=1 startup_runs=3
+  runs=15 n=10000 n_large=20000 images=4 rounds=1 startup_runs=3 format_images=2
 else
-  runs=60 n=100000 n_large=1000000 images=32 rounds=3 startup_runs=5
+  runs=60 n=100000 n_large=1000000 images=32 rounds=3 startup_runs=5 format_images=8
 fi
 out=target/bench
 model=models/build/random-vit-b-32
@@ -52,6 +52,13 @@ step "indexing $images 12-MP JPEGs into a copy of the $n-image library (product 
 step "indexing $images 3-MP JPEGs (product and bare model)"
 "$bench" indexing --model "$model" --folder "$out/jpegs-3mp-$images" --generate "$images" \
   --width 2000 --height 1500 --threads 2 --json "$out/indexing-3mp.json" >/dev/null
+if command -v heif-enc >/dev/null && command -v cjxl >/dev/null; then
+  step "indexing per format: $format_images 12-MP photos as JPEG, HEIC, AVIF, JPEG XL, DNG"
+  "$bench" formats --model "$model" --folder "$out/formats-12mp-$format_images" --count "$format_images" \
+    --threads 2 --json "$out/formats.json" >/dev/null
+else
+  step "per-format indexing skipped: heif-enc and cjxl make its files (apt install libheif-examples libjxl-tools)"
+fi
 step "the reference Python pipeline on the same JPEGs"
 (cd models && "$PY" -m clipstream_models bench-reference-indexing --source "build/random-vit-b-32-source" \
   --folder "../$out/jpegs-12mp-$images" --threads 2 --json "../$out/reference-indexing.json" >/dev/null)

@@ -104,6 +104,25 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Indexing speed per format (JPEG, HEIC, AVIF, JPEG XL, DNG) on the same generated photos,
+    /// and whether a HEIC's embedded thumbnail could feed the model instead of its full image.
+    Formats {
+        #[arg(long)]
+        model: PathBuf,
+        /// Where the photos of each format are made (once; heif-enc and cjxl must be installed).
+        #[arg(long)]
+        folder: PathBuf,
+        #[arg(long, default_value_t = 8)]
+        count: usize,
+        #[arg(long, default_value_t = 4000)]
+        width: u32,
+        #[arg(long, default_value_t = 3000)]
+        height: u32,
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Where one JPEG's decode goes, step by step (medians over the folder's files, one thread).
     Decode {
         #[arg(long)]
@@ -207,6 +226,23 @@ fn main() -> anyhow::Result<()> {
             threads,
             json,
         } => (vision_memory(&model, threads)?, json),
+        Command::Formats {
+            model,
+            folder,
+            count,
+            width,
+            height,
+            threads,
+            json,
+        } => {
+            let photos = Photos {
+                folder: folder.join("jpeg"),
+                count,
+                width,
+                height,
+            };
+            (formats(&model, &photos, &folder, threads)?, json)
+        }
         Command::Decode {
             folder,
             short_side,
@@ -676,6 +712,229 @@ fn synthetic_photo(width: u32, height: u32, seed: u64) -> image::RgbImage {
         let noise = (rng.next() % 16) as u8;
         image::Rgb(px.map(|c| c.saturating_add(noise)))
     })
+}
+
+/// Run a converter, failing with its name when it is missing or fails.
+fn convert(program: &str, args: &[&std::ffi::OsStr]) -> anyhow::Result<()> {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .with_context(|| {
+            format!("running {program} (apt install libheif-examples libjxl-tools)")
+        })?;
+    anyhow::ensure!(
+        out.status.success(),
+        "{program} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+/// The generated JPEGs again in each format (made once).
+fn format_folders(jpegs: &[PathBuf], root: &Path) -> anyhow::Result<Vec<(&'static str, PathBuf)>> {
+    let mut out = vec![("jpeg", root.join("jpeg"))];
+    for (ext, dir) in [
+        ("heic", "heic"),
+        ("avif", "avif"),
+        ("jxl", "jxl"),
+        ("dng", "dng"),
+    ] {
+        let folder = root.join(dir);
+        std::fs::create_dir_all(&folder)?;
+        for jpeg in jpegs {
+            let target = folder.join(jpeg.with_extension(ext).file_name().expect("name"));
+            if target.is_file() {
+                continue;
+            }
+            eprintln!("making {}", target.display());
+            match ext {
+                // A 320-px thumbnail in the file, as phones write.
+                "heic" => convert(
+                    "heif-enc",
+                    &[
+                        "-q".as_ref(),
+                        "85".as_ref(),
+                        "-t".as_ref(),
+                        "320".as_ref(),
+                        jpeg.as_os_str(),
+                        "-o".as_ref(),
+                        target.as_os_str(),
+                    ],
+                )?,
+                "avif" => convert(
+                    "heif-enc",
+                    &[
+                        "-A".as_ref(),
+                        "-q".as_ref(),
+                        "85".as_ref(),
+                        jpeg.as_os_str(),
+                        "-o".as_ref(),
+                        target.as_os_str(),
+                    ],
+                )?,
+                "jxl" => convert(
+                    "cjxl",
+                    &[
+                        jpeg.as_os_str(),
+                        target.as_os_str(),
+                        "--lossless_jpeg=0".as_ref(),
+                        "-q".as_ref(),
+                        "90".as_ref(),
+                    ],
+                )?,
+                _ => {
+                    // rawler's DNG writer: linear RGB "sensor" data and its largest (1024-px) preview.
+                    use rawler::dng::writer::DngWriter;
+                    use rawler::dng::{DNG_VERSION_V1_4, DngCompression};
+                    let picture = image::open(jpeg)?;
+                    let rgb = picture.to_rgb8();
+                    let mut file = std::io::BufWriter::new(std::fs::File::create(&target)?);
+                    let mut dng = DngWriter::new(&mut file, DNG_VERSION_V1_4)?;
+                    let mut raw = dng.subframe(0);
+                    raw.rgb_image_u8(
+                        rgb.as_raw(),
+                        rgb.width() as usize,
+                        rgb.height() as usize,
+                        DngCompression::Uncompressed,
+                        1,
+                    )?;
+                    raw.finalize()?;
+                    let mut preview = dng.subframe(1);
+                    preview.preview(&picture, 0.9)?;
+                    preview.finalize()?;
+                    dng.close()?;
+                }
+            }
+        }
+        out.push((ext, folder));
+    }
+    Ok(out)
+}
+
+fn formats(
+    model_dir: &Path,
+    photos: &Photos,
+    root: &Path,
+    threads: usize,
+) -> anyhow::Result<serde_json::Value> {
+    let jpegs = photos.files()?;
+    let model = Model::open(model_dir)?;
+    let short_side = model.manifest.vision.preprocess.resize_shortest_edge;
+    let mut rows = Vec::new();
+    for (name, folder) in format_folders(&jpegs, root)? {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)?
+            .filter_map(|e| Some(e.ok()?.path()))
+            .collect();
+        files.sort();
+        let bytes: u64 = files
+            .iter()
+            .filter_map(|f| f.metadata().ok())
+            .map(|m| m.len())
+            .sum();
+        let mut decode_ms = Vec::new();
+        for path in &files {
+            let bytes = std::fs::read(path)?;
+            let t = Instant::now();
+            decode::decode_with_thumbnail(
+                &bytes,
+                short_side,
+                clipstream_core::thumbnail::BOX,
+                decode::DEFAULT_MAX_PIXELS,
+            )
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            decode_ms.push(ms_since(t));
+        }
+        let run = index_once(&model, &folder, &files[0], threads, None, false)?;
+        rows.push(serde_json::json!({
+            "format": name,
+            "files": files.len(),
+            "mean_file_mib": bytes as f64 / files.len() as f64 / (1024.0 * 1024.0),
+            "decode_ms_median_1_thread": percentiles(&mut decode_ms).0,
+            "index_images_per_s": run.images_per_s,
+            "per_image_ms": per_image_ms(&run.report),
+        }));
+    }
+    Ok(serde_json::json!({
+        "width": photos.width, "height": photos.height, "threads": threads,
+        "formats": rows,
+        "heic_thumbnail": heic_thumbnail_quality(&model, &root.join("heic"), threads)?,
+    }))
+}
+
+/// Whether the 320-px thumbnail a HEIC carries could stand in for its full decode: the model
+/// input from each (CLIP's resize and crop) and the vision model's embeddings of both.
+fn heic_thumbnail_quality(
+    model: &Model,
+    folder: &Path,
+    threads: usize,
+) -> anyhow::Result<serde_json::Value> {
+    use libheif_rs::{ColorSpace, HeifContext, ItemId, LibHeif, RgbChroma};
+    let spec = &model.manifest.vision.preprocess;
+    let vision = VisionEncoder::new(model, threads)?;
+    let (mut diffs, mut cosines, mut thumb_ms, mut full_ms) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(folder)?
+        .filter_map(|e| Some(e.ok()?.path()))
+        .collect();
+    files.sort();
+    for path in files {
+        let bytes = std::fs::read(&path)?;
+        let t = Instant::now();
+        let full = decode::decode(
+            &bytes,
+            spec.resize_shortest_edge,
+            decode::DEFAULT_MAX_PIXELS,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        full_ms.push(ms_since(t));
+        let t = Instant::now();
+        let context = HeifContext::read_from_bytes(&bytes)?;
+        let primary = context.primary_image_handle()?;
+        let mut ids: [ItemId; 1] = [0];
+        anyhow::ensure!(
+            primary.thumbnail_ids(&mut ids) == 1,
+            "{} has no thumbnail",
+            path.display()
+        );
+        let thumb = LibHeif::new().decode(
+            &primary.thumbnail(ids[0])?,
+            ColorSpace::Rgb(RgbChroma::Rgb),
+            None,
+        )?;
+        let plane = thumb.planes().interleaved.context("interleaved plane")?;
+        let mut rgb = image::RgbImage::new(plane.width, plane.height);
+        for (y, row) in rgb
+            .as_mut()
+            .chunks_exact_mut(3 * plane.width as usize)
+            .enumerate()
+        {
+            row.copy_from_slice(&plane.data[y * plane.stride..y * plane.stride + row.len()]);
+        }
+        let (w, h) = decode::resized_size(rgb.width(), rgb.height(), spec.resize_shortest_edge);
+        let small = image::imageops::resize(&rgb, w, h, image::imageops::FilterType::CatmullRom);
+        thumb_ms.push(ms_since(t));
+        let (a, b) = (
+            embed::preprocess(&full.image, spec),
+            embed::preprocess(&small, spec),
+        );
+        let levels = 255.0 * spec.std[0];
+        diffs.push(
+            a.iter()
+                .zip(&b)
+                .map(|(x, y)| f64::from((x - y).abs() * levels))
+                .sum::<f64>()
+                / a.len() as f64,
+        );
+        let e = vision.encode_batch(&[a, b])?;
+        cosines.push(cosine(&e[0], &e[1]));
+    }
+    Ok(serde_json::json!({
+        "thumbnail_decode_ms_median": percentiles(&mut thumb_ms).0,
+        "full_decode_ms_median": percentiles(&mut full_ms).0,
+        "model_input_mean_abs_levels_median": percentiles(&mut diffs).0,
+        "embedding_cosine_min": cosines.iter().cloned().fold(f64::INFINITY, f64::min),
+        "embedding_cosine_mean": cosines.iter().sum::<f64>() / cosines.len() as f64,
+    }))
 }
 
 fn vision_memory(model_dir: &Path, threads: usize) -> anyhow::Result<serde_json::Value> {

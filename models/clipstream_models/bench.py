@@ -381,5 +381,9 @@ def summary(bench_dir: Path, quick: bool) -> dict:
             )
         },
     }
+    if (bench_dir / "formats.json").is_file():
+        formats = part("formats")
+        out["indexing_images_per_s_by_format"] = {r["format"]: r["index_images_per_s"] for r in formats["formats"]}
+        out["parts"]["formats"] = formats
     (bench_dir / "summary.json").write_text(json.dumps(out, indent=2))
     return out

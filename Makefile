@@ -1,5 +1,5 @@
 # The README's two commands are `make run` and `make test`; each installs what it needs first.
-.PHONY: run test setup models-golden bench bench-quick bench-models fuzz soak
+.PHONY: run test package setup models-golden bench bench-quick bench-models fuzz soak
 
 # The desktop app. With no exported CLIP model it opens the demo: the bundled test model on the
 # generated shapes in tests/fixtures/shapes (see README).
@@ -10,6 +10,11 @@ run:
 test:
 	bash scripts/setup.sh
 	bash scripts/test.sh
+
+# The Debian package: target/release/bundle/deb/ClipStream_<version>_amd64.deb (README: Install).
+package:
+	bash scripts/setup.sh --package
+	bash scripts/package.sh
 
 setup:
 	bash scripts/setup.sh

@@ -15,4 +15,9 @@ VENV="$CLIPSTREAM_CACHE/venv-$VENV_KEY"
 PY="$VENV/bin/python"
 TAURI_DRIVER_VERSION="2.1.0"
 TAURI_DRIVER="$CLIPSTREAM_CACHE/tools/bin/tauri-driver"
+# The Tauri CLI that writes the .deb (npm's prebuilt binary; pinned to the tauri crate's version).
+TAURI_CLI_VERSION="2.12.5"
+TAURI_CLI_DIR="$CLIPSTREAM_CACHE/tools/tauri-cli-$TAURI_CLI_VERSION"
+TAURI_CLI="$TAURI_CLI_DIR/node_modules/.bin/tauri"
 export CLIPSTREAM_ROOT CLIPSTREAM_CACHE ORT_VERSION ORT_DIR ORT_LIB VENV PY TAURI_DRIVER_VERSION TAURI_DRIVER
+export TAURI_CLI_VERSION TAURI_CLI_DIR TAURI_CLI

@@ -3,11 +3,13 @@
 #   scripts/setup.sh            everything: system packages, ONNX Runtime, the Python model pipeline,
 #                               and the end-to-end test tools (Xvfb, WebKitWebDriver, tauri-driver)
 #   scripts/setup.sh --runtime  only what building and running the app needs
+#   scripts/setup.sh --package  that, and what `make package` needs (npm, the Tauri CLI, dpkg-dev, help2man)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
-want_python=1
-[[ "${1:-}" == "--runtime" ]] && want_python=0
+want_python=1 want_package=1
+[[ "${1:-}" == "--runtime" ]] && want_python=0 want_package=0
+[[ "${1:-}" == "--package" ]] && want_python=0
 
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
@@ -20,6 +22,11 @@ packages=(build-essential pkg-config python3 python3-venv unzip libwebkit2gtk-4.
 ((want_python)) && packages+=(xvfb xauth webkit2gtk-driver strace util-linux)
 # The UI's unit tests run under Node's own test runner (any Node from 18 on).
 ((want_python)) && ! command -v node >/dev/null && packages+=(nodejs)
+# The .deb: npm fetches the Tauri CLI that writes it, dpkg-shlibdeps finds its Depends, help2man
+# writes the CLI's manual page; the tests lint it (lintian, desktop-file-validate).
+((want_package)) && ! command -v npm >/dev/null && packages+=(npm)
+((want_package)) && packages+=(dpkg-dev help2man)
+((want_python)) && packages+=(lintian desktop-file-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -71,6 +78,12 @@ fi
 if ((want_python)) && [[ ! -x "$TAURI_DRIVER" ]]; then
   echo "setup: installing tauri-driver $TAURI_DRIVER_VERSION into $CLIPSTREAM_CACHE/tools"
   cargo install --locked --quiet tauri-driver --version "$TAURI_DRIVER_VERSION" --root "$CLIPSTREAM_CACHE/tools"
+fi
+
+# The Tauri CLI (npm's prebuilt binary) for `make package`, which `make test` runs too.
+if ((want_package)) && [[ ! -x "$TAURI_CLI" ]]; then
+  echo "setup: installing the Tauri CLI $TAURI_CLI_VERSION into $TAURI_CLI_DIR"
+  npm install --quiet --no-audit --no-fund --prefix "$TAURI_CLI_DIR" "@tauri-apps/cli@$TAURI_CLI_VERSION"
 fi
 
 echo "setup: ok (ONNX Runtime: $ORT_LIB)"

@@ -28,10 +28,16 @@ echo "== models/: pytest"
 echo "== Rust: cargo test"
 cargo test --workspace --all-targets --locked --no-fail-fast 2>&1 | tee -a "$log"
 
+echo "== the Debian package (release build; unpacked, linted and run by tests/e2e/test_package.py)"
+bash scripts/package.sh
+debs=(target/release/bundle/deb/ClipStream_*_amd64.deb)
+((${#debs[@]} == 1)) || { echo "expected one package, found: ${debs[*]}" >&2; exit 1; }
+
 echo "== desktop app: end to end in the real webview (Xvfb + tauri-driver + WebKitWebDriver)"
 # The app binary as `cargo test` just built it (its integration tests need it); a separate
 # `cargo build` would compile Tauri again without the test feature, for minutes.
 CLIPSTREAM_APP="$CLIPSTREAM_ROOT/target/debug/clipstream-app" ORT_DYLIB_PATH="$ORT_LIB" \
+  CLIPSTREAM_DEB="$CLIPSTREAM_ROOT/${debs[0]}" \
   xvfb-run -a "$PY" -m pytest -q -p no:cacheprovider tests/e2e | tee -a "$log"
 echo "screenshots: target/e2e/"
 

@@ -13,6 +13,7 @@ pub mod decode;
 pub mod embed;
 pub mod error;
 pub mod index;
+pub mod installed;
 pub mod journal;
 pub mod library;
 pub mod lock;

@@ -1,7 +1,8 @@
 //! Finding and loading the ONNX Runtime shared library (`ort` with `load-dynamic`).
 //!
 //! The library comes from the PyPI `onnxruntime` wheel; `make setup` extracts it into the data
-//! directory. Search order: `ORT_DYLIB_PATH` (only that, when set), next to the executable, then
+//! directory; the .deb ships it in `/usr/lib/clipstream/`. Search order: `ORT_DYLIB_PATH` (only
+//! that, when set), next to the executable, the installed package's `../lib/clipstream/`, then
 //! `$XDG_DATA_HOME/clipstream/onnxruntime/` (default `~/.local/share/clipstream/onnxruntime/`).
 
 use std::path::{Path, PathBuf};
@@ -9,35 +10,36 @@ use std::sync::OnceLock;
 
 use ort::environment::Environment;
 
-use crate::{Error, Result};
+use crate::{Error, Result, installed};
 
 /// The exact library file the project pins (onnxruntime 1.31.1).
 pub const ORT_LIBRARY: &str = "libonnxruntime.so.1.31.1";
 
 /// Where the library is looked for, in order.
 pub fn library_candidates() -> Vec<PathBuf> {
-    let exe_dir = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(Path::to_path_buf));
     candidates(
         std::env::var_os("ORT_DYLIB_PATH"),
-        exe_dir,
+        std::env::current_exe().ok().as_deref(),
         dirs::data_dir(),
     )
 }
 
 /// The search order, from the environment's parts: `ORT_DYLIB_PATH` alone when set, else next
-/// to the executable, then the data folder.
+/// to the executable, the installed package's folder, then the data folder.
 fn candidates(
     explicit: Option<std::ffi::OsString>,
-    exe_dir: Option<PathBuf>,
+    exe: Option<&Path>,
     data_dir: Option<PathBuf>,
 ) -> Vec<PathBuf> {
     if let Some(path) = explicit {
         return vec![PathBuf::from(path)];
     }
     let mut out = Vec::new();
-    out.extend(exe_dir.map(|dir| dir.join(ORT_LIBRARY)));
+    out.extend(exe.and_then(Path::parent).map(|dir| dir.join(ORT_LIBRARY)));
+    out.extend(
+        exe.and_then(installed::lib_dir_for)
+            .map(|dir| dir.join(ORT_LIBRARY)),
+    );
     out.extend(data_dir.map(|data| {
         data.join("clipstream")
             .join("onnxruntime")
@@ -95,22 +97,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_explicit_path_alone_else_beside_the_executable_then_the_data_folder() {
+    fn the_explicit_path_alone_else_beside_the_executable_the_package_then_the_data_folder() {
+        let exe = Path::new("/usr/bin/clipstream");
         let explicit = candidates(
             Some("/opt/ort/libonnxruntime.so".into()),
-            Some("/usr/bin".into()),
+            Some(exe),
             Some("/home/u/.local/share".into()),
         );
         assert_eq!(explicit, [PathBuf::from("/opt/ort/libonnxruntime.so")]);
-        let found = candidates(
-            None,
-            Some("/usr/bin".into()),
-            Some("/home/u/.local/share".into()),
-        );
+        let found = candidates(None, Some(exe), Some("/home/u/.local/share".into()));
         assert_eq!(
             found,
             [
                 PathBuf::from("/usr/bin").join(ORT_LIBRARY),
+                PathBuf::from("/usr/lib/clipstream").join(ORT_LIBRARY),
                 PathBuf::from("/home/u/.local/share/clipstream/onnxruntime").join(ORT_LIBRARY),
             ]
         );

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use clipstream_core::{Library, Model, Options, Progress, library, model};
+use clipstream_core::{Library, Model, Options, Progress, installed, library, model};
 use serde::Serialize;
 
 use crate::error::{ApiError, ApiResult};
@@ -34,11 +34,17 @@ pub struct Setup {
     pub model_locations: Vec<PathBuf>,
 }
 
-/// Files inside the source tree, for runs from a checkout (`make run`).
-fn in_checkout(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(relative)
+/// Files inside the source tree, for runs from a checkout (`make run`). A packaged build
+/// (`scripts/package.sh` sets `CLIPSTREAM_PACKAGED`) never looks at the tree it was built in.
+fn in_checkout(relative: &str) -> Option<PathBuf> {
+    if option_env!("CLIPSTREAM_PACKAGED").is_some() {
+        return None;
+    }
+    Some(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(relative),
+    )
 }
 
 fn env_path(name: &str) -> Option<PathBuf> {
@@ -49,7 +55,8 @@ fn env_path(name: &str) -> Option<PathBuf> {
 
 impl Setup {
     /// The real model if one is installed ($CLIPSTREAM_MODEL or the data folder), else the demo
-    /// model ($CLIPSTREAM_DEMO_MODEL or the checkout's `models/tiny-clip`).
+    /// model ($CLIPSTREAM_DEMO_MODEL, the package's `/usr/lib/clipstream/demo/`, or the
+    /// checkout's `models/tiny-clip` and `tests/fixtures/shapes`).
     pub fn from_environment() -> Self {
         let data = dirs::data_dir()
             .unwrap_or_else(std::env::temp_dir)
@@ -66,18 +73,25 @@ impl Setup {
                 model_locations,
             };
         }
-        let demo_model =
-            env_path("CLIPSTREAM_DEMO_MODEL").unwrap_or_else(|| in_checkout("models/tiny-clip"));
+        let demo_model = env_path("CLIPSTREAM_DEMO_MODEL")
+            .or_else(installed::demo_model)
+            .or_else(|| in_checkout("models/tiny-clip"))
+            .filter(|dir| dir.join(model::MANIFEST).is_file());
         let demo_folder = env_path("CLIPSTREAM_DEMO_FOLDER")
-            .unwrap_or_else(|| in_checkout("tests/fixtures/shapes"));
+            .or_else(installed::demo_photos)
+            .or_else(|| in_checkout("tests/fixtures/shapes"))
+            .filter(|dir| dir.is_dir());
         let demo_library =
             env_path("CLIPSTREAM_DEMO_LIBRARY").unwrap_or_else(|| data.join("demo-library"));
-        let has_demo = demo_model.join(model::MANIFEST).is_file();
         Self {
-            mode: if has_demo { Mode::Demo } else { Mode::NoModel },
-            model_dir: has_demo.then_some(demo_model),
+            mode: if demo_model.is_some() {
+                Mode::Demo
+            } else {
+                Mode::NoModel
+            },
+            model_dir: demo_model,
             library_dir: demo_library,
-            demo_folder: demo_folder.is_dir().then_some(demo_folder),
+            demo_folder,
             model_locations,
         }
     }

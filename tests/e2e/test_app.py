@@ -11,15 +11,13 @@ import fcntl
 import json
 import os
 import shutil
-import socket
-import subprocess
 import time
 import urllib.parse
 from pathlib import Path
 
 import pytest
 
-from .webdriver import Session, WebDriverError
+from .webdriver import Session, launched
 
 ROOT = Path(__file__).resolve().parents[2]
 SHAPES = ROOT / "tests" / "fixtures" / "shapes"
@@ -30,12 +28,6 @@ def required_path(name: str) -> Path:
     value = os.environ.get(name)
     assert value and Path(value).exists(), f"{name} must name an existing file (set by scripts/test.sh); got {value!r}"
     return Path(value)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -78,42 +70,8 @@ def app(home: Path):
     )
     for d in ("data", "config", "cache"):
         (home / d).mkdir()
-    port = free_port()
-    native_port = free_port()
-    log = open(SHOTS.parent / "e2e-tauri-driver.log", "w")
-    driver = subprocess.Popen(
-        [str(driver_binary), "--port", str(port), "--native-port", str(native_port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    session = None
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "tauri-driver did not start (see target/e2e-tauri-driver.log)"
-                time.sleep(0.2)
-        # tauri-driver answers before its WebKitWebDriver is ready: retry the first request.
-        while session is None:
-            try:
-                session = Session(
-                    f"http://127.0.0.1:{port}",
-                    {"browserName": "wry", "tauri:options": {"application": str(app_binary)}},
-                )
-            except (WebDriverError, OSError):
-                assert time.monotonic() < deadline, "no WebDriver session (see target/e2e-tauri-driver.log)"
-                time.sleep(0.5)
+    with launched(app_binary, driver_binary, env, SHOTS.parent / "e2e-tauri-driver.log") as session:
         yield session
-    finally:
-        if session:
-            session.quit()
-        driver.terminate()
-        driver.wait(timeout=20)
-        log.close()
 
 
 def top_tiles(s: Session, n: int) -> list[dict]:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import json
+import socket
+import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
 
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
 KEYS = {"Enter": "\ue007", "Escape": "\ue00c", "ArrowDown": "\ue015", "ArrowRight": "\ue014"}
@@ -104,3 +109,51 @@ class Session:
                 last = e
             time.sleep(every)
         raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def launched(app: Path, driver: Path, env: dict, log_path: Path) -> Iterator[Session]:
+    """The app started by tauri-driver with `env`, as a WebDriver session; closed on exit."""
+    port = free_port()
+    native_port = free_port()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "w")
+    process = subprocess.Popen(
+        [str(driver), "--port", str(port), "--native-port", str(native_port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    session = None
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, f"tauri-driver did not start (see {log_path})"
+                time.sleep(0.2)
+        # tauri-driver answers before its WebKitWebDriver is ready: retry the first request.
+        while session is None:
+            try:
+                session = Session(
+                    f"http://127.0.0.1:{port}",
+                    {"browserName": "wry", "tauri:options": {"application": str(app)}},
+                )
+            except (WebDriverError, OSError):
+                assert time.monotonic() < deadline, f"no WebDriver session (see {log_path})"
+                time.sleep(0.5)
+        yield session
+    finally:
+        if session:
+            session.quit()
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The Debian package: target/release/bundle/deb/ClipStream_<version>_amd64.deb (`make package`).
+# Tauri's deb bundler writes it; src-tauri/package.conf.json says what goes where:
+#   /usr/bin/clipstream-app, /usr/bin/clipstream     the app and the CLI
+#   /usr/lib/clipstream/libonnxruntime.so.1.31.1     found beside bin/ by core/src/installed.rs
+#   /usr/lib/clipstream/demo/{model,photos}          the demo model and its generated shapes
+#   /usr/share/icons/hicolor/*/apps/, a desktop entry, manual pages, /usr/share/doc/clip-stream/
+# Depends: what dpkg-shlibdeps finds the binaries link (tauri adds WebKitGTK and GTK itself).
+set -euo pipefail
+shopt -s inherit_errexit 2>/dev/null || true
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$CLIPSTREAM_ROOT"
+
+if [[ ! -x "$TAURI_CLI" ]]; then
+  command -v npm >/dev/null || { echo "package: npm is missing (apt install npm)" >&2; exit 1; }
+  echo "package: installing the Tauri CLI $TAURI_CLI_VERSION (npm's prebuilt binary) into $CLIPSTREAM_CACHE/tools"
+  npm install --quiet --no-audit --no-fund --prefix "$TAURI_CLI_DIR" "@tauri-apps/cli@$TAURI_CLI_VERSION"
+fi
+[[ -f "$ORT_LIB" ]] || { echo "package: ONNX Runtime is missing; run scripts/setup.sh --runtime" >&2; exit 1; }
+for tool in dpkg-shlibdeps help2man; do
+  command -v "$tool" >/dev/null || { echo "package: $tool is missing (apt install dpkg-dev help2man)" >&2; exit 1; }
+done
+version="$(cargo metadata --no-deps --format-version 1 --locked | python3 -c 'import json, sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "clipstream-app"))')"
+
+# A packaged app finds its demo only in /usr/lib/clipstream, never in the tree it was built in.
+export CLIPSTREAM_PACKAGED=1
+echo "package: building the CLI and the app (release)"
+cargo build --release --locked -q -p clipstream
+(cd src-tauri && "$TAURI_CLI" build --no-bundle --ci --config package.conf.json) >/dev/null
+
+# Symbols out of the binaries (Debian ships stripped binaries; a panic still names its message).
+strip --strip-unneeded target/release/clipstream target/release/clipstream-app
+
+stage=target/package/stage
+rm -rf "$stage"
+mkdir -p "$stage/demo/model" "$stage/demo/photos"
+cp target/release/clipstream "$stage/"
+install -m 0644 "$ORT_LIB" "$stage/"
+gzip -9n <packaging/changelog >"$stage/changelog.gz"
+# Manual pages: the CLI's from its own --help (each command's help under COMMANDS), the app's by hand.
+{
+  echo "[COMMANDS]"
+  for command in index search similar status remove doctor; do
+    echo ".SS $command"
+    echo ".nf"
+    target/release/clipstream help "$command" | sed -e 's/\\/\\\\/g' -e "s/^[.']/\\\\\&&/"
+    echo ".fi"
+  done
+} >"$stage/commands.h2m"
+help2man --no-info --version-string "$version" --name "search your photos by what is in them, offline" \
+  --include "$stage/commands.h2m" target/release/clipstream | gzip -9n >"$stage/clipstream.1.gz"
+gzip -9n <packaging/clipstream-app.1 >"$stage/clipstream-app.1.gz"
+# The model files its manifest names, and the manifest; the shapes without their test labels.
+cp models/tiny-clip/manifest.json models/tiny-clip/*.onnx models/tiny-clip/tokenizer.json "$stage/demo/model/"
+cp tests/fixtures/shapes/*.png "$stage/demo/photos/"
+
+# Depends from the binaries themselves (dpkg-shlibdeps wants a debian/control to stand in).
+shlibs="$(mktemp -d)"
+trap 'rm -rf "$shlibs"' EXIT
+mkdir "$shlibs/debian"
+printf 'Source: clip-stream\n\nPackage: clip-stream\nArchitecture: any\n' >"$shlibs/debian/control"
+binaries=("$CLIPSTREAM_ROOT/target/release/clipstream-app" "$CLIPSTREAM_ROOT/$stage/clipstream"
+  "$CLIPSTREAM_ROOT/$stage/libonnxruntime.so.$ORT_VERSION")
+if ! depends="$(cd "$shlibs" && dpkg-shlibdeps -O "${binaries[@]}" 2>"$shlibs/log" | sed -n 's/^shlibs:Depends=//p')" \
+  || [[ -z "$depends" ]]; then
+  cat "$shlibs/log" >&2
+  echo "package: dpkg-shlibdeps found no dependencies" >&2
+  exit 1
+fi
+echo "package: Depends: $depends"
+# Tauri appends WebKitGTK and GTK unversioned after these; the versioned entries here still bind.
+depends_json="$(python3 -c '
+import json, sys
+depends = sys.argv[1].split(", ")
+print(json.dumps({"bundle": {"linux": {"deb": {"depends": depends}}}}))
+' "$depends")"
+
+rm -rf target/release/bundle/deb
+(cd src-tauri && "$TAURI_CLI" bundle --bundles deb --ci --config package.conf.json --config "$depends_json")
+deb="target/release/bundle/deb/ClipStream_${version}_amd64.deb"
+[[ -f "$deb" ]] || { echo "package: $deb was not written" >&2; exit 1; }
+echo "package: $deb ($(du -h "$deb" | cut -f1))"

@@ -26,9 +26,18 @@ pub(super) fn preview(bytes: &[u8], need: Need) -> Option<Result<Preview, Unread
             "damaged TIFF structure (its directories loop or point outside the file)".into(),
         )));
     }
-    let source = RawSource::new_from_slice(bytes);
-    let decoder = rawler::get_decoder(&source).ok()?;
-    Some(largest_preview(&*decoder, &source, need))
+    // rawler 0.8 panics on some damaged headers (an unchecked offset addition in a RAF header,
+    // found by fuzzing): a panic there is this file's error, not the caller's.
+    let attempt = std::panic::catch_unwind(|| {
+        let source = RawSource::new_from_slice(bytes);
+        let decoder = rawler::get_decoder(&source).ok()?;
+        Some(largest_preview(&*decoder, &source, need))
+    });
+    attempt.unwrap_or_else(|_| {
+        Some(Err(Unreadable(
+            "damaged camera RAW (the RAW decoder failed on it)".into(),
+        )))
+    })
 }
 
 fn largest_preview(
@@ -88,12 +97,16 @@ fn is_tiff(bytes: &[u8]) -> bool {
     bytes.starts_with(b"II") || bytes.starts_with(b"MM")
 }
 
+/// log2 of a TIFF value's size by type (BYTE, ASCII, SHORT, LONG, RATIONAL, …, IFD), as rawler has it.
+const VALUE_SIZE_SHIFTS: [u64; 14] = [0, 0, 0, 1, 2, 3, 0, 0, 1, 2, 3, 2, 3, 2];
+
 /// The most directories a TIFF-based RAW is allowed (real ones have a handful to a few dozen).
 const MAX_DIRECTORIES: usize = 512;
 
 /// Whether every image file directory (IFD) reachable from the header, through next-IFD links
-/// and the sub-IFD tags rawler follows, lies inside the file, is visited once, and lists no more
-/// entries than the file can hold.
+/// and the sub-IFD tags rawler follows, lies inside the file, is visited once, lists no more
+/// entries than the file can hold, and keeps each entry's values inside the file (rawler
+/// allocates count × size before it reads them).
 fn tiff_structure_is_sound(bytes: &[u8]) -> bool {
     let big = bytes.starts_with(b"MM");
     let u16_at = |at: usize| -> Option<u16> {
@@ -139,6 +152,22 @@ fn tiff_structure_is_sound(bytes: &[u8]) -> bool {
             else {
                 return false;
             };
+            // The values' size as rawler computes it (an unknown type counts as bytes); more
+            // than 4 bytes live at an offset and must end inside the file.
+            let shift = VALUE_SIZE_SHIFTS
+                .get(usize::from(kind))
+                .filter(|_| kind != 0)
+                .copied()
+                .unwrap_or(0);
+            let size = u64::from(n) << shift;
+            if size > 4 {
+                let Some(at) = u32_at(entry + 8) else {
+                    return false;
+                };
+                if u64::from(at) + size > bytes.len() as u64 {
+                    return false;
+                }
+            }
             if SUB_IFD_TAGS.contains(&tag) && matches!(kind, 4 | 13) {
                 let n = n as usize;
                 if n == 1 {
@@ -192,5 +221,43 @@ mod tests {
         let fuzzed =
             include_bytes!("../../../fuzz/regressions/tiff-ifd-chain-loop-hangs-rawler.tif");
         assert!(!tiff_structure_is_sound(fuzzed));
+    }
+
+    #[test]
+    fn an_entry_whose_values_would_lie_past_the_end_is_refused() {
+        // 8 SHORTs at offset 26 end at the last byte of the 42-byte file.
+        assert!(tiff_structure_is_sound(&tiff(&[(0x100, 3, 8, 26)], 0)));
+        assert!(
+            !tiff_structure_is_sound(&tiff(&[(0x100, 3, 4_000_000, 26)], 0)),
+            "4 M SHORTs in a 48-byte file"
+        );
+        assert!(
+            !tiff_structure_is_sound(&tiff(&[(0x100, 0x7777, u32::MAX, 26)], 0)),
+            "an unknown type counts as bytes"
+        );
+        // rawler allocated count × size before reading: 8 GB for this 507-byte file (fuzzing).
+        let fuzzed = include_bytes!(
+            "../../../fuzz/regressions/tiff-entry-count-past-the-end-allocates-8gb-in-rawler.dng"
+        );
+        assert!(!tiff_structure_is_sound(fuzzed));
+    }
+
+    #[test]
+    fn a_panic_inside_rawler_is_this_files_error() {
+        // rawler 0.8 adds a RAF header's offset without checking for overflow (fuzzing).
+        let fuzzed = include_bytes!(
+            "../../../fuzz/regressions/raf-header-offset-overflow-panics-rawler.raf"
+        );
+        let need = Need {
+            short: 224,
+            long: 320,
+        };
+        match preview(fuzzed, need) {
+            Some(Err(Unreadable(reason))) => assert!(reason.contains("RAW decoder"), "{reason}"),
+            other => panic!(
+                "expected this file's error, got {:?}",
+                other.map(|r| r.map(|_| ()))
+            ),
+        }
     }
 }

@@ -17,20 +17,28 @@ static SPEC: LazyLock<Preprocess> = LazyLock::new(|| Preprocess {
     std: [0.268_629_54, 0.261_302_58, 0.275_777_11],
 });
 
-fuzz_target!(|data: &[u8]| {
-    // The indexer: model input + thumbnail from one decode, then CLIP preprocessing.
-    if let Ok((decoded, _thumbnail)) = decode::decode_with_thumbnail(
-        data,
-        SPEC.resize_shortest_edge,
-        thumbnail::BOX,
-        decode::DEFAULT_MAX_PIXELS,
-    ) {
-        let pixels = embed::preprocess(&decoded.image, &SPEC);
-        assert_eq!(pixels.len(), 3 * 224 * 224);
-        assert!(pixels.iter().all(|v| v.is_finite()));
+fuzz_target!(
+    init: {
+        // libfuzzer-sys aborts on every panic, even one the library catches itself. ClipStream
+        // catches rawler's panics and turns them into the file's skip reason (decode/raw.rs), as
+        // the product does; a panic that escapes still aborts (libfuzzer-sys's own wrapper).
+        let _ = std::panic::take_hook();
+    },
+    |data: &[u8]| {
+        // The indexer: model input + thumbnail from one decode, then CLIP preprocessing.
+        if let Ok((decoded, _thumbnail)) = decode::decode_with_thumbnail(
+            data,
+            SPEC.resize_shortest_edge,
+            thumbnail::BOX,
+            decode::DEFAULT_MAX_PIXELS,
+        ) {
+            let pixels = embed::preprocess(&decoded.image, &SPEC);
+            assert_eq!(pixels.len(), 3 * 224 * 224);
+            assert!(pixels.iter().all(|v| v.is_finite()));
+        }
+        // The app's preview.
+        let _ = decode::decode_to_fit(data, 2048, decode::DEFAULT_MAX_PIXELS);
+        let _ = decode::taken_at(data);
+        let _ = decode::jpeg::is_complete(data);
     }
-    // The app's preview.
-    let _ = decode::decode_to_fit(data, 2048, decode::DEFAULT_MAX_PIXELS);
-    let _ = decode::taken_at(data);
-    let _ = decode::jpeg::is_complete(data);
-});
+);

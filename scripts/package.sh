@@ -11,14 +11,9 @@ shopt -s inherit_errexit 2>/dev/null || true
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$CLIPSTREAM_ROOT"
 
-if [[ ! -x "$TAURI_CLI" ]]; then
-  command -v npm >/dev/null || { echo "package: npm is missing (apt install npm)" >&2; exit 1; }
-  echo "package: installing the Tauri CLI $TAURI_CLI_VERSION (npm's prebuilt binary) into $CLIPSTREAM_CACHE/tools"
-  npm install --quiet --no-audit --no-fund --prefix "$TAURI_CLI_DIR" "@tauri-apps/cli@$TAURI_CLI_VERSION"
-fi
-[[ -f "$ORT_LIB" ]] || { echo "package: ONNX Runtime is missing; run scripts/setup.sh --runtime" >&2; exit 1; }
-for tool in dpkg-shlibdeps help2man; do
-  command -v "$tool" >/dev/null || { echo "package: $tool is missing (apt install dpkg-dev help2man)" >&2; exit 1; }
+# What `scripts/setup.sh --package` installs (make package runs it first).
+for needed in "$TAURI_CLI" "$ORT_LIB" "$(command -v dpkg-shlibdeps)" "$(command -v help2man)"; do
+  [[ -n "$needed" && -e "$needed" ]] || { echo "package: missing tools; run scripts/setup.sh --package" >&2; exit 1; }
 done
 version="$(cargo metadata --no-deps --format-version 1 --locked | python3 -c 'import json, sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "clipstream-app"))')"
 

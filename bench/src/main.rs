@@ -267,6 +267,25 @@ fn percentiles(times: &mut [f64]) -> (f64, f64) {
     (pct(0.5), pct(0.99))
 }
 
+/// Each file's decode + resize + orient (+ thumbnail pixels) on this thread, as an indexing
+/// worker does it, in milliseconds.
+fn decode_times(files: &[PathBuf], short_side: u32) -> anyhow::Result<Vec<f64>> {
+    let mut times = Vec::with_capacity(files.len());
+    for path in files {
+        let bytes = std::fs::read(path)?;
+        let t = Instant::now();
+        decode::decode_with_thumbnail(
+            &bytes,
+            short_side,
+            clipstream_core::thumbnail::BOX,
+            decode::DEFAULT_MAX_PIXELS,
+        )
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        times.push(ms_since(t));
+    }
+    Ok(times)
+}
+
 fn ms_since(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
 }
@@ -831,19 +850,7 @@ fn formats(
             .filter_map(|f| f.metadata().ok())
             .map(|m| m.len())
             .sum();
-        let mut decode_ms = Vec::new();
-        for path in &files {
-            let bytes = std::fs::read(path)?;
-            let t = Instant::now();
-            decode::decode_with_thumbnail(
-                &bytes,
-                short_side,
-                clipstream_core::thumbnail::BOX,
-                decode::DEFAULT_MAX_PIXELS,
-            )
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            decode_ms.push(ms_since(t));
-        }
+        let mut decode_ms = decode_times(&files, short_side)?;
         let run = index_once(&model, &folder, &files[0], threads, None, false)?;
         rows.push(serde_json::json!({
             "format": name,
@@ -1197,19 +1204,7 @@ fn indexing(
     // One photo's decode + resize + orient (+ thumbnail pixels) on one thread, as each worker
     // does per file, and the DCT scale its JPEG decodes at.
     let short_side = model.manifest.vision.preprocess.resize_shortest_edge;
-    let mut decode_ms = Vec::new();
-    for path in files.iter().take(8) {
-        let bytes = std::fs::read(path)?;
-        let t = Instant::now();
-        decode::decode_with_thumbnail(
-            &bytes,
-            short_side,
-            clipstream_core::thumbnail::BOX,
-            decode::DEFAULT_MAX_PIXELS,
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        decode_ms.push(t.elapsed().as_secs_f64() * 1000.0);
-    }
+    let mut decode_ms = decode_times(&files[..files.len().min(8)], short_side)?;
     decode_ms.sort_by(f64::total_cmp);
     let need = decode::Need {
         short: short_side,

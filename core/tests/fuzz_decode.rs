@@ -120,8 +120,8 @@ fn replay_regressions(spec: &Preprocess) -> usize {
         .collect();
     inputs.sort();
     assert!(
-        inputs.len() >= 8,
-        "fuzz/regressions holds {} inputs, expected the 8 kept ones",
+        inputs.len() >= 12,
+        "fuzz/regressions holds {} inputs, expected the 12 kept ones",
         inputs.len()
     );
     for path in &inputs {

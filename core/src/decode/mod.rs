@@ -322,7 +322,6 @@ impl Raw {
 }
 
 fn decode_raw(bytes: &[u8], max_pixels: u64, need: Need) -> Result<Raw, Unreadable> {
-    let fail = |what: &str, e: &dyn std::fmt::Display| Unreadable(format!("{what}: {e}"));
     if bytes.is_empty() {
         return Err(Unreadable("empty file".into()));
     }
@@ -406,6 +405,27 @@ fn decode_raw(bytes: &[u8], max_pixels: u64, need: Need) -> Result<Raw, Unreadab
             });
         }
     }
+    // Other formats, and JPEGs libjpeg-turbo does not turn into RGB itself (CMYK, YCCK). The
+    // pure-Rust decoders still panic on some damaged files (jxl-oxide 0.12 on two fuzzed JPEG XL
+    // files): a panic there is this file's error, not the caller's.
+    std::panic::catch_unwind(|| decode_general(bytes, format, max_pixels, taken_at)).unwrap_or_else(
+        |_| {
+            Err(Unreadable(format!(
+                "damaged {} image (its decoder failed on it)",
+                format.name()
+            )))
+        },
+    )
+}
+
+/// Any format through the `image` crate's decoders (and jxl-oxide's), whole-size.
+fn decode_general(
+    bytes: &[u8],
+    format: Format,
+    max_pixels: u64,
+    taken_at: Option<i64>,
+) -> Result<Raw, Unreadable> {
+    let fail = |what: &str, e: &dyn std::fmt::Display| Unreadable(format!("{what}: {e}"));
     let mut limits = Limits::default();
     limits.max_alloc = Some(max_pixels.saturating_mul(8));
     let mut decoder: Box<dyn ImageDecoder> = if format == Format::JpegXl {
@@ -445,7 +465,6 @@ fn decode_raw(bytes: &[u8], max_pixels: u64, need: Need) -> Result<Raw, Unreadab
             taken_at,
         ),
     };
-    // Other formats, and JPEGs libjpeg-turbo does not turn into RGB itself (CMYK, YCCK).
     let rgb = DynamicImage::from_decoder(decoder)
         .map_err(|e| fail("corrupt image data", &e))?
         .into_rgb8();
@@ -592,6 +611,27 @@ fn date_taken(exif: &exif::Exif) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_panic_inside_the_jpeg_xl_decoder_is_this_files_error() {
+        // jxl-oxide 0.12 asserts and indexes out of bounds on these fuzzed files (fuzzing, 2026-11-29).
+        let fuzzed: [&[u8]; 2] = [
+            include_bytes!(
+                "../../../fuzz/regressions/jxl-grid-width-0-assertion-panics-jxl-oxide.jxl"
+            ),
+            include_bytes!(
+                "../../../fuzz/regressions/jxl-render-index-out-of-bounds-panics-jxl-oxide.jxl"
+            ),
+        ];
+        for bytes in fuzzed {
+            // The preview path (`decode_to_fit`) as well as the indexer's.
+            let err = decode_to_fit(bytes, 1024, DEFAULT_MAX_PIXELS).expect_err("an error");
+            assert!(err.0.contains("decoder failed"), "{err}");
+            let err =
+                decode_with_thumbnail(bytes, 224, 320, DEFAULT_MAX_PIXELS).expect_err("an error");
+            assert!(err.0.contains("decoder failed"), "{err}");
+        }
+    }
 
     #[test]
     fn a_jpeg_claiming_more_pixels_than_its_bytes_can_hold_is_refused() {

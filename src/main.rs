@@ -7,16 +7,19 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
+use clipstream_core::watch::{WatchEvent, WatchOptions, watch_library};
 use clipstream_core::{
     Error, Filters, Library, Model, Options, Progress, Request, Results, Sort, date, embed,
 };
 use clipstream_core::{Phase, library, model, runtime};
 use indicatif::{ProgressBar, ProgressStyle};
+use signal_hook::consts::{SIGINT, SIGTERM};
 
 #[derive(Parser)]
 #[command(
@@ -79,6 +82,9 @@ enum Command {
         #[arg(long)]
         skipped: bool,
     },
+    /// Keep the library up to date by itself: add FOLDERs (remembered), index, then index again
+    /// whenever a photo is added, changed, moved or deleted, until Ctrl-C or SIGTERM (exit 0).
+    Watch { folders: Vec<PathBuf> },
     /// Forget a folder and its images (the photos themselves are not touched).
     Remove { folder: PathBuf },
     /// Check that ONNX Runtime and the model load, and encode a sample query.
@@ -206,38 +212,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Index { folders, reindex } => {
             let lib = open(&cli, true, *reindex)?;
-            for f in folders {
-                let added = lib
-                    .add_folder(f)
-                    .with_context(|| format!("adding folder {}", f.display()))?;
-                eprintln!("folder: {}", added.path.display());
-            }
-            if lib.folders()?.is_empty() {
-                return Err(Usage("no folders yet: `clipstream index FOLDER...`".into()).into());
-            }
-            let cancel = AtomicBool::new(false);
-            let mut reporter = Reporter::new();
-            let report = lib.index(&mut |p| reporter.update(p), &cancel)?;
-            reporter.finish();
-            println!(
-                "indexed {} new, {} updated, {} moved, {} copies, {} removed, {} unchanged in {:.1}s",
-                report.added,
-                report.updated,
-                report.moved,
-                report.copied,
-                report.removed,
-                report.unchanged,
-                report.seconds
-            );
-            if report.skipped > 0 {
-                println!(
-                    "skipped {} files (`clipstream status --skipped` lists why)",
-                    report.skipped
-                );
-            }
-            for f in &report.unreachable {
-                println!("folder not reachable, its images kept: {}", f.display());
-            }
+            add_folders(&lib, folders, "index")?;
+            index(&lib, &AtomicBool::new(false))?;
+        }
+        Command::Watch { folders } => {
+            let lib = open(&cli, true, false)?;
+            add_folders(&lib, folders, "watch")?;
+            watch(&lib)?;
         }
         Command::Search {
             query,
@@ -344,6 +325,84 @@ fn print_results(results: &Results, json: bool) -> anyhow::Result<()> {
             results.cutoff.unwrap_or(0.0)
         );
     }
+    Ok(())
+}
+
+/// Add `folders` to the library (remembered); an error if it then has none.
+fn add_folders(lib: &Library, folders: &[PathBuf], command: &str) -> anyhow::Result<()> {
+    for f in folders {
+        let added = lib
+            .add_folder(f)
+            .with_context(|| format!("adding folder {}", f.display()))?;
+        eprintln!("folder: {}", added.path.display());
+    }
+    if lib.folders()?.is_empty() {
+        return Err(Usage(format!("no folders yet: `clipstream {command} FOLDER...`")).into());
+    }
+    Ok(())
+}
+
+/// One incremental run with progress, then what it did.
+fn index(lib: &Library, cancel: &AtomicBool) -> anyhow::Result<()> {
+    let mut reporter = Reporter::new();
+    let report = lib.index(&mut |p| reporter.update(p), cancel)?;
+    reporter.finish();
+    println!(
+        "indexed {} new, {} updated, {} moved, {} copies, {} removed, {} unchanged in {:.1}s",
+        report.added,
+        report.updated,
+        report.moved,
+        report.copied,
+        report.removed,
+        report.unchanged,
+        report.seconds
+    );
+    if report.skipped > 0 {
+        println!(
+            "skipped {} files (`clipstream status --skipped` lists why)",
+            report.skipped
+        );
+    }
+    for f in &report.unreachable {
+        println!("folder not reachable, its images kept: {}", f.display());
+    }
+    Ok(())
+}
+
+/// Index, then index again whenever the folders change, until Ctrl-C or SIGTERM: the first
+/// signal stops cleanly (a run in progress is cancelled, what it did is kept), a second one at once.
+fn watch(lib: &Library) -> anyhow::Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&stop))?;
+        signal_hook::flag::register(signal, Arc::clone(&stop))?;
+    }
+    watch_library(lib, WatchOptions::default(), &stop, &mut |event| {
+        match event {
+            WatchEvent::Folders(folders) => {
+                for f in folders {
+                    match &f.polled {
+                        None => eprintln!(
+                            "watching {} ({} folders)",
+                            f.path.display(),
+                            f.watched_folders
+                        ),
+                        Some(why) => eprintln!("{}: {why}", f.path.display()),
+                    }
+                }
+            }
+            WatchEvent::RunDue(why) => {
+                eprintln!("{why}");
+                // Ctrl-C cancels the run; the watch then ends.
+                index(lib, &stop).map_err(|e| match e.downcast::<Error>() {
+                    Ok(e) => e,
+                    Err(e) => Error::Internal(format!("{e:#}")),
+                })?;
+            }
+        }
+        Ok(())
+    })?;
+    eprintln!("stopped watching");
     Ok(())
 }
 

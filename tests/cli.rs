@@ -320,3 +320,69 @@ fn the_to_day_includes_its_last_second_and_until_excludes_its_day() {
     assert_eq!(found(&["--from", "2021-06-15", "--until", "2021-06-15"]), 0);
     assert_eq!(found(&["--until", "2021-06-16"]), 1);
 }
+
+/// `clipstream watch`: a photo copied in is searchable from another process within seconds, and
+/// SIGTERM ends the watch cleanly (exit 0).
+#[test]
+fn watch_indexes_new_photos_by_itself_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let photos = tmp.path().join("photos");
+    std::fs::create_dir(&photos).expect("mkdir");
+    let lib = tmp.path().join("lib");
+    let mut watcher = clipstream()
+        .arg("--library")
+        .arg(&lib)
+        .arg("--model")
+        .arg(tiny_clip())
+        .arg("watch")
+        .arg(&photos)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut stderr = BufReader::new(watcher.stderr.take().expect("stderr")).lines();
+    let mut said = Vec::new();
+    // Watching starts, then the catch-up run reports what it did (on stdout).
+    while !said.iter().any(|l: &String| l.starts_with("watching ")) {
+        said.push(stderr.next().expect("a line").expect("utf-8"));
+    }
+    let photo = photos.join("new.png");
+    std::fs::copy(repo().join("tests/fixtures/shapes/00042.png"), &photo).expect("copy");
+    let copied = Instant::now();
+    let canonical = photo.canonicalize().expect("canonical");
+    loop {
+        let hits: serde_json::Value =
+            serde_json::from_str(&run_ok(&lib, &["search", "a shape", "--all", "--json"]))
+                .expect("json");
+        let paths: Vec<&str> = hits
+            .as_array()
+            .expect("array")
+            .iter()
+            .filter_map(|h| h["path"].as_str())
+            .collect();
+        if paths == [canonical.to_str().expect("utf-8")] {
+            break;
+        }
+        assert!(
+            copied.elapsed() < Duration::from_secs(5),
+            "not searchable within 5 s: {paths:?}; watch said {said:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &watcher.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = watcher.wait().expect("ends");
+    let rest: Vec<String> = stderr.map_while(Result::ok).collect();
+    assert!(status.success(), "{status:?}: {rest:?}");
+    assert_eq!(
+        rest.last().map(String::as_str),
+        Some("stopped watching"),
+        "{rest:?}"
+    );
+}

@@ -24,6 +24,7 @@ pub mod scan;
 pub mod search;
 pub mod thumbnail;
 pub mod vindex;
+pub mod watch;
 
 pub use embed::{TextEncoder, VisionEncoder};
 pub use error::{Error, Result};

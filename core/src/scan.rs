@@ -70,7 +70,7 @@ pub fn kind_of(path: &Path) -> Option<Kind> {
     }
 }
 
-fn skipped_dir(name: &std::ffi::OsStr) -> bool {
+pub(crate) fn skipped_dir(name: &std::ffi::OsStr) -> bool {
     let bytes = name.as_encoded_bytes();
     bytes.first() == Some(&b'.') || SYSTEM_FOLDERS.iter().any(|s| s.as_bytes() == bytes)
 }

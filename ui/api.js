@@ -33,3 +33,5 @@ export const onFoldersAdded = (handler) => tauri.event.listen("folders-added", (
 /** Every window hears each run's progress and its end, whoever started it. */
 export const onIndexProgress = (handler) => tauri.event.listen("index-progress", (e) => handler(e.payload));
 export const onIndexFinished = (handler) => tauri.event.listen("index-finished", (e) => handler(e.payload));
+/** How the folders are followed for changes (inotify, periodic scans) changed: ask for the status. */
+export const onWatchChanged = (handler) => tauri.event.listen("watch-changed", () => handler());

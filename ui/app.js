@@ -32,6 +32,7 @@ async function start() {
     let markReady;
     const ready = new Promise((resolve) => { markReady = resolve; });
     await api.onLibraryReady(() => markReady());
+    await api.onWatchChanged(() => refreshStatus());
     let s = await refreshStatus();
     runSearch();
     if (s.loading) {

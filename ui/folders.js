@@ -24,12 +24,19 @@ export function renderFolders(status) {
     const meta = document.createElement("div");
     meta.className = "folder-meta";
     meta.textContent = `${number(f.images)} photos${f.reachable ? "" : " · not reachable (unplugged?) — photos kept"}`;
+    // New photos appear by themselves; where inotify cannot follow, say how instead and why.
+    const watch = (status.watching || []).find((w) => w.folder_id === f.id);
+    if (watch && !watch.polled) meta.textContent += " · watched: new photos appear by themselves";
+    const note = document.createElement("div");
+    note.className = "folder-watch";
+    note.hidden = !watch?.polled;
+    note.textContent = watch?.polled ? `Scanned periodically: ${watch.polled}` : "";
     const remove = button("Remove", "ghost small", async () => {
       if (!confirm(`Stop searching ${f.path}? Its photos leave the library (the files are not touched).`)) return;
       try { await api.removeFolder(f.id); await refreshStatus(); runSearch(); }
       catch (e) { toast(e.message); }
     });
-    li.append(name, meta, remove);
+    li.append(name, meta, note, remove);
     list.append(li);
     filter.append(new Option(fileName(f.path) || f.path, String(f.id)));
   }

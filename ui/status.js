@@ -11,21 +11,36 @@ const requests = latest();
 /** The last status answer (null before the first). */
 export const status = () => current;
 
-/** Ask again and redraw what depends on it (banner, folders); never the results. */
-export async function refreshStatus() {
+let newest = null;
+
+/** Ask again and redraw what depends on it (banner, folders); never the results. Resolves with
+ * the newest answer: a call overtaken by a later one waits for that one rather than handing back
+ * an older status (a start-up "loading" once stuck the window that way). */
+export function refreshStatus() {
   const ticket = requests.next();
-  const answer = await api.status();
-  if (!requests.isLatest(ticket)) return current; // a newer answer is on its way
-  current = answer;
-  renderBanner();
-  renderFolders(current);
-  return current;
+  newest = (async () => {
+    const answer = await api.status();
+    if (!requests.isLatest(ticket)) return newest; // a newer answer is on its way
+    current = answer;
+    renderBanner();
+    renderFolders(current);
+    return current;
+  })();
+  return newest;
 }
 
 function renderBanner() {
   const b = $("banner");
   b.hidden = true;
   b.className = "banner";
+  // Past the system's watch limit new photos show up only at the next periodic scan: say so.
+  const limited = (current.watching || []).find((w) => w.polled && w.polled.includes("max_user_watches"));
+  if (limited && current.mode !== "demo") {
+    b.hidden = false;
+    b.classList.add("warning");
+    b.textContent = `New photos may take a minute to appear: ${limited.polled}`;
+    return;
+  }
   if (current.mode === "demo") {
     $("query").placeholder = "Search the demo shapes — try “a red circle”";
     b.hidden = false;

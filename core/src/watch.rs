@@ -42,6 +42,9 @@ pub struct WatchOptions {
     pub settle: Duration,
     /// How often folders inotify cannot follow are scanned.
     pub poll_every: Duration,
+    /// Start with a run, to catch up with changes made while nothing watched (the app's window
+    /// starts that run itself).
+    pub catch_up: bool,
     /// Test hook: adding more watches than this fails as the system's limit does (ENOSPC).
     pub watch_limit: Option<usize>,
 }
@@ -52,6 +55,7 @@ impl Default for WatchOptions {
             debounce: Duration::from_millis(500),
             settle: Duration::from_secs(1),
             poll_every: Duration::from_secs(60),
+            catch_up: true,
             watch_limit: None,
         }
     }
@@ -86,9 +90,9 @@ pub fn watch_library(
     stop: &AtomicBool,
     on_event: &mut dyn FnMut(WatchEvent) -> Result<()>,
 ) -> Result<()> {
+    let mut caught_up = !options.catch_up;
     let mut watcher = FolderWatcher::new(options)?;
     let mut roots: Option<Vec<PathBuf>> = None;
-    let mut caught_up = false;
     while !stop.load(Ordering::SeqCst) {
         let now: Vec<PathBuf> = library.folders()?.into_iter().map(|f| f.path).collect();
         if roots.is_none() || watcher.out_of_date(&now) {
@@ -100,11 +104,14 @@ pub fn watch_library(
             }
             roots = Some(now);
         }
+        // Folders added later get their first run from whoever adds them.
         if !caught_up {
             caught_up = true;
-            on_event(WatchEvent::RunDue(
-                "catching up with changes made while nothing watched".into(),
-            ))?;
+            if roots.as_ref().is_some_and(|r| !r.is_empty()) {
+                on_event(WatchEvent::RunDue(
+                    "catching up with changes made while nothing watched".into(),
+                ))?;
+            }
             continue;
         }
         if let Some(why) = watcher.wait(stop, Duration::from_secs(1)) {

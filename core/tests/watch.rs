@@ -146,6 +146,7 @@ fn test_options() -> WatchOptions {
         debounce: Duration::from_millis(200),
         settle: Duration::from_millis(500),
         poll_every: Duration::from_secs(1),
+        catch_up: true,
         watch_limit: None,
     }
 }

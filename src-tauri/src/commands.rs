@@ -51,6 +51,17 @@ pub struct AppStatus {
     pub indexing: bool,
     pub progress: Option<Progress>,
     pub demo_folder: Option<String>,
+    /// How each library folder is followed for changes, by folder id.
+    pub watching: Vec<Watching>,
+}
+
+/// How one library folder is followed: inotify on its folders, and periodic scans where that is
+/// not enough (`polled` says why and, for the watch limit, how to fix it).
+#[derive(Debug, Serialize)]
+pub struct Watching {
+    pub folder_id: i64,
+    pub watched_folders: usize,
+    pub polled: Option<String>,
 }
 
 #[tauri::command]
@@ -66,6 +77,19 @@ pub async fn app_status(state: State<'_, AppState>) -> ApiResult<AppStatus> {
         }
         Err(_) => (None, None),
     };
+    let watching = library.as_ref().map_or_else(Vec::new, |status| {
+        lock(&state.watching)
+            .iter()
+            .filter_map(|w| {
+                let folder = status.folders.iter().find(|f| f.path == w.path)?;
+                Some(Watching {
+                    folder_id: folder.id,
+                    watched_folders: w.watched_folders,
+                    polled: w.polled.clone(),
+                })
+            })
+            .collect()
+    });
     Ok(AppStatus {
         mode: setup.mode,
         model_id,
@@ -81,6 +105,7 @@ pub async fn app_status(state: State<'_, AppState>) -> ApiResult<AppStatus> {
         indexing: state.is_indexing(),
         progress: lock(&state.progress).clone(),
         demo_folder: setup.demo_folder.as_ref().map(|d| d.display().to_string()),
+        watching,
     })
 }
 
@@ -203,31 +228,47 @@ pub struct Finished {
 
 /// Bring the library up to date with its folders, announcing progress; one run at a time.
 #[tauri::command]
-pub async fn index<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> ApiResult<Report> {
+pub async fn index<R: Runtime>(app: AppHandle<R>) -> ApiResult<Report> {
+    tauri::async_runtime::spawn_blocking(move || index_now(&app))
+        .await
+        .map_err(internal)?
+}
+
+/// One incremental run, its progress and end announced to every window; `busy` when a run is
+/// already going. Blocking: the Re-scan command and the folder watcher call it.
+pub fn index_now<R: Runtime>(app: &AppHandle<R>) -> ApiResult<Report> {
+    let state = app.state::<AppState>();
     let lib = state.library()?;
     if !state.start_indexing() {
         return Err(ApiError::new("busy", "Indexing is already running."));
     }
-    let cancel = Arc::clone(&state.cancel);
-    let latest = Arc::clone(&state.progress);
-    let events = app.clone();
-    let run = tauri::async_runtime::spawn_blocking(move || {
+    let outcome = {
+        // Ends the claim however the run ends.
+        let _claim = Claimed(&state);
+        let latest = Arc::clone(&state.progress);
         let mut report = |p: &Progress| {
             *lock(&latest) = Some(p.clone());
             // Fails only when no window is left; indexing goes on regardless.
-            let _ = events.emit(PROGRESS_EVENT, p);
+            let _ = app.emit(PROGRESS_EVENT, p);
         };
-        lib.index(&mut report, &cancel)
-    })
-    .await;
-    state.finish_indexing();
-    let outcome: ApiResult<Report> = run.map_err(internal).and_then(|r| Ok(r?));
+        lib.index(&mut report, &state.cancel)
+            .map_err(ApiError::from)
+    };
     let finished = Finished {
         report: outcome.as_ref().ok().cloned(),
         error: outcome.as_ref().err().cloned(),
     };
     let _ = app.emit(FINISHED_EVENT, finished);
     outcome
+}
+
+/// The app's single indexing run, released when dropped.
+struct Claimed<'a>(&'a AppState);
+
+impl Drop for Claimed<'_> {
+    fn drop(&mut self) {
+        self.0.finish_indexing();
+    }
 }
 
 #[tauri::command]

@@ -8,7 +8,11 @@ pub mod state;
 
 use std::path::PathBuf;
 
-use tauri::{Builder, DragDropEvent, Emitter, Manager, Runtime, WindowEvent};
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use clipstream_core::watch::{self, WatchEvent, WatchOptions};
+use tauri::{AppHandle, Builder, DragDropEvent, Emitter, Manager, Runtime, WindowEvent};
 
 use crate::protocol::Kind;
 use crate::state::{AppState, Setup};
@@ -90,9 +94,49 @@ pub fn run() {
                 handle.state::<AppState>().open_at_start();
                 // Fails only if the window is already gone.
                 let _ = handle.emit("library-ready", ());
+                watch_folders(&handle);
             });
             Ok(())
         })
         .run(tauri::generate_context!())
         .expect("the desktop app could not start (is a display available?)");
 }
+
+/// Photos added, changed, moved or deleted in the library's folders are indexed by themselves
+/// while the app runs (the same run as Re-scan; one waits for the other). Runs for the app's life.
+fn watch_folders<R: Runtime>(app: &AppHandle<R>) {
+    let state = app.state::<AppState>();
+    let Ok(library) = state.library() else {
+        return; // no model: nothing to index
+    };
+    let never = AtomicBool::new(false);
+    // The window catches up with changes made while the app was closed (ui/app.js).
+    let options = WatchOptions {
+        catch_up: false,
+        ..WatchOptions::default()
+    };
+    let watched = watch::watch_library(&library, options, &never, &mut |event| {
+        match event {
+            WatchEvent::Folders(folders) => {
+                *state::lock(&state.watching) = folders;
+                let _ = app.emit(WATCH_EVENT, ());
+            }
+            WatchEvent::RunDue(_) => loop {
+                match commands::index_now(app) {
+                    // A run is going (Re-scan, or another window's): it may have passed the
+                    // change already, so run once more after it.
+                    Err(e) if e.code == "busy" => std::thread::sleep(Duration::from_millis(500)),
+                    // Its end, error included, went to the windows with `index-finished`.
+                    _ => break,
+                }
+            },
+        }
+        Ok(())
+    });
+    if let Err(e) = watched {
+        eprintln!("clipstream: watching the library's folders stopped: {e}");
+    }
+}
+
+/// Sent when how the folders are followed changes (the UI asks for the status again).
+pub const WATCH_EVENT: &str = "watch-changed";

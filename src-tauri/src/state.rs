@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
+use clipstream_core::watch::FolderWatch;
 use clipstream_core::{Library, Model, Options, Progress, installed, library, model};
 use serde::Serialize;
 
@@ -109,6 +110,8 @@ pub struct AppState {
     pub progress: Arc<Mutex<Option<Progress>>>,
     /// True until [`AppState::open_at_start`] has run.
     loading: AtomicBool,
+    /// How each library folder is followed (inotify, periodic scans and why).
+    pub watching: Mutex<Vec<FolderWatch>>,
 }
 
 impl AppState {
@@ -130,6 +133,7 @@ impl AppState {
             indexing: AtomicBool::new(false),
             progress: Arc::new(Mutex::new(None)),
             loading: AtomicBool::new(true),
+            watching: Mutex::new(Vec::new()),
         }
     }
 

@@ -295,3 +295,25 @@ def test_an_answer_stays_while_indexing_runs_and_a_reloaded_window_follows_the_r
         timeout=120,
     )
     assert s.text("#indexing-detail") == "1 skipped (see Folders)", s.text("#indexing-detail")
+
+
+def test_photos_copied_into_a_folder_appear_by_themselves(app: Session, photos: Path, labels: dict):
+    """No Re-scan: the folder is watched (inotify), so a photo copied in shows in the grid on its
+    own, and one deleted leaves it."""
+    s = app
+    s.click("#folders-button")
+    s.wait("the folder's watch note", lambda: "watched: new photos appear by themselves" in s.text("#folder-list"))
+    s.click("#close-folders")
+    search_for(s, "a red circle")
+    shown = {t["name"] for t in top_tiles(s, 50)}
+    red_circles = [n for n in sorted(labels) if (labels[n]["colour"], labels[n]["shape"]) == ("red", "circle")]
+    new = next(n for n in red_circles if not (photos / n).exists())
+    assert new not in shown
+    copied = time.monotonic()
+    shutil.copy(SHAPES / new, photos / new)
+    s.wait("the new photo in the grid", lambda: new in {t["name"] for t in top_tiles(s, 50)}, timeout=20)
+    appeared = time.monotonic() - copied
+    s.screenshot(SHOTS / "9-appeared-by-itself.png")
+    assert appeared < 5, f"took {appeared:.1f} s (the promise is 5 s)"
+    (photos / new).unlink()
+    s.wait("the deleted photo gone from the grid", lambda: new not in {t["name"] for t in top_tiles(s, 50)}, timeout=20)

@@ -74,6 +74,18 @@ enum Command {
         #[command(flatten)]
         filters: FilterArgs,
     },
+    /// Every image, newest first (date taken; undated ones last); filters as for search.
+    List {
+        /// Print a JSON array: each image's path, date taken (or null), format, size in pixels
+        /// and bytes, and its RAW twin.
+        #[arg(long)]
+        json: bool,
+        /// At most this many images (default: all).
+        #[arg(short = 'k', long = "limit", value_parser = clap::value_parser!(u64).range(1..))]
+        limit: Option<u64>,
+        #[command(flatten)]
+        filters: FilterArgs,
+    },
     /// Images, skipped files and folders in the library.
     Status {
         #[arg(long)]
@@ -246,6 +258,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let results = lib.similar(image, show.k, show.all, &filters.to_filters()?)?;
             print_results(&results, show.json)?;
         }
+        Command::List {
+            json,
+            limit,
+            filters,
+        } => {
+            let lib = open(&cli, false, false)?;
+            list(&lib, &filters.to_filters()?, *limit, *json)?;
+        }
         Command::Status { json, skipped } => {
             let lib = open(&cli, false, false)?;
             let status = lib.status()?;
@@ -325,6 +345,54 @@ fn print_results(results: &Results, json: bool) -> anyhow::Result<()> {
             results.cutoff.unwrap_or(0.0)
         );
     }
+    Ok(())
+}
+
+/// Every image `filters` keep, newest first, read page by page (a million images never sit in
+/// one answer); JSON is streamed as one array.
+fn list(lib: &Library, filters: &Filters, limit: Option<u64>, json: bool) -> anyhow::Result<()> {
+    use std::io::Write;
+    const PAGE: usize = 1000;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut left = limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
+    let mut after = None;
+    let mut first = true;
+    if json {
+        write!(out, "[")?;
+    }
+    while left > 0 {
+        let page = lib.list(filters, after, PAGE.min(left))?;
+        for image in &page.images {
+            let taken = image.taken_at.and_then(date::text);
+            if json {
+                let item = serde_json::json!({
+                    "id": image.id,
+                    "path": image.path.to_string_lossy(),
+                    "taken": taken,
+                    "format": image.format,
+                    "width": image.width,
+                    "height": image.height,
+                    "size": image.size,
+                    "twin": image.twin.as_ref().map(|t| t.path.to_string_lossy()),
+                });
+                write!(out, "{}\n  {item}", if first { "" } else { "," })?;
+                first = false;
+            } else {
+                let taken = taken.unwrap_or_else(|| "(no date)".into());
+                writeln!(out, "{taken:<19}  {}", image.path.display())?;
+            }
+        }
+        // Folded RAW twins count once: the page may be shorter than asked.
+        left = left.saturating_sub(page.images.len());
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    if json {
+        writeln!(out, "{}]", if first { "" } else { "\n" })?;
+    }
+    out.flush()?;
     Ok(())
 }
 

@@ -386,3 +386,62 @@ fn watch_indexes_new_photos_by_itself_and_stops_on_sigterm() {
         "{rest:?}"
     );
 }
+
+/// `clipstream list --json`: every image newest first, each with its absolute path and date
+/// taken (null when the file has none); `--limit` and filters apply.
+#[test]
+fn list_prints_every_image_newest_first_with_path_and_date() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let folder = tmp.path().join("photos");
+    std::fs::create_dir(&folder).expect("mkdir");
+    let jpeg =
+        std::fs::read(repo().join("tests/fixtures/photos/chelsea_upright.jpg")).expect("read");
+    let at = jpeg
+        .windows(19)
+        .position(|w| w == b"2021:06:15 14:30:00")
+        .expect("the fixture's EXIF date");
+    let mut older = jpeg.clone();
+    older[at..at + 19].copy_from_slice(b"2019:01:01 00:00:00");
+    std::fs::write(folder.join("older.jpg"), &older).expect("write");
+    std::fs::write(folder.join("newer.jpg"), &jpeg).expect("write");
+    std::fs::copy(
+        repo().join("tests/fixtures/shapes/00001.png"),
+        folder.join("undated.png"),
+    )
+    .expect("copy");
+    let library = tmp.path().join("library");
+    run_ok(&library, &["index", folder.to_str().expect("utf-8")]);
+    let folder = folder.canonicalize().expect("canonical");
+    let listed: serde_json::Value =
+        serde_json::from_str(&run_ok(&library, &["list", "--json"])).expect("json");
+    let rows: Vec<(String, serde_json::Value)> = listed
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|i| {
+            (
+                i["path"].as_str().expect("path").to_string(),
+                i["taken"].clone(),
+            )
+        })
+        .collect();
+    let path = |n: &str| folder.join(n).to_str().expect("utf-8").to_string();
+    assert_eq!(
+        rows,
+        [
+            (path("newer.jpg"), serde_json::json!("2021-06-15T14:30:00")),
+            (path("older.jpg"), serde_json::json!("2019-01-01T00:00:00")),
+            (path("undated.png"), serde_json::Value::Null),
+        ]
+    );
+    let one: serde_json::Value = serde_json::from_str(&run_ok(
+        &library,
+        &["list", "--json", "-k", "1", "--type", "png"],
+    ))
+    .expect("json");
+    assert_eq!(one.as_array().expect("array").len(), 1);
+    assert_eq!(one[0]["path"], serde_json::json!(path("undated.png")));
+    let text = run_ok(&library, &["list"]);
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(text.starts_with("2021-06-15T14:30:00  "), "{text}");
+}

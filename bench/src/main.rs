@@ -478,9 +478,31 @@ fn search_e2e(
         }
     }
     let (p50, p99) = percentiles(&mut times);
+    // Browsing (an empty query): the first page of 200 newest photos, and the page after 50
+    // pages' worth of scrolling, each a keyset page over the catalog's rows.
+    let filters = clipstream_core::Filters::default();
+    let (mut first_page, mut deep_page) = (Vec::new(), Vec::new());
+    let mut deep_cursor = None;
+    for _ in 0..50 {
+        let page = library.list(&filters, deep_cursor, 200)?;
+        deep_cursor = page.next;
+    }
+    for _ in 0..rounds * QUERIES.len() {
+        let t = Instant::now();
+        let page = library.list(&filters, None, 200)?;
+        first_page.push(ms_since(t));
+        anyhow::ensure!(page.images.len() == 200.min(n), "a short first page");
+        let t = Instant::now();
+        library.list(&filters, deep_cursor, 200)?;
+        deep_page.push(ms_since(t));
+    }
+    let (list_p50, list_p99) = percentiles(&mut first_page);
+    let (deep_p50, deep_p99) = percentiles(&mut deep_page);
     let (rss, peak) = rss_mb();
     Ok(serde_json::json!({
         "n": n,
+        "list_first_page_ms": { "p50": list_p50, "p99": list_p99, "page": 200 },
+        "list_page_51_ms": { "p50": deep_p50, "p99": deep_p99, "page": 200 },
         "dimensions": dim,
         "threads": threads,
         "searches": times.len(),

@@ -11,6 +11,12 @@ pub fn seconds(at: DateTime) -> i64 {
     TimeZone::UTC.to_timestamp(at).map_or(0, |t| t.as_second())
 }
 
+/// Stored seconds as the camera's clock showed them: `2021-06-15T14:30:00`.
+pub fn text(seconds: i64) -> Option<String> {
+    let at = jiff::Timestamp::from_second(seconds).ok()?;
+    Some(TimeZone::UTC.to_datetime(at).to_string())
+}
+
 /// `YYYY-MM-DD` → the seconds at that day's start; a day that does not exist (2024-02-31) is an
 /// error that says so.
 pub fn day_start(text: &str) -> Result<i64, String> {

@@ -31,4 +31,4 @@ pub use error::{Error, Result};
 pub use index::{Phase, Progress, Report};
 pub use library::{Library, Options, Status};
 pub use model::{Manifest, Model};
-pub use search::{Filters, Hit, Request, Results, Sort};
+pub use search::{Filters, Hit, ListCursor, Page, Request, Results, Sort};

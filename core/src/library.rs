@@ -31,7 +31,9 @@ use crate::decode::{self, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS};
 use crate::embed::{self, TextEncoder, VisionEncoder};
 use crate::lock;
 use crate::model::Model;
-use crate::search::{self, BACKGROUND_SAMPLE, Filters, Hit, Request, Results, Sort};
+use crate::search::{
+    self, BACKGROUND_SAMPLE, Filters, Hit, ListCursor, Page, Request, Results, Sort,
+};
 use crate::thumbnail;
 use crate::vindex::{DEFAULT_SCALAR, Scalar, VectorIndex};
 use crate::{Error, Result};
@@ -543,6 +545,49 @@ impl Library {
             request.sort,
             None,
         )
+    }
+
+    /// A page of the library's images (those `filters` keep), newest first (date taken; undated
+    /// ones last, most recently indexed first), starting after `after`. Keyset pagination over
+    /// the catalog's rows in memory: a page costs one pass over the rows, never the whole answer.
+    pub fn list(&self, filters: &Filters, after: Option<ListCursor>, limit: usize) -> Result<Page> {
+        self.refresh(true)?;
+        let state = self.state();
+        let cursor = |r: &ImageRow| ListCursor {
+            taken_at: r.taken_at,
+            id: r.id,
+        };
+        let mut rows: Vec<&ImageRow> = state
+            .rows
+            .values()
+            .filter(|r| after.is_none_or(|a| cursor(r).key() < a.key()) && filters.keeps(r))
+            .collect();
+        let newest_first = |a: &&ImageRow, b: &&ImageRow| cursor(b).key().cmp(&cursor(a).key());
+        let more = rows.len() > limit;
+        if more && limit > 0 {
+            rows.select_nth_unstable_by(limit - 1, newest_first);
+        }
+        rows.truncate(limit);
+        rows.sort_unstable_by(newest_first);
+        let next = more.then(|| rows.last().map(|r| cursor(r))).flatten();
+        let images = rows
+            .into_iter()
+            .map(|r| Hit {
+                id: r.id,
+                path: r.path.clone(),
+                score: 0.0,
+                format: r.format.clone(),
+                width: r.width,
+                height: r.height,
+                size: r.size,
+                taken_at: r.taken_at,
+                twin: None,
+            })
+            .collect();
+        Ok(Page {
+            images: search::fold_raw_twins(images),
+            next,
+        })
     }
 
     /// Images that look like the image at `path` (which need not be in the library).

@@ -17,7 +17,7 @@
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::catalog::ImageRow;
 
@@ -250,6 +250,31 @@ pub fn fold_raw_twins(hits: Vec<Hit>) -> Vec<Hit> {
     }
     out
 }
+/// Where a page of [`crate::Library::list`] starts: after this image, the previous page's last.
+/// Its sort key, not a position, so images added or removed between pages shift nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListCursor {
+    pub taken_at: Option<i64>,
+    pub id: i64,
+}
+
+impl ListCursor {
+    /// Browsing order, as a key sorted descending: dated photos newest first, then undated ones,
+    /// most recently indexed first.
+    pub fn key(self) -> (bool, i64, i64) {
+        (self.taken_at.is_some(), self.taken_at.unwrap_or(0), self.id)
+    }
+}
+
+/// One page of the library, newest first.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page {
+    /// Scores are 0: nothing was searched.
+    pub images: Vec<Hit>,
+    /// Where the next page starts; `None` on the last page.
+    pub next: Option<ListCursor>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Results {
     pub hits: Vec<Hit>,

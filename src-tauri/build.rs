@@ -4,6 +4,7 @@
 const COMMANDS: &[&str] = &[
     "app_status",
     "search",
+    "list",
     "similar",
     "image_info",
     "add_folder",

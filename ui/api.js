@@ -11,6 +11,8 @@ function call(command, args) {
 export const status = () => call("app_status");
 export const search = (query, options) => call("search", { query, options });
 export const similar = (id, options) => call("similar", { id, options });
+/** Browse: a page of photos newest first; `after` is the previous page's `next` (null: the first). */
+export const list = (options, after) => call("list", { options, after });
 export const imageInfo = (id) => call("image_info", { id });
 export const addFolder = (path) => call("add_folder", { path });
 export const pickFolder = () => call("pick_folder");

@@ -18,6 +18,12 @@ export function takenText(t) {
   return new Date(t * 1000).toLocaleString(undefined, { timeZone: "UTC", dateStyle: "medium", timeStyle: "short" });
 }
 
+/** The month heading a photo is grouped under while browsing ("May 2023"; undated: "Date unknown"). */
+export function monthLabel(t) {
+  if (t == null) return "Date unknown";
+  return new Date(t * 1000).toLocaleString("en", { timeZone: "UTC", month: "long", year: "numeric" });
+}
+
 export function duration(s) {
   if (s == null || !isFinite(s)) return "";
   if (s < 60) return `about ${Math.max(1, Math.round(s))} s left`;

@@ -1,7 +1,9 @@
-// The results grid: tiles added page by page as the user scrolls, selection, summary line.
+// The results grid: tiles added page by page as the user scrolls, selection, summary line. Also
+// browsing (an empty query): the library newest first under month headings, each page fetched
+// from Rust as the grid nears its end.
 import * as api from "./api.js";
 import { $, button } from "./dom.js";
-import { escapeHtml, fileName, number, takenText } from "./format.js";
+import { escapeHtml, fileName, monthLabel, number, takenText } from "./format.js";
 import { hideEmpty, showEmpty } from "./empty.js";
 import { openPreview } from "./preview.js";
 import { leaveSimilar, setShowAll } from "./search.js";
@@ -11,6 +13,8 @@ const PAGE = 120; // tiles added to the grid at a time
 let results = null;
 let rendered = 0;
 let selected = -1;
+/** While browsing: {next, options, fetching}; null for search results. */
+let browsing = null;
 
 export const hits = () => (results ? results.hits : []);
 export const selectedIndex = () => selected;
@@ -18,6 +22,7 @@ export const currentHit = () => hits()[selected];
 
 export function clearResults() {
   results = null;
+  browsing = null;
   rendered = 0;
   selected = -1;
   $("grid").replaceChildren();
@@ -40,6 +45,7 @@ export function showResults(answer, label, { similar, all }) {
   clearResults();
   results = answer;
   $("grid").dataset.query = label;
+  $("grid").dataset.browse = "false";
   const summary = $("summary");
   summary.append(`${number(n)} ${n === 1 ? "match" : "matches"} for ${label}`);
   if (similar) {
@@ -56,17 +62,68 @@ export function showResults(answer, label, { similar, all }) {
   renderMore();
 }
 
-/** Append the next page of tiles. */
+/** Browse: the first page of the library, newest first, grouped by month. */
+export function showBrowse(page, options) {
+  if (page.images.length === 0) {
+    showEmpty(`<h2>No photos match the filters</h2><p>Check the folder and the dates.</p>`, "nothing-found");
+    return;
+  }
+  hideEmpty();
+  clearResults();
+  results = { hits: page.images, hidden: 0 };
+  browsing = { next: page.next, options, fetching: false };
+  $("grid").dataset.query = "";
+  $("grid").dataset.browse = "true";
+  $("summary").append("All photos, newest first · type to search");
+  renderMore();
+}
+
+/** Append the next page of tiles; while browsing, fetch the library's next page when the grid
+ * has shown all it holds. */
 export function renderMore() {
   const list = hits();
+  if (rendered >= list.length && browsing?.next && !browsing.fetching) {
+    fetchNextPage(browsing);
+    return;
+  }
   const end = Math.min(list.length, rendered + PAGE);
   const fragment = document.createDocumentFragment();
-  for (let i = rendered; i < end; i++) fragment.append(tile(list[i], i));
+  for (let i = rendered; i < end; i++) {
+    if (browsing) {
+      const month = monthLabel(list[i].taken_at);
+      if (i === 0 || month !== monthLabel(list[i - 1].taken_at)) fragment.append(heading(month));
+    }
+    fragment.append(tile(list[i], i));
+  }
   $("grid").append(fragment);
   rendered = end;
 }
 
-export const hasMore = () => results != null && rendered < results.hits.length;
+async function fetchNextPage(browse) {
+  browse.fetching = true;
+  try {
+    const page = await api.list(browse.options, browse.next);
+    if (browse !== browsing) return; // the grid shows something else now
+    results.hits.push(...page.images);
+    browse.next = page.next;
+    renderMore();
+  } catch (e) {
+    if (browse === browsing) browse.next = null; // stop asking; what is shown stays
+  } finally {
+    browse.fetching = false;
+  }
+}
+
+function heading(month) {
+  const h = document.createElement("h3");
+  h.className = "month";
+  h.textContent = month;
+  return h;
+}
+
+export const isBrowsing = () => browsing != null;
+
+export const hasMore = () => results != null && (rendered < results.hits.length || Boolean(browsing?.next));
 
 function tile(hit, i) {
   const t = document.createElement("button");
@@ -81,10 +138,13 @@ function tile(hit, i) {
   img.alt = fileName(hit.path);
   img.src = api.thumbnailUrl(hit.id);
   img.onerror = () => t.classList.add("missing");
-  const score = document.createElement("span");
-  score.className = "score";
-  score.textContent = hit.score.toFixed(2);
-  t.append(img, score);
+  t.append(img);
+  if (!browsing) {
+    const score = document.createElement("span");
+    score.className = "score";
+    score.textContent = hit.score.toFixed(2);
+    t.append(score);
+  }
   t.onclick = () => { select(i); openPreview(i); };
   return t;
 }
@@ -96,7 +156,7 @@ export function select(i) {
   while (i >= rendered) renderMore();
   const grid = $("grid");
   grid.querySelector(".tile.selected")?.classList.remove("selected");
-  const t = grid.children[i];
+  const t = grid.querySelector(`.tile[data-index="${i}"]`);
   t.classList.add("selected");
   t.focus({ preventScroll: true });
   t.scrollIntoView({ block: "nearest" });
@@ -104,7 +164,7 @@ export function select(i) {
 }
 
 export function columns() {
-  const tiles = $("grid").children;
+  const tiles = $("grid").querySelectorAll(".tile");
   if (tiles.length < 2) return 1;
   const top = tiles[0].offsetTop;
   let n = 0;

@@ -6,7 +6,7 @@ import { escapeHtml, fileName } from "./format.js";
 import { latest } from "./latest.js";
 import { searchOptions } from "./options.js";
 import { showBlocker, showEmpty, showStart } from "./empty.js";
-import { showResults } from "./results.js";
+import { isBrowsing, showBrowse, showResults } from "./results.js";
 import { status } from "./status.js";
 
 const DEBOUNCE_MS = 120; // typing pause before a search is sent
@@ -74,7 +74,18 @@ export async function runSearch() {
   const ticket = requests.next();
   if (showBlocker()) return;
   const query = $("query").value.trim();
-  if (!isActive()) { showStart(); return; }
+  if (!isActive()) {
+    // An empty box browses the library, newest first; an empty library shows how to start.
+    if (!status().library?.images) { showStart(); return; }
+    try {
+      const page = await api.list(options(), null);
+      if (!requests.isLatest(ticket)) return;
+      showBrowse(page, options());
+    } catch (e) {
+      if (requests.isLatest(ticket)) showEmpty(`<h2>Browsing failed</h2><p>${escapeHtml(e.message)}</p>`, "error");
+    }
+    return;
+  }
   document.body.classList.add("searching");
   try {
     const results = similarTo != null
@@ -97,5 +108,8 @@ export async function runSearch() {
 
 /** The status changed (a run committed, a folder came or went): bring the centre up to date. */
 export function statusChanged() {
-  if (status()) runSearch();
+  // Browsing far down, a refresh would throw the reader back to the top: the counts update,
+  // the grid stays until they return to the top or search.
+  const readingFarDown = isBrowsing() && document.scrollingElement.scrollTop > 300;
+  if (status() && !readingFarDown) runSearch();
 }

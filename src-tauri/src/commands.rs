@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use clipstream_core::catalog::{ImageRow, Skipped};
-use clipstream_core::{Filters, Library, Progress, Report, Request, Results, Sort, Status, date};
+use clipstream_core::{
+    Filters, Library, ListCursor, Page, Progress, Report, Request, Results, Sort, Status, date,
+};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 use tauri_plugin_dialog::DialogExt;
@@ -160,6 +162,24 @@ pub async fn search(
             Sort::Relevance
         };
         Ok(lib.search(&request)?)
+    })
+    .await
+}
+
+/// Photos a browse page holds when the UI does not say.
+const BROWSE_PAGE: usize = 200;
+
+/// Browse: a page of the library newest first (date taken), with the filters; `after` is the
+/// previous page's `next`.
+#[tauri::command]
+pub async fn list(
+    state: State<'_, AppState>,
+    options: SearchOptions,
+    after: Option<ListCursor>,
+) -> ApiResult<Page> {
+    with_library(&state, move |lib| {
+        let limit = options.limit.unwrap_or(BROWSE_PAGE);
+        Ok(lib.list(&options.filters()?, after, limit)?)
     })
     .await
 }

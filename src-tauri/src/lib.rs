@@ -26,6 +26,7 @@ pub fn app<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
         .invoke_handler(tauri::generate_handler![
             commands::app_status,
             commands::search,
+            commands::list,
             commands::similar,
             commands::image_info,
             commands::add_folder,

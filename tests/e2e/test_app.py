@@ -317,3 +317,34 @@ def test_photos_copied_into_a_folder_appear_by_themselves(app: Session, photos: 
     assert appeared < 5, f"took {appeared:.1f} s (the promise is 5 s)"
     (photos / new).unlink()
     s.wait("the deleted photo gone from the grid", lambda: new not in {t["name"] for t in top_tiles(s, 50)}, timeout=20)
+
+
+def test_an_empty_query_browses_every_photo_newest_first_by_month(app: Session, photos: Path):
+    """No query: the whole library, newest first under month headings, fetched page by page as
+    the grid is scrolled to its end."""
+    s = app
+    s.click("#query")
+    # Deleted key by key, as a person empties the box (each Backspace an input event).
+    s.type("#query", "\ue003" * (len(s.js("return document.getElementById('query').value")) + 1))
+    s.wait("browsing", lambda: s.js("return document.getElementById('grid').dataset.browse") == "true")
+    assert "newest first" in s.text("#summary")
+    # The HEIC is the one dated photo (2021-06-15): first, under its month; the rest have no date.
+    first = top_tiles_names(s, 1)
+    assert first == ["IMG_0001.HEIC"], first
+    s.screenshot(SHOTS / "10-browse.png")
+    total = len([p for p in photos.iterdir() if p.name != "broken.jpg"])
+    # A page is 200 photos: scrolling to the end fetches the rest.
+    for _ in range(20):
+        if len(s.find_all("#grid .tile")) == total:
+            break
+        s.js("window.scrollTo(0, document.body.scrollHeight)")
+        time.sleep(0.3)
+    assert len(s.find_all("#grid .tile")) == total
+    headings = s.js("return [...document.querySelectorAll('#grid .month')].map(h => h.textContent)")
+    assert headings == ["June 2021", "Date unknown"], headings
+    ids = s.js("return [...document.querySelectorAll('#grid .tile')].map(t => Number(t.dataset.id))")
+    assert len(set(ids)) == total, "a photo shown twice"
+
+
+def top_tiles_names(s: Session, n: int) -> list[str]:
+    return s.js("return [...document.querySelectorAll('#grid .tile img')].slice(0, arguments[0]).map(i => i.alt)", n)

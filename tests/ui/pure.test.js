@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { bytes, duration, escapeHtml, fileName, folderOf, number, progressView, reportSummary, takenText } from "../../ui/format.js";
+import { bytes, duration, escapeHtml, fileName, folderOf, monthLabel, number, progressView, reportSummary, takenText } from "../../ui/format.js";
 import { latest } from "../../ui/latest.js";
 import { ALL_LIMIT, searchOptions } from "../../ui/options.js";
 
@@ -71,4 +71,11 @@ test("search options from the controls", () => {
   assert.deepEqual(searchOptions({ showAll: true, sort: "date", folderId: "3", from: "2024-01-01", to: "2024-01-31" }), {
     all: true, limit: ALL_LIMIT, sortByDate: true, folderId: 3, takenFrom: "2024-01-01", takenTo: "2024-01-31",
   });
+});
+
+test("browsing groups photos by the month on the camera's clock", () => {
+  // The last second of May (camera time, stored as if UTC) is still May in every time zone.
+  assert.equal(monthLabel(Date.UTC(2023, 4, 31, 23, 59, 59) / 1000), "May 2023");
+  assert.equal(monthLabel(Date.UTC(2024, 0, 1, 0, 0, 0) / 1000), "January 2024");
+  assert.equal(monthLabel(null), "Date unknown");
 });

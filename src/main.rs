@@ -17,7 +17,7 @@ use clipstream_core::watch::{WatchEvent, WatchOptions, watch_library};
 use clipstream_core::{
     Error, Filters, Library, Model, Options, Progress, Request, Results, Sort, date, embed,
 };
-use clipstream_core::{Phase, library, model, runtime};
+use clipstream_core::{Phase, duplicates, library, model, runtime};
 use indicatif::{ProgressBar, ProgressStyle};
 use signal_hook::consts::{SIGINT, SIGTERM};
 
@@ -85,6 +85,21 @@ enum Command {
         limit: Option<u64>,
         #[command(flatten)]
         filters: FilterArgs,
+    },
+    /// Groups of identical files and of near-identical photos (bursts, resized or re-encoded
+    /// copies), largest saving first, the suggested photo to keep first in each.
+    Duplicates {
+        /// Print a JSON array of groups: {"kind": "identical" | "similar", "images": [...]}.
+        #[arg(long)]
+        json: bool,
+        /// Similarity (cosine, 0–1) from which two photos count as near-identical.
+        #[arg(long, default_value_t = duplicates::DEFAULT_THRESHOLD)]
+        threshold: f32,
+    },
+    /// Move catalogued photos to the desktop's trash (restorable; never deleted) and forget them.
+    Trash {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
     /// Images, skipped files and folders in the library.
     Status {
@@ -266,6 +281,39 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let lib = open(&cli, false, false)?;
             list(&lib, &filters.to_filters()?, *limit, *json)?;
         }
+        Command::Duplicates { json, threshold } => {
+            if !(0.0..=1.0).contains(threshold) {
+                return Err(
+                    Usage(format!("--threshold {threshold} is not between 0 and 1")).into(),
+                );
+            }
+            let lib = open(&cli, false, false)?;
+            print_duplicates(&lib.duplicates(*threshold)?, *json)?;
+        }
+        Command::Trash { files } => {
+            let lib = open(&cli, false, false)?;
+            let mut ids = Vec::new();
+            for f in files {
+                let path = std::fs::canonicalize(f)
+                    .with_context(|| format!("{} cannot be trashed", f.display()))?;
+                let row = lib
+                    .image_at(&path)?
+                    .ok_or_else(|| Usage(format!("{} is not in the library", f.display())))?;
+                ids.push(row.id);
+            }
+            let done = lib.trash(&ids)?;
+            println!("moved {} files to the trash", done.ids.len());
+            for (id, why) in &done.failed {
+                let path = files[ids.iter().position(|i| i == id).unwrap_or(0)].display();
+                eprintln!("not moved: {path}: {why}");
+            }
+            if !done.failed.is_empty() {
+                bail!(
+                    "{} files could not be moved to the trash",
+                    done.failed.len()
+                );
+            }
+        }
         Command::Status { json, skipped } => {
             let lib = open(&cli, false, false)?;
             let status = lib.status()?;
@@ -393,6 +441,43 @@ fn list(lib: &Library, filters: &Filters, limit: Option<u64>, json: bool) -> any
         writeln!(out, "{}]", if first { "" } else { "\n" })?;
     }
     out.flush()?;
+    Ok(())
+}
+
+fn print_duplicates(groups: &[duplicates::Group], json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(groups)?);
+        return Ok(());
+    }
+    for g in groups {
+        let kind = match g.kind {
+            duplicates::Kind::Identical => "identical files",
+            duplicates::Kind::Similar => "near-identical photos",
+        };
+        println!(
+            "{} {kind}, {:.1} MB to free (keep the first: {})",
+            g.images.len(),
+            g.reclaimable as f64 / 1e6,
+            g.keep_because
+        );
+        for (i, m) in g.images.iter().enumerate() {
+            let taken = m
+                .taken_at
+                .and_then(date::text)
+                .unwrap_or_else(|| "(no date)".into());
+            println!(
+                "  {} {:>9}x{:<5} {:>8.2} MB  {taken:<19}  {}",
+                if i == 0 { "keep" } else { "    " },
+                m.width,
+                m.height,
+                m.size as f64 / 1e6,
+                m.path.display()
+            );
+        }
+    }
+    if groups.is_empty() {
+        println!("no duplicates");
+    }
     Ok(())
 }
 

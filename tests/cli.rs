@@ -445,3 +445,120 @@ fn list_prints_every_image_newest_first_with_path_and_date() {
     assert_eq!(text.lines().count(), 3, "{text}");
     assert!(text.starts_with("2021-06-15T14:30:00  "), "{text}");
 }
+
+/// `clipstream duplicates --json` groups identical files, the suggested keeper first;
+/// `clipstream trash` moves the chosen copy to the freedesktop trash (restorable: the file and
+/// its .trashinfo under $XDG_DATA_HOME/Trash), the library forgets it at once, and no other file
+/// is touched.
+#[test]
+fn duplicates_then_trash_moves_only_the_chosen_copy_to_the_trash() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let folder = tmp.path().join("photos");
+    std::fs::create_dir_all(folder.join("copies")).expect("mkdir");
+    for n in [3, 11, 19] {
+        std::fs::copy(
+            repo().join(format!("tests/fixtures/shapes/{n:05}.png")),
+            folder.join(format!("{n}.png")),
+        )
+        .expect("copy");
+    }
+    std::fs::copy(folder.join("11.png"), folder.join("copies/11 copy.png")).expect("copy");
+    let library = tmp.path().join("library");
+    run_ok(&library, &["index", folder.to_str().expect("utf-8")]);
+    let folder = folder.canonicalize().expect("canonical");
+
+    let groups: serde_json::Value =
+        serde_json::from_str(&run_ok(&library, &["duplicates", "--json"])).expect("json");
+    let groups = groups.as_array().expect("array");
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    assert_eq!(groups[0]["kind"], "identical");
+    let paths: Vec<&str> = groups[0]["images"]
+        .as_array()
+        .expect("images")
+        .iter()
+        .map(|i| i["path"].as_str().expect("path"))
+        .collect();
+    let copy = folder.join("copies/11 copy.png");
+    assert_eq!(
+        paths,
+        [
+            folder.join("11.png").to_str().expect("utf-8"),
+            copy.to_str().expect("utf-8")
+        ]
+    );
+
+    // Everything on disk before, byte for byte (the library folder aside).
+    let snapshot = |root: &Path| -> Vec<(PathBuf, Vec<u8>)> {
+        let mut files: Vec<(PathBuf, Vec<u8>)> = walk(root)
+            .into_iter()
+            .filter(|p| !p.starts_with(&library) && !p.starts_with(tmp.path().join("data")))
+            .map(|p| {
+                let bytes = std::fs::read(&p).expect("read");
+                (p, bytes)
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let before = snapshot(tmp.path());
+    let data = tmp.path().join("data");
+    let out = clipstream()
+        .env("XDG_DATA_HOME", &data)
+        .arg("--library")
+        .arg(&library)
+        .args(["trash", copy.to_str().expect("utf-8")])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // In the trash, restorable.
+    let trashed = data.join("Trash/files/11 copy.png");
+    assert_eq!(
+        std::fs::read(&trashed).expect("in the trash"),
+        std::fs::read(folder.join("11.png")).expect("original")
+    );
+    let info =
+        std::fs::read_to_string(data.join("Trash/info/11 copy.png.trashinfo")).expect("trash info");
+    assert!(
+        info.contains("Path=") && info.contains("copies/11%20copy.png"),
+        "{info}"
+    );
+    // Nothing else touched: the same files with the same bytes, minus the chosen one.
+    let after = snapshot(tmp.path());
+    let expected: Vec<(PathBuf, Vec<u8>)> =
+        before.into_iter().filter(|(p, _)| *p != copy).collect();
+    assert_eq!(after, expected);
+    // Forgotten at once: no longer listed, no duplicates left.
+    let listed = run_ok(&library, &["list"]);
+    assert!(!listed.contains("11 copy"), "{listed}");
+    assert_eq!(listed.lines().count(), 3);
+    assert_eq!(run_ok(&library, &["duplicates"]).trim(), "no duplicates");
+    // A file not in the library is refused (usage error), and stays.
+    let outside = tmp.path().join("outside.png");
+    std::fs::write(&outside, b"not catalogued").expect("write");
+    let refused = clipstream()
+        .env("XDG_DATA_HOME", &data)
+        .arg("--library")
+        .arg(&library)
+        .args(["trash", outside.to_str().expect("utf-8")])
+        .output()
+        .expect("runs");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(outside.exists());
+}
+
+fn walk(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(root).expect("read dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}

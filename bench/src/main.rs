@@ -496,6 +496,10 @@ fn search_e2e(
         library.list(&filters, deep_cursor, 200)?;
         deep_page.push(ms_since(t));
     }
+    // Duplicates over the whole library: every content's nearest neighbours, threshold 0.95.
+    let t = Instant::now();
+    let groups = library.duplicates(clipstream_core::duplicates::DEFAULT_THRESHOLD)?;
+    let duplicates_s = t.elapsed().as_secs_f64();
     let (list_p50, list_p99) = percentiles(&mut first_page);
     let (deep_p50, deep_p99) = percentiles(&mut deep_page);
     let (rss, peak) = rss_mb();
@@ -503,6 +507,8 @@ fn search_e2e(
         "n": n,
         "list_first_page_ms": { "p50": list_p50, "p99": list_p99, "page": 200 },
         "list_page_51_ms": { "p50": deep_p50, "p99": deep_p99, "page": 200 },
+        "duplicates_s": duplicates_s,
+        "duplicate_groups": groups.len(),
         "dimensions": dim,
         "threads": threads,
         "searches": times.len(),

@@ -10,6 +10,7 @@
 pub mod catalog;
 pub mod date;
 pub mod decode;
+pub mod duplicates;
 pub mod embed;
 pub mod error;
 pub mod index;

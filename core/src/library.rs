@@ -149,7 +149,12 @@ impl State {
     }
 
     /// Bring memory up to date after a write, reading every row it changed back from `catalog`.
-    fn absorb(&mut self, catalog: &Catalog, changes: &Changes, scalar: Scalar) -> Result<()> {
+    pub(crate) fn absorb(
+        &mut self,
+        catalog: &Catalog,
+        changes: &Changes,
+        scalar: Scalar,
+    ) -> Result<()> {
         let mut background_moved = false;
         let mut affects_background = |hash: &[u8; 32], background: &[([u8; 32], Vec<f32>)]| {
             background_moved |= background.len() < BACKGROUND_SAMPLE
@@ -292,7 +297,7 @@ impl Library {
     }
 
     /// Lock 4: the reader connection.
-    fn catalog(&self) -> MutexGuard<'_, Catalog> {
+    pub(crate) fn catalog(&self) -> MutexGuard<'_, Catalog> {
         self.catalog.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -302,7 +307,7 @@ impl Library {
     }
 
     /// Lock 3, exclusive.
-    fn state_mut(&self) -> RwLockWriteGuard<'_, State> {
+    pub(crate) fn state_mut(&self) -> RwLockWriteGuard<'_, State> {
         self.state.write().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -312,7 +317,7 @@ impl Library {
     }
 
     /// Lock 1 now, or [`Error::Busy`] when this process's own run holds it.
-    fn writer_slot_now(&self) -> Result<MutexGuard<'_, ()>> {
+    pub(crate) fn writer_slot_now(&self) -> Result<MutexGuard<'_, ()>> {
         match self.writing.try_lock() {
             Ok(guard) => Ok(guard),
             Err(TryLockError::Poisoned(p)) => Ok(p.into_inner()),
@@ -426,6 +431,11 @@ impl Library {
 
     pub fn skipped(&self) -> Result<Vec<Skipped>> {
         self.catalog().skipped()
+    }
+
+    /// The catalogued image at `path` (as the catalog stores it: absolute, canonical).
+    pub fn image_at(&self, path: &Path) -> Result<Option<ImageRow>> {
+        self.catalog().image_by_path(path)
     }
 
     pub fn image(&self, id: i64) -> Option<ImageRow> {

@@ -7,6 +7,8 @@ const COMMANDS: &[&str] = &[
     "list",
     "similar",
     "image_info",
+    "duplicates",
+    "trash",
     "add_folder",
     "pick_folder",
     "remove_folder",

@@ -14,6 +14,9 @@ export const similar = (id, options) => call("similar", { id, options });
 /** Browse: a page of photos newest first; `after` is the previous page's `next` (null: the first). */
 export const list = (options, after) => call("list", { options, after });
 export const imageInfo = (id) => call("image_info", { id });
+export const duplicates = () => call("duplicates");
+/** Move photos (by id) to the desktop's trash; resolves with {ids, failed}. */
+export const trash = (ids) => call("trash", { ids });
 export const addFolder = (path) => call("add_folder", { path });
 export const pickFolder = () => call("pick_folder");
 export const removeFolder = (id) => call("remove_folder", { id });

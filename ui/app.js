@@ -5,6 +5,7 @@ import * as api from "./api.js";
 import { $ } from "./dom.js";
 import { escapeHtml } from "./format.js";
 import { showEmpty } from "./empty.js";
+import { wireDuplicates } from "./duplicates.js";
 import { wireFolders } from "./folders.js";
 import { showProgress, startIndexing, wireIndexing } from "./indexing.js";
 import { onKey } from "./keyboard.js";
@@ -17,6 +18,7 @@ function wire() {
   $("query").addEventListener("input", onTyped);
   for (const id of ["sort", "folder-filter", "from", "until"]) $(id).addEventListener("change", runSearch);
   wireFolders();
+  wireDuplicates();
   wirePreview();
   document.addEventListener("keydown", onKey);
   new IntersectionObserver((entries) => {

@@ -85,7 +85,12 @@ export function toggleFolders(open) {
   const d = $("folders");
   d.hidden = open === undefined ? !d.hidden : !open;
   $("folders-button").setAttribute("aria-expanded", String(!d.hidden));
-  if (!d.hidden) renderSkipped();
+  if (!d.hidden) {
+    // One drawer at a time.
+    $("duplicates").hidden = true;
+    $("duplicates-button").setAttribute("aria-expanded", "false");
+    renderSkipped();
+  }
 }
 
 export const foldersOpen = () => !$("folders").hidden;

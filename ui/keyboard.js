@@ -1,6 +1,7 @@
 // Keys: "/" to search, arrows through the results, Enter to preview, ←/→ in it, Esc to go back.
 import { $ } from "./dom.js";
 import { foldersOpen, toggleFolders } from "./folders.js";
+import { toggleDuplicates } from "./duplicates.js";
 import { closePreview, isOpen as previewOpen, openPreview, step } from "./preview.js";
 import { columns, hits, select, selectedIndex } from "./results.js";
 import { leaveSimilar, pending, runSearch, showingSimilar } from "./search.js";
@@ -16,6 +17,7 @@ export function onKey(e) {
   if (e.key === "/" && !inInput) { e.preventDefault(); $("query").focus(); $("query").select(); return; }
   if (e.key === "Escape") {
     if (foldersOpen()) { toggleFolders(false); return; }
+    if (!$("duplicates").hidden) { toggleDuplicates(false); return; }
     if (showingSimilar()) { leaveSimilar(); return; }
     if (inInput && e.target.id === "query") { e.target.value ? (e.target.value = "", runSearch()) : e.target.blur(); }
     return;

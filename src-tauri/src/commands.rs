@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use clipstream_core::catalog::{ImageRow, Skipped};
+use clipstream_core::duplicates::{DEFAULT_THRESHOLD, Group, Trashed};
 use clipstream_core::{
     Filters, Library, ListCursor, Page, Progress, Report, Request, Results, Sort, Status, date,
 };
@@ -195,6 +196,19 @@ pub async fn similar(
         Ok(lib.similar_to_id(id, limit, options.all, &options.filters()?)?)
     })
     .await
+}
+
+/// Groups of identical and near-identical photos, largest saving first, keeper first.
+#[tauri::command]
+pub async fn duplicates(state: State<'_, AppState>) -> ApiResult<Vec<Group>> {
+    with_library(&state, |lib| Ok(lib.duplicates(DEFAULT_THRESHOLD)?)).await
+}
+
+/// Move the photos `ids` (the user's explicit choice) to the desktop's trash; the library forgets
+/// them at once. `busy` while indexing runs.
+#[tauri::command]
+pub async fn trash(state: State<'_, AppState>, ids: Vec<i64>) -> ApiResult<Trashed> {
+    with_library(&state, move |lib| Ok(lib.trash(&ids)?)).await
 }
 
 #[tauri::command]

@@ -29,6 +29,8 @@ pub fn app<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
             commands::list,
             commands::similar,
             commands::image_info,
+            commands::duplicates,
+            commands::trash,
             commands::add_folder,
             commands::pick_folder,
             commands::remove_folder,

@@ -348,3 +348,46 @@ def test_an_empty_query_browses_every_photo_newest_first_by_month(app: Session, 
 
 def top_tiles_names(s: Session, n: int) -> list[str]:
     return s.js("return [...document.querySelectorAll('#grid .tile img')].slice(0, arguments[0]).map(i => i.alt)", n)
+
+
+def test_duplicates_are_grouped_and_the_chosen_copy_goes_to_the_trash(app: Session, photos: Path, home: Path):
+    """A copy put in the folder shows as an identical group in the Duplicates drawer; moving the
+    other copy to the trash puts it in the real trash folder and leaves the original."""
+    s = app
+    original = next(p for p in sorted(photos.iterdir()) if p.suffix == ".png")
+    copy = photos / "copy of photo.png"
+    shutil.copy(original, copy)
+    # Indexed by the folder watcher; then the drawer lists the pair, the original first.
+    s.wait("the copy indexed", lambda: library_images(s) == 302, timeout=20)
+    s.click("#duplicates-button")
+    s.wait("the duplicate group", lambda: len(s.find_all("#duplicate-groups .duplicate-group")) >= 1, timeout=60)
+    groups = s.js(
+        "return [...document.querySelectorAll('#duplicate-groups .duplicate-group')].map(g => ({"
+        " kind: g.dataset.kind, names: [...g.querySelectorAll('img')].map(i => i.alt) }))"
+    )
+    assert {"kind": "identical", "names": [original.name, copy.name]} in groups, groups
+    s.screenshot(SHOTS / "11-duplicates.png")
+    s.js("window.confirm = () => true")
+    s.js(
+        "const g = [...document.querySelectorAll('#duplicate-groups .duplicate-group')]"
+        "  .find(g => [...g.querySelectorAll('img')].some(i => i.alt === arguments[0]));"
+        "g.querySelector('.trash-others').click()",
+        copy.name,
+    )
+    trashed = home / "data" / "Trash" / "files" / copy.name
+    s.wait("the copy in the trash", trashed.exists, timeout=20)
+    assert not copy.exists() and original.exists()
+    assert trashed.read_bytes() == original.read_bytes()
+    s.wait("the group gone", lambda: copy.name not in duplicate_names(s), timeout=20)
+    s.click("#close-duplicates")
+
+
+def library_images(s: Session) -> int:
+    return s.js_async(
+        "const done = arguments[arguments.length - 1];"
+        "window.__TAURI__.core.invoke('app_status').then(r => done(r.library.images)).catch(() => done(0));"
+    )
+
+
+def duplicate_names(s: Session) -> list[str]:
+    return s.js("return [...document.querySelectorAll('#duplicate-groups img')].map(i => i.alt)")

@@ -9,6 +9,7 @@ const COMMANDS: &[&str] = &[
     "image_info",
     "duplicates",
     "trash",
+    "copy_images",
     "add_folder",
     "pick_folder",
     "remove_folder",

@@ -17,6 +17,8 @@ export const imageInfo = (id) => call("image_info", { id });
 export const duplicates = () => call("duplicates");
 /** Move photos (by id) to the desktop's trash; resolves with {ids, failed}. */
 export const trash = (ids) => call("trash", { ids });
+/** Copy photos (by id) into a folder; resolves with where each copy went. */
+export const copyImages = (ids, destination) => call("copy_images", { ids, destination });
 export const addFolder = (path) => call("add_folder", { path });
 export const pickFolder = () => call("pick_folder");
 export const removeFolder = (id) => call("remove_folder", { id });

@@ -5,6 +5,7 @@ import * as api from "./api.js";
 import { $ } from "./dom.js";
 import { escapeHtml } from "./format.js";
 import { showEmpty } from "./empty.js";
+import { wireActions } from "./actions.js";
 import { wireDuplicates } from "./duplicates.js";
 import { wireFolders } from "./folders.js";
 import { showProgress, startIndexing, wireIndexing } from "./indexing.js";
@@ -19,6 +20,7 @@ function wire() {
   for (const id of ["sort", "folder-filter", "from", "until"]) $(id).addEventListener("change", runSearch);
   wireFolders();
   wireDuplicates();
+  wireActions();
   wirePreview();
   document.addEventListener("keydown", onKey);
   new IntersectionObserver((entries) => {

@@ -3,7 +3,7 @@ import { $ } from "./dom.js";
 import { foldersOpen, toggleFolders } from "./folders.js";
 import { toggleDuplicates } from "./duplicates.js";
 import { closePreview, isOpen as previewOpen, openPreview, step } from "./preview.js";
-import { columns, hits, select, selectedIndex } from "./results.js";
+import { chooseAll, clearChosen, columns, hits, select, selectedIndex, toggleChosen } from "./results.js";
 import { leaveSimilar, pending, runSearch, showingSimilar } from "./search.js";
 
 export function onKey(e) {
@@ -17,6 +17,7 @@ export function onKey(e) {
   if (e.key === "/" && !inInput) { e.preventDefault(); $("query").focus(); $("query").select(); return; }
   if (e.key === "Escape") {
     if (foldersOpen()) { toggleFolders(false); return; }
+    if (!inInput && clearChosen()) return;
     if (!$("duplicates").hidden) { toggleDuplicates(false); return; }
     if (showingSimilar()) { leaveSimilar(); return; }
     if (inInput && e.target.id === "query") { e.target.value ? (e.target.value = "", runSearch()) : e.target.blur(); }
@@ -30,6 +31,8 @@ export function onKey(e) {
     return;
   }
   if (!hits().length || inInput) return;
+  if (e.key === "a" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); chooseAll(); return; }
+  if (e.key === " " && selectedIndex() >= 0) { e.preventDefault(); toggleChosen(selectedIndex()); return; }
   const move = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: columns(), ArrowUp: -columns() }[e.key];
   if (move) {
     e.preventDefault();

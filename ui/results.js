@@ -15,6 +15,48 @@ let rendered = 0;
 let selected = -1;
 /** While browsing: {next, options, fetching}; null for search results. */
 let browsing = null;
+/** Indexes of the tiles chosen for an action (Ctrl/Shift-click, Space, Ctrl+A). */
+const chosen = new Set();
+let onChosen = () => {};
+
+/** Call `handler` whenever the chosen tiles change. */
+export function whenChosenChanges(handler) { onChosen = handler; }
+export const chosenHits = () => [...chosen].sort((a, b) => a - b).map((i) => hits()[i]);
+
+function markChosen() {
+  for (const t of $("grid").querySelectorAll(".tile")) {
+    const on = chosen.has(Number(t.dataset.index));
+    t.classList.toggle("chosen", on);
+    t.setAttribute("aria-selected", String(on));
+  }
+  onChosen(chosen.size);
+}
+
+export function toggleChosen(i) {
+  if (i < 0 || i >= hits().length) return;
+  if (chosen.has(i)) chosen.delete(i); else chosen.add(i);
+  markChosen();
+}
+
+/** Choose every tile from the focused one (or the first) to `i`. */
+export function chooseRange(i) {
+  const from = selected < 0 ? 0 : selected;
+  for (let k = Math.min(from, i); k <= Math.max(from, i); k++) chosen.add(k);
+  markChosen();
+}
+
+export function chooseAll() {
+  while (rendered < hits().length) renderMore();
+  hits().forEach((_, i) => chosen.add(i));
+  markChosen();
+}
+
+export function clearChosen() {
+  if (!chosen.size) return false;
+  chosen.clear();
+  markChosen();
+  return true;
+}
 
 export const hits = () => (results ? results.hits : []);
 export const selectedIndex = () => selected;
@@ -23,6 +65,8 @@ export const currentHit = () => hits()[selected];
 export function clearResults() {
   results = null;
   browsing = null;
+  chosen.clear();
+  onChosen(0);
   rendered = 0;
   selected = -1;
   $("grid").replaceChildren();
@@ -145,7 +189,12 @@ function tile(hit, i) {
     score.textContent = hit.score.toFixed(2);
     t.append(score);
   }
-  t.onclick = () => { select(i); openPreview(i); };
+  t.onclick = (e) => {
+    if (e.ctrlKey || e.metaKey) { toggleChosen(i); select(i); return; }
+    if (e.shiftKey) { chooseRange(i); select(i); return; }
+    select(i);
+    openPreview(i);
+  };
   return t;
 }
 

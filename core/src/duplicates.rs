@@ -1,4 +1,4 @@
-//! Duplicates and near-duplicates, and moving the ones the user chooses to the desktop's trash.
+//! Duplicates and near-duplicates (removing them is [`Library::trash`], in `actions`).
 //!
 //! Identical content is the same BLAKE3 hash under several paths. Near-identical photos (bursts,
 //! resized or re-encoded copies) are contents whose embeddings' nearest neighbours score at or
@@ -11,9 +11,9 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::catalog::{Batch, ImageRow};
+use crate::catalog::ImageRow;
 use crate::library::Library;
-use crate::{Error, Result, lock, thumbnail};
+use crate::{Error, Result};
 
 /// Cosine similarity at which two different files count as the same photo by default: resized and
 /// re-encoded copies score above it with CLIP ViT-B/32, different shots of a scene mostly below.
@@ -51,15 +51,6 @@ pub struct Group {
     pub keep_because: &'static str,
     /// Bytes freed by removing all but the first.
     pub reclaimable: u64,
-}
-
-/// What [`Library::trash`] did.
-#[derive(Debug, Default, Clone, Serialize)]
-pub struct Trashed {
-    /// Moved to the trash and forgotten by the library.
-    pub ids: Vec<i64>,
-    /// Images that could not be moved (they stay, in the library too), with why.
-    pub failed: Vec<(i64, String)>,
 }
 
 impl Library {
@@ -149,40 +140,6 @@ impl Library {
                 .then(a.images[0].id.cmp(&b.images[0].id))
         });
         Ok(groups)
-    }
-
-    /// Move the catalogued images `ids` to the desktop's trash (never a permanent delete) and
-    /// forget them at once. Refused as busy while an indexing run writes. One that cannot be moved
-    /// stays on disk and in the library, reported in [`Trashed::failed`].
-    pub fn trash(&self, ids: &[i64]) -> Result<Trashed> {
-        let _slot = self.writer_slot_now()?;
-        let _writer = lock::try_acquire(self.dir())?;
-        self.refresh(false)?;
-        let rows: Vec<ImageRow> = ids
-            .iter()
-            .map(|&id| self.image(id).ok_or(Error::UnknownImage { id }))
-            .collect::<Result<_>>()?;
-        let mut done = Trashed::default();
-        for row in rows {
-            match trash::delete(&row.path) {
-                Ok(()) => done.ids.push(row.id),
-                Err(e) => done.failed.push((row.id, e.to_string())),
-            }
-        }
-        if done.ids.is_empty() {
-            return Ok(done);
-        }
-        let batch = Batch {
-            delete_images: done.ids.clone(),
-            ..Batch::default()
-        };
-        let changes = self.catalog().apply(&batch)?;
-        // Locks 3 then 4, in order.
-        self.state_mut()
-            .absorb(&self.catalog(), &changes, self.options.scalar)?;
-        self.save_vector_index(self.state().generation)?;
-        thumbnail::prune(self.dir(), &self.catalog().hashes()?);
-        Ok(done)
     }
 }
 

@@ -7,6 +7,7 @@
 //! beside it, [`search`] parses queries and ranks, [`index`] runs indexing and writes each image's
 //! [`thumbnail`].
 
+pub mod actions;
 pub mod catalog;
 pub mod date;
 pub mod decode;

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use clipstream_core::actions::Trashed;
 use clipstream_core::catalog::{ImageRow, Skipped};
-use clipstream_core::duplicates::{DEFAULT_THRESHOLD, Group, Trashed};
+use clipstream_core::duplicates::{DEFAULT_THRESHOLD, Group};
 use clipstream_core::{
     Filters, Library, ListCursor, Page, Progress, Report, Request, Results, Sort, Status, date,
 };
@@ -209,6 +210,21 @@ pub async fn duplicates(state: State<'_, AppState>) -> ApiResult<Vec<Group>> {
 #[tauri::command]
 pub async fn trash(state: State<'_, AppState>, ids: Vec<i64>) -> ApiResult<Trashed> {
     with_library(&state, move |lib| Ok(lib.trash(&ids)?)).await
+}
+
+/// Copy the photos `ids` into `destination` (a folder the user picked or typed); never
+/// overwrites. Returns where each copy went.
+#[tauri::command]
+pub async fn copy_images(
+    state: State<'_, AppState>,
+    ids: Vec<i64>,
+    destination: String,
+) -> ApiResult<Vec<String>> {
+    with_library(&state, move |lib| {
+        let copied = lib.copy_images(&ids, &PathBuf::from(destination))?;
+        Ok(copied.iter().map(|p| p.display().to_string()).collect())
+    })
+    .await
 }
 
 #[tauri::command]

@@ -31,6 +31,7 @@ pub fn app<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
             commands::image_info,
             commands::duplicates,
             commands::trash,
+            commands::copy_images,
             commands::add_folder,
             commands::pick_folder,
             commands::remove_folder,

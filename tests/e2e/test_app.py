@@ -391,3 +391,43 @@ def library_images(s: Session) -> int:
 
 def duplicate_names(s: Session) -> list[str]:
     return s.js("return [...document.querySelectorAll('#duplicate-groups img')].map(i => i.alt)")
+
+
+def test_chosen_results_are_copied_to_a_folder_and_their_paths_copied(app: Session, photos: Path, tmp_path: Path):
+    """Ctrl-click and Shift-click choose tiles, Space toggles, Esc clears; the bar copies the
+    chosen paths and copies the photos into a folder (through Rust, by id)."""
+    s = app
+    search_for(s, "a red circle")
+    tiles = top_tiles(s, 4)
+    s.click_holding("#grid .tile[data-index='0']", "Control")
+    s.click_holding("#grid .tile[data-index='2']", "Shift")
+    s.wait("the action bar", lambda: s.text("#chosen-count") == "3 chosen")
+    s.press("Space")  # the focused tile (the last clicked) leaves the choice
+    s.wait("two chosen", lambda: s.text("#chosen-count") == "2 chosen")
+    s.wait(
+        "the chosen tiles' thumbnails",
+        lambda: s.js(
+            "return [...document.querySelectorAll('#grid .tile.chosen img')]"
+            ".every(i => i.complete && i.naturalWidth > 0)"
+        ),
+        timeout=10,
+    )
+    s.screenshot(SHOTS / "12-chosen.png")
+    s.click("#copy-paths")
+    copied = s.js("return document.getElementById('actions').dataset.copied").split("\n")
+    assert [Path(p).name for p in copied] == [tiles[0]["name"], tiles[1]["name"]], copied
+    ids = [tiles[0]["id"], tiles[1]["id"]]
+    destination = tmp_path / "chosen"
+    destination.mkdir()
+    copies = s.js_async(
+        "const done = arguments[arguments.length - 1];"
+        "window.__TAURI__.core.invoke('copy_images', {ids: arguments[0], destination: arguments[1]})"
+        ".then(done).catch(e => done('ERR ' + JSON.stringify(e)));",
+        ids,
+        str(destination),
+    )
+    assert [Path(c).name for c in copies] == [tiles[0]["name"], tiles[1]["name"]], copies
+    for c in copies:
+        assert Path(c).read_bytes() == (photos / Path(c).name).read_bytes()
+    s.press("Escape")
+    s.wait("the choice cleared", lambda: s.js("return document.getElementById('actions').hidden"))

@@ -15,7 +15,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
-KEYS = {"Enter": "\ue007", "Escape": "\ue00c", "ArrowDown": "\ue015", "ArrowRight": "\ue014"}
+KEYS = {
+    "Enter": "\ue007",
+    "Escape": "\ue00c",
+    "ArrowDown": "\ue015",
+    "ArrowRight": "\ue014",
+    "Shift": "\ue008",
+    "Control": "\ue009",
+    "Space": "\ue00d",
+}
 
 
 class WebDriverError(RuntimeError):
@@ -84,6 +92,32 @@ class Session:
     def refresh(self) -> None:
         """Reload the page, as F5 or a crashed web process would."""
         self.cmd("POST", "/refresh", {})
+
+    def click_holding(self, css: str, key: str) -> None:
+        """Click an element while holding a modifier ("Control" or "Shift"), as a person would."""
+        element = self.find(css)
+        value = KEYS[key]
+        pause = {"type": "pause", "duration": 0}
+        keys = [{"type": "keyDown", "value": value}, pause, pause, pause, {"type": "keyUp", "value": value}]
+        origin = {"element-6066-11e4-a52e-4f735466cecf": element}
+        pointer = [
+            pause,
+            {"type": "pointerMove", "origin": origin, "x": 0, "y": 0},
+            {"type": "pointerDown", "button": 0},
+            {"type": "pointerUp", "button": 0},
+            pause,
+        ]
+        self.cmd(
+            "POST",
+            "/actions",
+            {
+                "actions": [
+                    {"type": "key", "id": "modifiers", "actions": keys},
+                    {"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": pointer},
+                ]
+            },
+        )
+        self.cmd("DELETE", "/actions")
 
     def js(self, script: str, *args):
         return self.cmd("POST", "/execute/sync", {"script": script, "args": list(args)})

@@ -17,7 +17,7 @@ import { refreshStatus } from "./status.js";
 
 function wire() {
   $("query").addEventListener("input", onTyped);
-  for (const id of ["sort", "folder-filter", "from", "until"]) $(id).addEventListener("change", runSearch);
+  for (const id of ["sort", "folder-filter", "type-filter", "from", "until"]) $(id).addEventListener("change", runSearch);
   wireFolders();
   wireDuplicates();
   wireActions();

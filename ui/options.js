@@ -3,8 +3,9 @@
 
 export const ALL_LIMIT = 5000; // "show all" returns at most this many
 
-export function searchOptions({ showAll, sort, folderId, from, to }) {
+export function searchOptions({ showAll, sort, folderId, from, to, format }) {
   return {
+    format: format || null,
     all: showAll,
     limit: showAll ? ALL_LIMIT : undefined,
     sortByDate: sort === "date",

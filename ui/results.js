@@ -3,7 +3,7 @@
 // from Rust as the grid nears its end.
 import * as api from "./api.js";
 import { $, button } from "./dom.js";
-import { escapeHtml, fileName, monthLabel, number, takenText } from "./format.js";
+import { escapeHtml, fileName, fileUri, monthLabel, number, takenText } from "./format.js";
 import { hideEmpty, showEmpty } from "./empty.js";
 import { openPreview } from "./preview.js";
 import { leaveSimilar, setShowAll } from "./search.js";
@@ -189,6 +189,14 @@ function tile(hit, i) {
     score.textContent = hit.score.toFixed(2);
     t.append(score);
   }
+  // Dragged out of the window into a file manager: the chosen photos if this is one of them.
+  t.draggable = true;
+  t.ondragstart = (e) => {
+    const dragged = chosen.has(i) ? chosenHits() : [hit];
+    e.dataTransfer.setData("text/uri-list", dragged.map((h) => fileUri(h.path)).join("\r\n"));
+    e.dataTransfer.setData("text/plain", dragged.map((h) => h.path).join("\n"));
+    e.dataTransfer.effectAllowed = "copy";
+  };
   t.onclick = (e) => {
     if (e.ctrlKey || e.metaKey) { toggleChosen(i); select(i); return; }
     if (e.shiftKey) { chooseRange(i); select(i); return; }

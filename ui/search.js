@@ -23,6 +23,7 @@ function options() {
     folderId: $("folder-filter").value,
     from: $("from").value,
     to: $("until").value,
+    format: $("type-filter").value,
   });
 }
 

@@ -123,6 +123,8 @@ pub struct SearchOptions {
     pub sort_by_date: bool,
     /// A library folder, by id.
     pub folder_id: Option<i64>,
+    /// One format ("jpeg", "heic", "raw", …; `Format::name`).
+    pub format: Option<String>,
     /// Days as the date inputs give them (`YYYY-MM-DD`), both included.
     pub taken_from: Option<String>,
     pub taken_to: Option<String>,
@@ -140,6 +142,12 @@ impl SearchOptions {
         };
         Ok(Filters {
             folder_ids: self.folder_id.into_iter().collect(),
+            formats: self
+                .format
+                .iter()
+                .filter(|f| !f.is_empty())
+                .cloned()
+                .collect(),
             taken_from: day(&self.taken_from, date::day_start)?,
             taken_until: day(&self.taken_to, date::day_end)?,
             ..Filters::default()

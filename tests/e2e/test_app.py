@@ -344,6 +344,11 @@ def test_an_empty_query_browses_every_photo_newest_first_by_month(app: Session, 
     assert headings == ["June 2021", "Date unknown"], headings
     ids = s.js("return [...document.querySelectorAll('#grid .tile')].map(t => Number(t.dataset.id))")
     assert len(set(ids)) == total, "a photo shown twice"
+    # The type filter applies to browsing too.
+    s.click("#type-filter option[value='heic']")
+    s.wait("only the HEIC", lambda: top_tiles_names(s, 5) == ["IMG_0001.HEIC"])
+    s.click("#type-filter option[value='']")
+    s.wait("every type again", lambda: len(top_tiles_names(s, 5)) == 5)
 
 
 def top_tiles_names(s: Session, n: int) -> list[str]:
@@ -429,5 +434,12 @@ def test_chosen_results_are_copied_to_a_folder_and_their_paths_copied(app: Sessi
     assert [Path(c).name for c in copies] == [tiles[0]["name"], tiles[1]["name"]], copies
     for c in copies:
         assert Path(c).read_bytes() == (photos / Path(c).name).read_bytes()
+    # Dragged out, the chosen photos go as file URIs (what a file manager copies from a drop).
+    uris = s.js(
+        "const t = document.querySelector('#grid .tile.chosen'); const data = new DataTransfer();"
+        "t.dispatchEvent(new DragEvent('dragstart', {bubbles: true, dataTransfer: data}));"
+        "return data.getData('text/uri-list');"
+    )
+    assert uris.split("\r\n") == [(photos / t["name"]).resolve().as_uri() for t in tiles[:2]], uris
     s.press("Escape")
     s.wait("the choice cleared", lambda: s.js("return document.getElementById('actions').hidden"))

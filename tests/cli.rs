@@ -299,15 +299,7 @@ fn the_to_day_includes_its_last_second_and_until_excludes_its_day() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let folder = tmp.path().join("photos");
     std::fs::create_dir(&folder).expect("mkdir");
-    let jpeg =
-        std::fs::read(repo().join("tests/fixtures/photos/chelsea_upright.jpg")).expect("read");
-    let at = jpeg
-        .windows(19)
-        .position(|w| w == b"2021:06:15 14:30:00")
-        .expect("the fixture's EXIF date");
-    let mut late = jpeg.clone();
-    late[at..at + 19].copy_from_slice(b"2021:06:15 23:59:59");
-    std::fs::write(folder.join("late.jpg"), &late).expect("write");
+    std::fs::write(folder.join("late.jpg"), jpeg_taken(b"2021:06:15 23:59:59")).expect("write");
     let library = tmp.path().join("library");
     run_ok(&library, &["index", folder.to_str().expect("utf-8")]);
     let found = |args: &[&str]| {
@@ -394,16 +386,8 @@ fn list_prints_every_image_newest_first_with_path_and_date() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let folder = tmp.path().join("photos");
     std::fs::create_dir(&folder).expect("mkdir");
-    let jpeg =
-        std::fs::read(repo().join("tests/fixtures/photos/chelsea_upright.jpg")).expect("read");
-    let at = jpeg
-        .windows(19)
-        .position(|w| w == b"2021:06:15 14:30:00")
-        .expect("the fixture's EXIF date");
-    let mut older = jpeg.clone();
-    older[at..at + 19].copy_from_slice(b"2019:01:01 00:00:00");
-    std::fs::write(folder.join("older.jpg"), &older).expect("write");
-    std::fs::write(folder.join("newer.jpg"), &jpeg).expect("write");
+    std::fs::write(folder.join("older.jpg"), jpeg_taken(b"2019:01:01 00:00:00")).expect("write");
+    std::fs::write(folder.join("newer.jpg"), jpeg_taken(b"2021:06:15 14:30:00")).expect("write");
     std::fs::copy(
         repo().join("tests/fixtures/shapes/00001.png"),
         folder.join("undated.png"),
@@ -561,4 +545,16 @@ fn walk(root: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// The fixture JPEG (EXIF date 2021:06:15 14:30:00) with its date replaced by `taken`.
+fn jpeg_taken(taken: &[u8; 19]) -> Vec<u8> {
+    let mut jpeg =
+        std::fs::read(repo().join("tests/fixtures/photos/chelsea_upright.jpg")).expect("read");
+    let at = jpeg
+        .windows(19)
+        .position(|w| w == b"2021:06:15 14:30:00")
+        .expect("the fixture's EXIF date");
+    jpeg[at..at + 19].copy_from_slice(taken);
+    jpeg
 }

@@ -580,20 +580,7 @@ impl Library {
         rows.truncate(limit);
         rows.sort_unstable_by(newest_first);
         let next = more.then(|| rows.last().map(|r| cursor(r))).flatten();
-        let images = rows
-            .into_iter()
-            .map(|r| Hit {
-                id: r.id,
-                path: r.path.clone(),
-                score: 0.0,
-                format: r.format.clone(),
-                width: r.width,
-                height: r.height,
-                size: r.size,
-                taken_at: r.taken_at,
-                twin: None,
-            })
-            .collect();
+        let images = rows.into_iter().map(|r| Hit::of(r, 0.0)).collect();
         Ok(Page {
             images: search::fold_raw_twins(images),
             next,
@@ -671,17 +658,7 @@ impl Library {
                 continue;
             }
             if let Some(r) = state.rows.get(&n.id) {
-                hits.push(Hit {
-                    id: r.id,
-                    path: r.path.clone(),
-                    score: n.score,
-                    format: r.format.clone(),
-                    width: r.width,
-                    height: r.height,
-                    size: r.size,
-                    taken_at: r.taken_at,
-                    twin: None,
-                });
+                hits.push(Hit::of(r, n.score));
             }
         }
         let mut hits = search::fold_raw_twins(hits);

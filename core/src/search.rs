@@ -250,6 +250,23 @@ pub fn fold_raw_twins(hits: Vec<Hit>) -> Vec<Hit> {
     }
     out
 }
+impl Hit {
+    /// Catalogued image `row` as a result scoring `score`.
+    pub fn of(row: &ImageRow, score: f32) -> Self {
+        Hit {
+            id: row.id,
+            path: row.path.clone(),
+            score,
+            format: row.format.clone(),
+            width: row.width,
+            height: row.height,
+            size: row.size,
+            taken_at: row.taken_at,
+            twin: None,
+        }
+    }
+}
+
 /// Where a page of [`crate::Library::list`] starts: after this image, the previous page's last.
 /// Its sort key, not a position, so images added or removed between pages shift nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,40 +1,21 @@
 //! Acting on chosen photos: copies into a folder never overwrite a file already there.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+mod common;
 
-use clipstream_core::{Filters, Library, Model, Options};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("core/ lives in the repo root")
-        .to_path_buf()
-}
+use clipstream_core::Filters;
+use common::{index, open_library, shape};
 
 #[test]
 fn copies_go_into_the_folder_under_free_names_and_touch_nothing_there() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let photos = tmp.path().join("photos");
     std::fs::create_dir_all(photos.join("other")).expect("mkdir");
-    std::fs::copy(
-        repo().join("tests/fixtures/shapes/00005.png"),
-        photos.join("a.png"),
-    )
-    .expect("copy");
+    std::fs::copy(shape(5), photos.join("a.png")).expect("copy");
     // Another photo with the same name in another folder.
-    std::fs::copy(
-        repo().join("tests/fixtures/shapes/00006.png"),
-        photos.join("other/a.png"),
-    )
-    .expect("copy");
-    let model = Model::open(repo().join("models/tiny-clip")).expect("test model");
-    let library =
-        Library::open(&tmp.path().join("lib"), Some(&model), Options::default()).expect("opens");
+    std::fs::copy(shape(6), photos.join("other/a.png")).expect("copy");
+    let library = open_library(&tmp.path().join("lib"));
     library.add_folder(&photos).expect("adds");
-    library
-        .index(&mut |_| {}, &AtomicBool::new(false))
-        .expect("indexes");
+    index(&library);
     let ids: Vec<i64> = library
         .list(&Filters::default(), None, 10)
         .expect("lists")

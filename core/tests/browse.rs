@@ -1,17 +1,12 @@
 //! Browsing the library without a query: every image newest first (date taken; undated ones
 //! last), a page at a time with keyset cursors, filters applied.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+mod common;
 
-use clipstream_core::{Filters, Library, ListCursor, Model, Options};
+use std::path::Path;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("core/ lives in the repo root")
-        .to_path_buf()
-}
+use clipstream_core::{Filters, Library, ListCursor};
+use common::{index, open_library, repo, shape};
 
 /// The fixture JPEG with its EXIF date replaced by `taken` (`YYYY:MM:DD HH:MM:SS`).
 fn jpeg_taken(taken: &str) -> Vec<u8> {
@@ -60,19 +55,11 @@ fn every_image_newest_first_a_page_at_a_time() {
         std::fs::write(photos.join(file), jpeg_taken(taken)).expect("write");
     }
     for n in [3, 4, 5] {
-        std::fs::copy(
-            repo().join(format!("tests/fixtures/shapes/{n:05}.png")),
-            photos.join(format!("undated-{n}.png")),
-        )
-        .expect("copy");
+        std::fs::copy(shape(n), photos.join(format!("undated-{n}.png"))).expect("copy");
     }
-    let model = Model::open(repo().join("models/tiny-clip")).expect("test model");
-    let library =
-        Library::open(&tmp.path().join("lib"), Some(&model), Options::default()).expect("opens");
+    let library = open_library(&tmp.path().join("lib"));
     library.add_folder(&photos).expect("adds");
-    library
-        .index(&mut |_| {}, &AtomicBool::new(false))
-        .expect("indexes");
+    index(&library);
 
     let whole = library.list(&Filters::default(), None, 100).expect("lists");
     assert_eq!(whole.next, None);
@@ -119,9 +106,7 @@ fn every_image_newest_first_a_page_at_a_time() {
     // page is asked for shifts nothing.
     let first = library.list(&Filters::default(), None, 2).expect("lists");
     std::fs::remove_file(photos.join("a-2023-may.jpg")).expect("delete");
-    library
-        .index(&mut |_| {}, &AtomicBool::new(false))
-        .expect("indexes");
+    index(&library);
     let second = library
         .list(&Filters::default(), first.next, 2)
         .expect("lists");

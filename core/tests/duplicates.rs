@@ -2,22 +2,12 @@
 //! (a resized copy, a re-encoded copy) are grouped, each with the suggested keeper first;
 //! different photos are not.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+mod common;
+
+use std::path::Path;
 
 use clipstream_core::duplicates::{DEFAULT_THRESHOLD, Kind};
-use clipstream_core::{Library, Model, Options};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("core/ lives in the repo root")
-        .to_path_buf()
-}
-
-fn shape(n: usize) -> PathBuf {
-    repo().join(format!("tests/fixtures/shapes/{n:05}.png"))
-}
+use common::{index, open_library, shape};
 
 fn name(path: &Path) -> String {
     path.strip_prefix(path.parent().and_then(Path::parent).expect("two levels"))
@@ -52,13 +42,9 @@ fn identical_and_near_identical_photos_are_grouped_with_the_keeper_first() {
         .save(photos.join("sub/reencoded-21.jpg"))
         .expect("saves");
 
-    let model = Model::open(repo().join("models/tiny-clip")).expect("test model");
-    let library =
-        Library::open(&tmp.path().join("lib"), Some(&model), Options::default()).expect("opens");
+    let library = open_library(&tmp.path().join("lib"));
     library.add_folder(&photos).expect("adds");
-    library
-        .index(&mut |_| {}, &AtomicBool::new(false))
-        .expect("indexes");
+    index(&library);
 
     let mut groups: Vec<(Kind, Vec<String>)> = library
         .duplicates(DEFAULT_THRESHOLD)

@@ -3,6 +3,8 @@
 //! a file still being written is indexed once complete; past the watch limit and for a folder
 //! that is gone, periodic scans take over and say why.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,21 +14,11 @@ use std::time::{Duration, Instant};
 use clipstream_core::watch::{
     FolderWatch, WATCH_LIMIT_REASON, WatchEvent, WatchOptions, watch_library,
 };
-use clipstream_core::{Library, Model, Options, Request};
+use clipstream_core::{Library, Request};
+use common::{open_library, shape};
 
 /// The promise: a change is searchable (or gone) within this long.
 const WITHIN: Duration = Duration::from_secs(5);
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("core/ lives in the repo root")
-        .to_path_buf()
-}
-
-fn shape(n: usize) -> PathBuf {
-    repo().join(format!("tests/fixtures/shapes/{n:05}.png"))
-}
 
 /// A library with `folders` (created), watched on a thread of its own until dropped.
 struct Watched {
@@ -43,15 +35,7 @@ struct Watched {
 impl Watched {
     fn start(folders: &[&Path], options: WatchOptions) -> (Self, Vec<FolderWatch>) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let model = Model::open(repo().join("models/tiny-clip")).expect("test model opens");
-        let library = Arc::new(
-            Library::open(
-                &dir.path().join("library"),
-                Some(&model),
-                Options::default(),
-            )
-            .expect("library opens"),
-        );
+        let library = Arc::new(open_library(&dir.path().join("library")));
         for f in folders {
             std::fs::create_dir_all(f).expect("mkdir");
             library.add_folder(f).expect("folder added");

@@ -19,6 +19,7 @@ async function copyToFolder() {
 
 async function copyPaths() {
   const text = chosenHits().map((h) => h.path).join("\n");
+  let copied = true;
   try {
     await navigator.clipboard.writeText(text);
   } catch {
@@ -26,9 +27,10 @@ async function copyPaths() {
     const area = Object.assign(document.createElement("textarea"), { value: text });
     document.body.append(area);
     area.select();
-    document.execCommand("copy");
+    copied = document.execCommand("copy");
     area.remove();
   }
+  if (!copied) { toast("The clipboard refused the paths."); return; }
   $("actions").dataset.copied = text;
   toast(`Copied ${number(chosenHits().length)} path${chosenHits().length === 1 ? "" : "s"}`);
 }

@@ -11,6 +11,7 @@ import fcntl
 import json
 import os
 import shutil
+import subprocess
 import time
 import urllib.parse
 from pathlib import Path
@@ -420,6 +421,11 @@ def test_chosen_results_are_copied_to_a_folder_and_their_paths_copied(app: Sessi
     s.screenshot(SHOTS / "12-chosen.png")
     s.click("#copy-paths")
     copied = s.js("return document.getElementById('actions').dataset.copied").split("\n")
+    # On the X clipboard itself, as another program pastes it (xclip, installed by setup.sh).
+    clipboard = subprocess.run(
+        ["xclip", "-o", "-selection", "clipboard"], capture_output=True, text=True, timeout=10, check=True
+    ).stdout
+    assert clipboard.split("\n") == copied, clipboard
     assert [Path(p).name for p in copied] == [tiles[0]["name"], tiles[1]["name"]], copied
     ids = [tiles[0]["id"], tiles[1]["id"]]
     destination = tmp_path / "chosen"

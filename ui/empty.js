@@ -3,7 +3,7 @@
 import * as api from "./api.js";
 import { $ } from "./dom.js";
 import { escapeHtml, number } from "./format.js";
-import { clearResults } from "./results.js";
+import { clearResults, dropChosen } from "./results.js";
 import { pickAndAdd } from "./folders.js";
 import { startIndexing } from "./indexing.js";
 import { refreshStatus, status } from "./status.js";
@@ -15,6 +15,7 @@ export function showEmpty(html, kind) {
   e.dataset.kind = kind;
   e.hidden = false;
   clearResults();
+  dropChosen();
 }
 
 export function hideEmpty() {

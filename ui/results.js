@@ -15,17 +15,19 @@ let rendered = 0;
 let selected = -1;
 /** While browsing: {next, options, fetching}; null for search results. */
 let browsing = null;
-/** Indexes of the tiles chosen for an action (Ctrl/Shift-click, Space, Ctrl+A). */
+/** Ids of the photos chosen for an action (Ctrl/Shift-click, Space, Ctrl+A). Kept when the same
+ * answer is drawn again (a run's refresh), dropped for another query. */
 const chosen = new Set();
+let chosenFor = null; // the answer (label) they were chosen in
 let onChosen = () => {};
 
 /** Call `handler` whenever the chosen tiles change. */
 export function whenChosenChanges(handler) { onChosen = handler; }
-export const chosenHits = () => [...chosen].sort((a, b) => a - b).map((i) => hits()[i]);
+export const chosenHits = () => hits().filter((h) => chosen.has(h.id));
 
 function markChosen() {
   for (const t of $("grid").querySelectorAll(".tile")) {
-    const on = chosen.has(Number(t.dataset.index));
+    const on = chosen.has(Number(t.dataset.id));
     t.classList.toggle("chosen", on);
     t.setAttribute("aria-selected", String(on));
   }
@@ -33,21 +35,22 @@ function markChosen() {
 }
 
 export function toggleChosen(i) {
-  if (i < 0 || i >= hits().length) return;
-  if (chosen.has(i)) chosen.delete(i); else chosen.add(i);
+  const hit = hits()[i];
+  if (!hit) return;
+  if (chosen.has(hit.id)) chosen.delete(hit.id); else chosen.add(hit.id);
   markChosen();
 }
 
 /** Choose every tile from the focused one (or the first) to `i`. */
 export function chooseRange(i) {
   const from = selected < 0 ? 0 : selected;
-  for (let k = Math.min(from, i); k <= Math.max(from, i); k++) chosen.add(k);
+  for (let k = Math.min(from, i); k <= Math.max(from, i); k++) chosen.add(hits()[k].id);
   markChosen();
 }
 
 export function chooseAll() {
   while (rendered < hits().length) renderMore();
-  hits().forEach((_, i) => chosen.add(i));
+  for (const h of hits()) chosen.add(h.id);
   markChosen();
 }
 
@@ -65,8 +68,6 @@ export const currentHit = () => hits()[selected];
 export function clearResults() {
   results = null;
   browsing = null;
-  chosen.clear();
-  onChosen(0);
   rendered = 0;
   selected = -1;
   $("grid").replaceChildren();
@@ -88,6 +89,7 @@ export function showResults(answer, label, { similar, all }) {
   hideEmpty();
   clearResults();
   results = answer;
+  keepChosenFor(label);
   $("grid").dataset.query = label;
   $("grid").dataset.browse = "false";
   const summary = $("summary");
@@ -106,6 +108,22 @@ export function showResults(answer, label, { similar, all }) {
   renderMore();
 }
 
+/** Nothing to act on any more (an empty state replaced the grid). */
+export function dropChosen() {
+  chosen.clear();
+  chosenFor = null;
+  onChosen(0);
+}
+
+/** A new answer: the choice survives if it is the same query's (a refresh), minus photos gone. */
+function keepChosenFor(label) {
+  if (label !== chosenFor) chosen.clear();
+  chosenFor = label;
+  const present = new Set(hits().map((h) => h.id));
+  for (const id of [...chosen]) if (!present.has(id) && !browsing) chosen.delete(id);
+  onChosen(chosen.size);
+}
+
 /** Browse: the first page of the library, newest first, grouped by month. */
 export function showBrowse(page, options) {
   if (page.images.length === 0) {
@@ -116,6 +134,7 @@ export function showBrowse(page, options) {
   clearResults();
   results = { hits: page.images, hidden: 0 };
   browsing = { next: page.next, options, fetching: false };
+  keepChosenFor("");
   $("grid").dataset.query = "";
   $("grid").dataset.browse = "true";
   $("summary").append("All photos, newest first · type to search");
@@ -175,6 +194,8 @@ function tile(hit, i) {
   t.role = "option";
   t.dataset.index = i;
   t.dataset.id = hit.id;
+  t.classList.toggle("chosen", chosen.has(hit.id));
+  t.setAttribute("aria-selected", String(chosen.has(hit.id)));
   t.title = `${fileName(hit.path)} — ${takenText(hit.taken_at)}`;
   const img = document.createElement("img");
   img.loading = "lazy";
@@ -192,7 +213,7 @@ function tile(hit, i) {
   // Dragged out of the window into a file manager: the chosen photos if this is one of them.
   t.draggable = true;
   t.ondragstart = (e) => {
-    const dragged = chosen.has(i) ? chosenHits() : [hit];
+    const dragged = chosen.has(hit.id) ? chosenHits() : [hit];
     e.dataTransfer.setData("text/uri-list", dragged.map((h) => fileUri(h.path)).join("\r\n"));
     e.dataTransfer.setData("text/plain", dragged.map((h) => h.path).join("\n"));
     e.dataTransfer.effectAllowed = "copy";

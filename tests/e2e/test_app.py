@@ -281,7 +281,7 @@ def test_an_answer_stays_while_indexing_runs_and_a_reloaded_window_follows_the_r
         s.type("#query", "- cats")
         s.wait("the query's fix", lambda: empty_kind(s) == "bad-query")
         time.sleep(1.6)  # past the strip's refresh interval, so the run's first report refreshes
-        s.js("document.getElementById('rescan').click()")
+        s.js("document.getElementById('indexing').dataset.state = 'stale'; document.getElementById('rescan').click()")
         s.wait("the waiting strip", lambda: s.text("#indexing-title") == "Waiting")
         time.sleep(1.0)
         assert empty_kind(s) == "bad-query", "the answer on screen was replaced while indexing"
@@ -419,6 +419,11 @@ def test_chosen_results_are_copied_to_a_folder_and_their_paths_copied(app: Sessi
         timeout=10,
     )
     s.screenshot(SHOTS / "12-chosen.png")
+    # A run's refresh draws the same answer again: the choice stays.
+    s.js("document.getElementById('rescan').click()")
+    s.wait("the run's end", lambda: indexing_state(s) == "done", timeout=120)
+    assert s.text("#chosen-count") == "2 chosen"
+    assert len(s.find_all("#grid .tile.chosen")) == 2
     s.click("#copy-paths")
     copied = s.js("return document.getElementById('actions').dataset.copied").split("\n")
     # On the X clipboard itself, as another program pastes it (xclip, installed by setup.sh).

@@ -10,3 +10,10 @@ export function latest() {
     isLatest: (ticket) => ticket === sent,
   };
 }
+
+/** Whether two lists of results show the same photos, in the same order, with the same scores:
+ * then a refresh leaves the grid as it is (focus, scroll and choice stay). */
+export function sameHits(a, b) {
+  return a.length === b.length
+    && a.every((h, i) => h.id === b[i].id && h.score === b[i].score && (h.twin?.id ?? null) === (b[i].twin?.id ?? null));
+}

@@ -5,6 +5,7 @@ import * as api from "./api.js";
 import { $, button } from "./dom.js";
 import { escapeHtml, fileName, fileUri, monthLabel, number, takenText } from "./format.js";
 import { hideEmpty, showEmpty } from "./empty.js";
+import { sameHits } from "./latest.js";
 import { openPreview } from "./preview.js";
 import { leaveSimilar, setShowAll } from "./search.js";
 
@@ -19,6 +20,7 @@ let browsing = null;
  * answer is drawn again (a run's refresh), dropped for another query. */
 const chosen = new Set();
 let chosenFor = null; // the answer (label) they were chosen in
+let shown = null; // what the grid shows: its query, mode and filters
 let onChosen = () => {};
 
 /** Call `handler` whenever the chosen tiles change. */
@@ -86,9 +88,13 @@ export function showResults(answer, label, { similar, all }) {
     if (b) b.onclick = () => setShowAll(true);
     return;
   }
+  const key = JSON.stringify({ label, similar, all });
+  if (results && !browsing && shown === key && $("empty").hidden && results.hidden === answer.hidden
+      && sameHits(results.hits, answer.hits)) return; // a refresh with nothing new
   hideEmpty();
   clearResults();
   results = answer;
+  shown = key;
   keepChosenFor(label);
   $("grid").dataset.query = label;
   $("grid").dataset.browse = "false";
@@ -130,8 +136,12 @@ export function showBrowse(page, options) {
     showEmpty(`<h2>No photos match the filters</h2><p>Check the folder and the dates.</p>`, "nothing-found");
     return;
   }
+  const key = JSON.stringify(options);
+  if (browsing && shown === key && $("empty").hidden
+      && sameHits(results.hits.slice(0, page.images.length), page.images)) return; // nothing new on top
   hideEmpty();
   clearResults();
+  shown = key;
   results = { hits: page.images, hidden: 0 };
   browsing = { next: page.next, options, fetching: false };
   keepChosenFor("");

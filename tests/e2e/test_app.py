@@ -388,11 +388,15 @@ def test_duplicates_are_grouped_and_the_chosen_copy_goes_to_the_trash(app: Sessi
     s.click("#close-duplicates")
 
 
-def library_images(s: Session) -> int:
+def app_status(s: Session) -> dict:
     return s.js_async(
         "const done = arguments[arguments.length - 1];"
-        "window.__TAURI__.core.invoke('app_status').then(r => done(r.library.images)).catch(() => done(0));"
+        "window.__TAURI__.core.invoke('app_status').then(done).catch(e => done({error: e}));"
     )
+
+
+def library_images(s: Session) -> int:
+    return app_status(s)["library"]["images"]
 
 
 def duplicate_names(s: Session) -> list[str]:
@@ -403,6 +407,8 @@ def test_chosen_results_are_copied_to_a_folder_and_their_paths_copied(app: Sessi
     """Ctrl-click and Shift-click choose tiles, Space toggles, Esc clears; the bar copies the
     chosen paths and copies the photos into a folder (through Rust, by id)."""
     s = app
+    # The previous test's trashing makes the folder watcher run once more: let it end first.
+    s.wait("no run going", lambda: not app_status(s)["indexing"], timeout=60)
     search_for(s, "a red circle")
     tiles = top_tiles(s, 4)
     s.click_holding("#grid .tile[data-index='0']", "Control")

@@ -94,7 +94,18 @@ class Session:
         self.cmd("POST", "/refresh", {})
 
     def click_holding(self, css: str, key: str) -> None:
-        """Click an element while holding a modifier ("Control" or "Shift"), as a person would."""
+        """Click an element while holding a modifier ("Control" or "Shift"), as a person would.
+        An element redrawn between finding and clicking is found again, as a person clicks
+        what is on screen now."""
+        for attempt in range(3):
+            try:
+                return self._click_holding(css, key)
+            except WebDriverError as e:
+                if "stale element" not in str(e) or attempt == 2:
+                    raise
+        return None
+
+    def _click_holding(self, css: str, key: str) -> None:
         element = self.find(css)
         value = KEYS[key]
         pause = {"type": "pause", "duration": 0}

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 
 import { bytes, duration, escapeHtml, fileName, fileUri, folderOf, monthLabel, number, progressView, reportSummary, takenText } from "../../ui/format.js";
-import { latest } from "../../ui/latest.js";
+import { latest, sameHits } from "../../ui/latest.js";
 import { ALL_LIMIT, searchOptions } from "../../ui/options.js";
 
 test("sizes, names and numbers", () => {
@@ -84,4 +84,13 @@ test("dragged photos travel as file URIs, every unsafe byte encoded", () => {
   assert.equal(fileUri("/home/me/Pictures/a.jpg"), "file:///home/me/Pictures/a.jpg");
   assert.equal(fileUri("/tmp/My Shapes/#1?.png"), "file:///tmp/My%20Shapes/%231%3F.png");
   assert.equal(fileUri("/tmp/été.heic"), "file:///tmp/%C3%A9t%C3%A9.heic");
+});
+
+test("a refresh with the same photos, order and scores is the same answer", () => {
+  const a = [{ id: 1, score: 0.5 }, { id: 2, score: 0.4, twin: { id: 9 } }];
+  assert.equal(sameHits(a, a.map((h) => ({ ...h }))), true);
+  assert.equal(sameHits(a, [a[1], a[0]]), false);
+  assert.equal(sameHits(a, [a[0], { ...a[1], score: 0.41 }]), false);
+  assert.equal(sameHits(a, [a[0], { ...a[1], twin: null }]), false);
+  assert.equal(sameHits(a, a.slice(0, 1)), false);
 });

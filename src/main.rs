@@ -292,20 +292,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Trash { files } => {
             let lib = open(&cli, false, false)?;
-            let mut ids = Vec::new();
+            let mut rows = Vec::new();
             for f in files {
                 let path = std::fs::canonicalize(f)
                     .with_context(|| format!("{} cannot be trashed", f.display()))?;
-                let row = lib
-                    .image_at(&path)?
-                    .ok_or_else(|| Usage(format!("{} is not in the library", f.display())))?;
-                ids.push(row.id);
+                rows.push(
+                    lib.image_at(&path)?
+                        .ok_or_else(|| Usage(format!("{} is not in the library", f.display())))?,
+                );
             }
-            let done = lib.trash(&ids)?;
+            let done = lib.trash(&rows.iter().map(|r| r.id).collect::<Vec<_>>())?;
             println!("moved {} files to the trash", done.ids.len());
             for (id, why) in &done.failed {
-                let path = files[ids.iter().position(|i| i == id).unwrap_or(0)].display();
-                eprintln!("not moved: {path}: {why}");
+                if let Some(row) = rows.iter().find(|r| r.id == *id) {
+                    eprintln!("not moved: {}: {why}", row.path.display());
+                }
             }
             if !done.failed.is_empty() {
                 bail!(

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::catalog::{Batch, ImageRow};
 use crate::library::Library;
-use crate::{Error, Result, lock, thumbnail};
+use crate::{Error, Result, lock};
 
 /// What [`Library::trash`] did.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -45,11 +45,7 @@ impl Library {
             ..Batch::default()
         };
         let changes = self.catalog().apply(&batch)?;
-        // Locks 3 then 4, in order.
-        self.state_mut()
-            .absorb(&self.catalog(), &changes, self.options.scalar)?;
-        self.save_vector_index(self.state().generation)?;
-        thumbnail::prune(self.dir(), &self.catalog().hashes()?);
+        self.after_removal(&changes)?;
         Ok(done)
     }
 

@@ -395,13 +395,19 @@ impl Library {
         VectorIndex::remove_partial_saves(&self.dir);
         self.refresh(false)?;
         let changes = self.catalog().remove_folder(id)?;
+        self.after_removal(&changes)?;
+        Ok(changes.deleted.len())
+    }
+
+    /// After images left the catalog outside an indexing run (a folder removed, photos trashed):
+    /// memory takes the change, the vector index file follows, orphaned thumbnails go.
+    pub(crate) fn after_removal(&self, changes: &Changes) -> Result<()> {
         // Locks 3 then 4, in order.
-        let mut state = self.state_mut();
-        state.absorb(&self.catalog(), &changes, self.options.scalar)?;
-        drop(state);
+        self.state_mut()
+            .absorb(&self.catalog(), changes, self.options.scalar)?;
         self.save_vector_index(self.state().generation)?;
         thumbnail::prune(&self.dir, &self.catalog().hashes()?);
-        Ok(changes.deleted.len())
+        Ok(())
     }
 
     /// Counts from one snapshot of the catalog.

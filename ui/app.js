@@ -11,7 +11,7 @@ import { wireFolders } from "./folders.js";
 import { showProgress, startIndexing, wireIndexing } from "./indexing.js";
 import { onKey } from "./keyboard.js";
 import { wirePreview } from "./preview.js";
-import { hasMore, renderMore } from "./results.js";
+import { wireGrid } from "./results.js";
 import { onTyped, runSearch } from "./search.js";
 import { refreshStatus } from "./status.js";
 
@@ -23,9 +23,7 @@ function wire() {
   wireActions();
   wirePreview();
   document.addEventListener("keydown", onKey);
-  new IntersectionObserver((entries) => {
-    if (entries.some((e) => e.isIntersecting) && hasMore()) renderMore();
-  }, { rootMargin: "800px" }).observe($("more"));
+  wireGrid();
 }
 
 async function start() {

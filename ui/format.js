@@ -31,6 +31,14 @@ export function fileUri(path) {
 }
 
 /** The month heading a photo is grouped under while browsing ("May 2023"; undated: "Date unknown"). */
+/** A number per calendar month (UTC, as the catalog stores dates); -1 for undated. Cheap, unlike
+ * `monthLabel`, so the grid can group 100k photos with it. */
+export function monthKey(t) {
+  if (t == null) return -1;
+  const d = new Date(t * 1000);
+  return d.getUTCFullYear() * 12 + d.getUTCMonth();
+}
+
 export function monthLabel(t) {
   if (t == null) return "Date unknown";
   return new Date(t * 1000).toLocaleString("en", { timeZone: "UTC", month: "long", year: "numeric" });

@@ -1,19 +1,27 @@
-// The results grid: tiles added page by page as the user scrolls, selection, summary line. Also
-// browsing (an empty query): the library newest first under month headings, each page fetched
-// from Rust as the grid nears its end.
+// The results grid, selection and summary line. Also browsing (an empty query): the library newest
+// first under month headings, each page fetched from Rust as the reader nears the end. The grid is
+// virtualized: only the rows near the screen are in the DOM (layout.js places every row), so it
+// scrolls through 100k photos as through 100.
 import * as api from "./api.js";
 import { $, button } from "./dom.js";
-import { escapeHtml, fileName, fileUri, monthLabel, number, takenText } from "./format.js";
+import { escapeHtml, fileName, fileUri, monthKey, monthLabel, number, takenText } from "./format.js";
+import { columnsFor, extendRows, placeRows, rowOfTile, rowsBetween, tileSizeFor } from "./layout.js";
 import { hideEmpty, showEmpty } from "./empty.js";
 import { sameHits } from "./latest.js";
 import { openPreview } from "./preview.js";
 import { leaveSimilar, setShowAll } from "./search.js";
 
-const PAGE = 120; // tiles added to the grid at a time
+const OVERSCAN = 800; // px of rows drawn beyond the window, above and below
+const FETCH_AHEAD = 3000; // px: while browsing, the next page is asked for this far before the end
 
 let results = null;
-let rendered = 0;
 let selected = -1;
+/** The grid's rows (layout.js), their columns and tile size, and the rows in the DOM. */
+let rows = [];
+let cols = 0;
+let drawnFrom = 0;
+let drawnTo = 0; // rows [drawnFrom, drawnTo) are in the DOM, in order
+const rowElements = new Map();
 /** While browsing: {next, options, fetching}; null for search results. */
 let browsing = null;
 /** Ids of the photos chosen for an action (Ctrl/Shift-click, Space, Ctrl+A). Kept when the same
@@ -51,7 +59,6 @@ export function chooseRange(i) {
 }
 
 export function chooseAll() {
-  while (rendered < hits().length) renderMore();
   for (const h of hits()) chosen.add(h.id);
   markChosen();
 }
@@ -70,9 +77,11 @@ export const currentHit = () => hits()[selected];
 export function clearResults() {
   results = null;
   browsing = null;
-  rendered = 0;
   selected = -1;
-  $("grid").replaceChildren();
+  rows = [];
+  cols = 0;
+  undraw();
+  $("grid").style.height = "0px";
   $("summary").textContent = "";
 }
 
@@ -111,7 +120,8 @@ export function showResults(answer, label, { similar, all }) {
     summary.append(" · all results, weakest included · ");
     summary.append(button("Only good matches", "link", () => setShowAll(false), "show-all"));
   }
-  renderMore();
+  layOut();
+  draw();
 }
 
 /** Nothing to act on any more (an empty state replaced the grid). */
@@ -148,28 +158,112 @@ export function showBrowse(page, options) {
   $("grid").dataset.query = "";
   $("grid").dataset.browse = "true";
   $("summary").append("All photos, newest first · type to search");
-  renderMore();
+  layOut();
+  draw();
 }
 
-/** Append the next page of tiles; while browsing, fetch the library's next page when the grid
- * has shown all it holds. */
-export function renderMore() {
-  const list = hits();
-  if (rendered >= list.length && browsing?.next && !browsing.fetching) {
-    fetchNextPage(browsing);
-    return;
+/** Lay the rows out for the grid's width and the hits held; only the last row changes when a
+ * page is added, every row when the number of columns does. */
+function layOut() {
+  const grid = $("grid");
+  const width = grid.clientWidth;
+  const fit = columnsFor(width);
+  if (fit !== cols) {
+    cols = fit;
+    rows = [];
+    undraw();
+  } else if (drawnTo === rows.length && rows.length && rows[rows.length - 1].from != null) {
+    // The last row is laid again (new hits may fill it): drawn anew by the next draw().
+    drop(rows.length - 1);
+    drawnTo = Math.max(drawnFrom, rows.length - 1);
   }
-  const end = Math.min(list.length, rendered + PAGE);
+  extendRows(rows, hits(), cols, browsing ? (h) => monthKey(h.taken_at) : () => null);
+  const size = tileSizeFor(width, cols);
+  grid.style.height = `${placeRows(rows, size)}px`;
+  grid.style.setProperty("--cols", String(cols));
+  grid.dataset.count = String(hits().length);
+  grid.dataset.complete = String(!browsing?.next);
+  for (const [r, el] of rowElements) el.style.top = `${rows[r].top}px`;
+}
+
+/** Put the rows near the window into the DOM and take the others out; while browsing, ask for
+ * the next page well before the reader reaches the end. */
+export function draw() {
+  if (!results) return;
+  const grid = $("grid");
+  const top = -grid.getBoundingClientRect().top; // how far the grid's top is above the window's
+  const [a, b] = rowsBetween(rows, top - OVERSCAN, top + innerHeight + OVERSCAN);
+  if (a >= drawnTo || b <= drawnFrom) {
+    undraw();
+    drawnFrom = drawnTo = a;
+  }
+  for (let r = drawnFrom; r < a; r++) drop(r);
+  for (let r = b; r < drawnTo; r++) drop(r);
+  drawnFrom = Math.max(drawnFrom, a);
+  drawnTo = Math.min(drawnTo, b);
+  if (a < drawnFrom) grid.prepend(rowsFragment(a, drawnFrom));
+  if (b > drawnTo) grid.append(rowsFragment(drawnTo, b));
+  drawnFrom = a;
+  drawnTo = b;
+  const height = parseFloat(grid.style.height) || 0;
+  if (browsing?.next && !browsing.fetching && height - (top + innerHeight) < FETCH_AHEAD) fetchNextPage(browsing);
+}
+
+function rowsFragment(from, to) {
   const fragment = document.createDocumentFragment();
-  for (let i = rendered; i < end; i++) {
-    if (browsing) {
-      const month = monthLabel(list[i].taken_at);
-      if (i === 0 || month !== monthLabel(list[i - 1].taken_at)) fragment.append(heading(month));
-    }
-    fragment.append(tile(list[i], i));
+  for (let r = from; r < to; r++) {
+    const el = rowElement(rows[r]);
+    rowElements.set(r, el);
+    fragment.append(el);
   }
-  $("grid").append(fragment);
-  rendered = end;
+  return fragment;
+}
+
+function rowElement(row) {
+  const list = hits();
+  let el;
+  if (row.from == null) {
+    el = document.createElement("h3");
+    el.className = "month";
+    el.textContent = monthLabel(list[row.first].taken_at);
+  } else {
+    el = document.createElement("div");
+    el.className = "row";
+    el.role = "presentation";
+    for (let i = row.from; i < row.to; i++) el.append(tile(list[i], i));
+  }
+  el.style.top = `${row.top}px`;
+  return el;
+}
+
+function drop(r) {
+  rowElements.get(r)?.remove();
+  rowElements.delete(r);
+}
+
+function undraw() {
+  $("grid").replaceChildren();
+  rowElements.clear();
+  drawnFrom = drawnTo = 0;
+}
+
+/** Redraw on scroll (once a frame) and lay out again when the grid's width changes. */
+export function wireGrid() {
+  let queued = false;
+  const redraw = () => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => { queued = false; draw(); });
+  };
+  addEventListener("scroll", redraw, { passive: true });
+  let width = 0;
+  new ResizeObserver(() => {
+    const now = $("grid").clientWidth;
+    if (now === width || !results) { width = now; return; }
+    width = now;
+    layOut();
+    draw();
+  }).observe($("grid"));
 }
 
 async function fetchNextPage(browse) {
@@ -179,24 +273,16 @@ async function fetchNextPage(browse) {
     if (browse !== browsing) return; // the grid shows something else now
     results.hits.push(...page.images);
     browse.next = page.next;
-    renderMore();
+    layOut();
   } catch (e) {
     if (browse === browsing) browse.next = null; // stop asking; what is shown stays
   } finally {
     browse.fetching = false;
   }
-}
-
-function heading(month) {
-  const h = document.createElement("h3");
-  h.className = "month";
-  h.textContent = month;
-  return h;
+  if (browse === browsing) draw();
 }
 
 export const isBrowsing = () => browsing != null;
-
-export const hasMore = () => results != null && (rendered < results.hits.length || Boolean(browsing?.next));
 
 function tile(hit, i) {
   const t = document.createElement("button");
@@ -205,6 +291,7 @@ function tile(hit, i) {
   t.dataset.index = i;
   t.dataset.id = hit.id;
   t.classList.toggle("chosen", chosen.has(hit.id));
+  t.classList.toggle("selected", i === selected);
   t.setAttribute("aria-selected", String(chosen.has(hit.id)));
   t.title = `${fileName(hit.path)} — ${takenText(hit.taken_at)}`;
   const img = document.createElement("img");
@@ -241,21 +328,21 @@ export function select(i) {
   const list = hits();
   if (!list.length) return;
   i = Math.max(0, Math.min(list.length - 1, i));
-  while (i >= rendered) renderMore();
+  selected = i;
+  // Bring the tile's row near the window first: off screen it is not in the DOM.
   const grid = $("grid");
+  const row = rows[rowOfTile(rows, i)];
+  const gridTop = grid.getBoundingClientRect().top + scrollY;
+  if (row && (gridTop + row.top + row.height < scrollY || gridTop + row.top > scrollY + innerHeight)) {
+    scrollTo(0, gridTop + row.top - innerHeight / 3);
+  }
+  draw();
   grid.querySelector(".tile.selected")?.classList.remove("selected");
   const t = grid.querySelector(`.tile[data-index="${i}"]`);
+  if (!t) return;
   t.classList.add("selected");
   t.focus({ preventScroll: true });
   t.scrollIntoView({ block: "nearest" });
-  selected = i;
 }
 
-export function columns() {
-  const tiles = $("grid").querySelectorAll(".tile");
-  if (tiles.length < 2) return 1;
-  const top = tiles[0].offsetTop;
-  let n = 0;
-  while (n < tiles.length && tiles[n].offsetTop === top) n++;
-  return Math.max(1, n);
-}
+export const columns = () => Math.max(1, cols);

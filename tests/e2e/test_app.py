@@ -334,17 +334,36 @@ def test_an_empty_query_browses_every_photo_newest_first_by_month(app: Session, 
     assert first == ["IMG_0001.HEIC"], first
     s.screenshot(SHOTS / "10-browse.png")
     total = len([p for p in photos.iterdir() if p.name != "broken.jpg"])
-    # A page is 200 photos: scrolling to the end fetches the rest.
-    for _ in range(20):
-        if len(s.find_all("#grid .tile")) == total:
+    # Read it as a person does, a window at a time: the next page of 200 comes as the end nears.
+    # Only the rows near the window are in the DOM (the grid is virtualized), in order.
+    seen: dict[int, int] = {}
+    headings: list[str] = []
+    most_in_dom = 0
+    for _ in range(200):
+        view = s.js(
+            "return {tiles: [...document.querySelectorAll('#grid .tile')]"
+            ".map(t => [Number(t.dataset.index), Number(t.dataset.id)]),"
+            " months: [...document.querySelectorAll('#grid .month')].map(h => h.textContent),"
+            " complete: document.getElementById('grid').dataset.complete === 'true',"
+            " bottom: window.scrollY + window.innerHeight >= document.documentElement.scrollHeight - 2}"
+        )
+        indexes = [i for i, _ in view["tiles"]]
+        assert indexes == sorted(indexes) and indexes == list(range(indexes[0], indexes[0] + len(indexes))), indexes
+        most_in_dom = max(most_in_dom, len(indexes))
+        for i, photo in view["tiles"]:
+            assert seen.setdefault(i, photo) == photo, f"tile {i} changed photo"
+        headings += [h for h in view["months"] if h not in headings]
+        if view["complete"] and view["bottom"]:
             break
-        s.js("window.scrollTo(0, document.body.scrollHeight)")
-        time.sleep(0.3)
-    assert len(s.find_all("#grid .tile")) == total
-    headings = s.js("return [...document.querySelectorAll('#grid .month')].map(h => h.textContent)")
+        s.js("window.scrollBy(0, window.innerHeight * 0.8)")
+        time.sleep(0.1)
+    assert len(seen) == total and sorted(seen) == list(range(total)), f"{len(seen)} of {total} shown"
+    assert len(set(seen.values())) == total, "a photo shown twice"
     assert headings == ["June 2021", "Date unknown"], headings
-    ids = s.js("return [...document.querySelectorAll('#grid .tile')].map(t => Number(t.dataset.id))")
-    assert len(set(ids)) == total, "a photo shown twice"
+    assert most_in_dom < total, f"{most_in_dom} tiles in the DOM at once: the grid is not virtualized"
+    # Back at the top, the first rows are drawn again.
+    s.js("window.scrollTo(0, 0)")
+    s.wait("the top drawn again", lambda: top_tiles_names(s, 1) == ["IMG_0001.HEIC"])
     # The type filter applies to browsing too.
     s.click("#type-filter option[value='heic']")
     s.wait("only the HEIC", lambda: top_tiles_names(s, 5) == ["IMG_0001.HEIC"])

@@ -385,5 +385,18 @@ def summary(bench_dir: Path, quick: bool) -> dict:
         formats = part("formats")
         out["indexing_images_per_s_by_format"] = {r["format"]: r["index_images_per_s"] for r in formats["formats"]}
         out["parts"]["formats"] = formats
+    if (bench_dir / "app.json").is_file():
+        app = part("app")
+        software = app["software_painting"]
+        out["app_browse_scroll_frame_ms"] = {
+            "photos": app["photos"],
+            "fling_p50": software["fling"]["frame_ms_p50"],
+            "fling_p95": software["fling"]["frame_ms_p95"],
+            "reading_p50": software["reading_back_up"]["frame_ms_p50"],
+            "reading_p95": software["reading_back_up"]["frame_ms_p95"],
+            "most_tiles_in_dom": software["fling"]["most_tiles_in_dom"],
+            "reached_the_end": software["fling"]["reached_the_end"],
+        }
+        out["parts"]["app"] = app
     (bench_dir / "summary.json").write_text(json.dumps(out, indent=2))
     return out

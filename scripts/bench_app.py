@@ -1,0 +1,256 @@
+"""The desktop app measured as a person uses it: the release app in the real webview (Xvfb,
+tauri-driver, WebKitWebDriver), over the benchmark's synthetic library. Run by scripts/bench.sh
+(`make bench`); not a test: nothing fails on a time.
+
+    python scripts/bench_app.py --app target/release/clipstream-app --model M --library L --json F
+
+Browsing the whole library with an empty query is measured as scrolling: animation frames (the
+webview's main thread: the grid's drawing, layout and the IPC of each page) while flinging from
+the newest photo to the oldest, then while reading back up at a steady pace, then jumps to
+random places until the thumbnails there are painted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+from webdriver import Session, launched  # noqa: E402
+
+THUMBNAIL_VARIANTS = 64
+
+# Started in the page, polled from here (a WebDriver call may not last minutes): scroll by
+# `speed` px each animation frame until the library's end (or `limit` frames); every frame's
+# interval, the most tiles the DOM held, frames spent waiting at the end of what was fetched.
+SCROLL = """
+const [speed, limit] = arguments;
+window.benchScroll = null;
+const done = (result) => { window.benchScroll = result; };
+const grid = document.getElementById('grid');
+const frames = [];
+let mostTiles = 0, waits = 0, last = null, n = 0;
+const start = performance.now(), firstY = scrollY;
+function step(t) {
+  if (last !== null) frames.push(t - last);
+  last = t;
+  mostTiles = Math.max(mostTiles, grid.getElementsByClassName('tile').length);
+  const bottom = scrollY + innerHeight >= document.documentElement.scrollHeight - 2;
+  const atEnd = speed > 0 ? bottom && grid.dataset.complete === 'true' : speed < 0 && scrollY <= 0;
+  if (atEnd || ++n > limit) {
+    done({frames, mostTiles, waits, seconds: (t - start) / 1000, loaded: Number(grid.dataset.count),
+          atEnd, pixels: Math.abs(scrollY - firstY)});
+    return;
+  }
+  if (speed > 0 && bottom) waits++;
+  scrollBy(0, speed);
+  requestAnimationFrame(step);
+}
+requestAnimationFrame(step);
+"""
+
+# Jump to `y`, then wait until every tile on screen shows its thumbnail; ms taken.
+JUMP = """
+const [y, done] = arguments;
+const start = performance.now();
+scrollTo(0, y);
+function painted() {
+  const tiles = [...document.querySelectorAll('#grid .tile img')].filter((img) => {
+    const r = img.getBoundingClientRect();
+    return r.bottom > 0 && r.top < innerHeight;
+  });
+  return tiles.length > 0 && tiles.every((img) => img.complete && img.naturalWidth > 0);
+}
+function check() {
+  if (painted()) done({ms: performance.now() - start});
+  else if (performance.now() - start > 10000) done({ms: null});
+  else requestAnimationFrame(check);
+}
+requestAnimationFrame(check);
+"""
+
+
+def scroll(s: Session, speed: int, limit: int) -> dict:
+    s.js(SCROLL, speed, limit)
+    return s.wait("the scroll to end", lambda: s.js("return window.benchScroll"), timeout=1800, every=1)
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def frame_summary(run: dict) -> dict:
+    frames = run["frames"]
+    return {
+        "frames": len(frames),
+        "seconds": round(run["seconds"], 1),
+        "frame_ms_p50": round(percentile(frames, 50), 1),
+        "frame_ms_p95": round(percentile(frames, 95), 1),
+        "frame_ms_p99": round(percentile(frames, 99), 1),
+        "frame_ms_max": round(max(frames), 1),
+        "frames_over_33ms": sum(f > 33.4 for f in frames),
+        "frames_over_50ms": sum(f > 50 for f in frames),
+        "px_per_s": round(run["pixels"] / run["seconds"]),
+        "most_tiles_in_dom": run["mostTiles"],
+        "photos_loaded": run["loaded"],
+        "frames_waiting_for_a_page": run["waits"],
+        "reached_the_end": run["atEnd"],
+    }
+
+
+def app_library(source: Path, work: Path) -> Path:
+    """A copy of the benchmark library with a thumbnail for every photo (the synthetic photos
+    have none): 64 distinct JPEGs hard-linked under every hash, so each tile is decoded as a real
+    one. Made once, reused while the source's catalog is unchanged."""
+    stamp = work / "made-from"
+    source_id = f"{(source / 'catalog.sqlite').stat().st_mtime_ns}"
+    if stamp.is_file() and stamp.read_text() == source_id:
+        return work
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    with sqlite3.connect(source / "catalog.sqlite") as src, sqlite3.connect(work / "catalog.sqlite") as dst:
+        src.backup(dst)
+    for name in ("vectors.usearch", "vectors.usearch.json"):
+        if (source / name).exists():
+            shutil.copy2(source / name, work / name)
+    from PIL import Image, ImageDraw
+
+    variants = []
+    rng = random.Random(7)
+    for k in range(THUMBNAIL_VARIANTS):
+        image = Image.new("RGB", (320, 240), tuple(rng.randrange(256) for _ in range(3)))
+        draw = ImageDraw.Draw(image)
+        for _ in range(12):
+            x, y = rng.randrange(320), rng.randrange(240)
+            draw.ellipse(
+                (x, y, x + rng.randrange(20, 120), y + rng.randrange(20, 120)),
+                fill=tuple(rng.randrange(256) for _ in range(3)),
+            )
+        path = work / f"variant-{k}.jpg"
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=80)
+        path.write_bytes(buffer.getvalue())
+        variants.append(path)
+    with sqlite3.connect(work / "catalog.sqlite") as db:
+        hashes = [row[0] for row in db.execute("SELECT hash FROM images ORDER BY id")]
+    for i, digest in enumerate(hashes):
+        hexed = digest.hex()
+        target = work / "thumbnails" / hexed[:2] / f"{hexed}.jpg"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.link(variants[i % THUMBNAIL_VARIANTS], target)
+    stamp.write_text(source_id)
+    return work
+
+
+def rss_mb(pid_names: tuple[str, ...]) -> dict:
+    """Resident memory of each process whose name starts with one of `pid_names`, in MB."""
+    found: dict[str, float] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            name = (proc / "comm").read_text().strip()
+            if not name.startswith(pid_names):
+                continue
+            for line in (proc / "status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    found[name] = found.get(name, 0) + int(line.split()[1]) / 1024
+        except OSError:
+            continue
+    return {k: round(v) for k, v in found.items()}
+
+
+def cpu_flags() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("flags"):
+            wanted = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16")
+            return " ".join(f for f in line.split(":", 1)[1].split() if f in wanted)
+    return ""
+
+
+def measure(args, library: Path, extra_env: dict, fling_frames: int) -> dict:
+    """One launch of the app on `library`: browse, fling, read back up, jump, memory."""
+    home = Path(tempfile.mkdtemp(prefix="clipstream-bench-app-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLIPSTREAM_", "WEBKIT_"))}
+    env.update(
+        HOME=str(home),
+        XDG_DATA_HOME=str(home / "data"),
+        XDG_CONFIG_HOME=str(home / "config"),
+        XDG_CACHE_HOME=str(home / "cache"),
+        CLIPSTREAM_LIBRARY=str(library),
+        CLIPSTREAM_MODEL=str(args.model.resolve()),
+        **extra_env,
+    )
+    driver = Path(os.environ["TAURI_DRIVER"])
+    result: dict = {"env": extra_env}
+    try:
+        with launched(args.app.resolve(), driver, env, ROOT / "target" / "bench" / "app-tauri-driver.log") as s:
+            s.wait(
+                "the library browsed",
+                lambda: s.js(
+                    "const g = document.getElementById('grid');"
+                    "return g.dataset.browse === 'true' && g.getElementsByClassName('tile').length > 0"
+                ),
+                timeout=120,
+            )
+            result["window"] = s.js("return [innerWidth, innerHeight]")
+            # The startup run finds the synthetic folder unreachable and keeps its photos; let it end.
+            time.sleep(3)
+            result["idle"] = frame_summary(scroll(s, 0, 120))
+            result["fling"] = frame_summary(scroll(s, args.fling, fling_frames))
+            result["reading_back_up"] = frame_summary(scroll(s, -24, 600))
+            height = s.js("return document.documentElement.scrollHeight")
+            rng = random.Random(11)
+            jumps = [s.js_async(JUMP, rng.randrange(0, height))["ms"] for _ in range(args.jumps)]
+            painted = [j for j in jumps if j is not None]
+            result["jump_until_thumbnails_painted_ms"] = {
+                "jumps": len(jumps),
+                "p50": round(statistics.median(painted), 1) if painted else None,
+                "max": round(max(painted), 1) if painted else None,
+                "not_painted_in_10_s": len(jumps) - len(painted),
+            }
+            result["rss_mb_after"] = rss_mb(("clipstream-app", "WebKitWebProces", "WebKitNetworkPr"))
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--app", type=Path, required=True)
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--library", type=Path, required=True, help="the benchmark's synthetic library")
+    parser.add_argument("--json", type=Path, required=True)
+    parser.add_argument("--fling", type=int, default=480, help="px per frame while flinging to the end")
+    parser.add_argument("--fling-frames", type=int, default=1_000_000, help="stop the fling after this many frames")
+    parser.add_argument("--jumps", type=int, default=20)
+    args = parser.parse_args()
+
+    library = app_library(args.library, args.library.with_name(args.library.name + "-app"))
+    with sqlite3.connect(library / "catalog.sqlite") as db:
+        photos = db.execute("SELECT count(*) FROM images").fetchone()[0]
+    result: dict = {"machine": cpu_flags(), "photos": photos, "app": str(args.app)}
+    # WebKitGTK composites with OpenGL by default; without a GPU (Xvfb here, many VMs) that is
+    # Mesa's software GL, which makes every scrolled frame slow whatever the page holds. Both ways
+    # are measured: the full fling in plain software painting, a shorter one composited.
+    result["software_painting"] = measure(args, library, {"WEBKIT_DISABLE_COMPOSITING_MODE": "1"}, args.fling_frames)
+    result["composited_software_gl"] = measure(args, library, {}, min(args.fling_frames, 600))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -18,9 +18,9 @@ as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 # cmake and nasm build the libjpeg-turbo that the turbojpeg crate bundles (DCT-scaled JPEG decoding);
 # libheif-dev (with libheif1: HEVC and AV1 decoders) reads HEIC and AVIF.
 packages=(build-essential pkg-config python3 python3-venv unzip libwebkit2gtk-4.1-dev cmake nasm libheif-dev)
-# The tests also need strace (no-network proof), util-linux (unshare, setpriv: faults) and xclip
-# (reads what the app put on the clipboard).
-((want_python)) && packages+=(xvfb xauth webkit2gtk-driver strace util-linux xclip)
+# The tests also need strace (no-network proof), util-linux (unshare, setpriv: faults), xclip
+# (reads what the app put on the clipboard) and xdotool (types into the desktop's folder picker).
+((want_python)) && packages+=(xvfb xauth webkit2gtk-driver strace util-linux xclip xdotool)
 # The UI's unit tests run under Node's own test runner (any Node from 18 on).
 ((want_python)) && ! command -v node >/dev/null && packages+=(nodejs)
 # The .deb: npm fetches the Tauri CLI that writes it, dpkg-shlibdeps finds its Depends, help2man

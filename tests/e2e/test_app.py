@@ -324,6 +324,8 @@ def test_an_empty_query_browses_every_photo_newest_first_by_month(app: Session, 
     """No query: the whole library, newest first under month headings, fetched page by page as
     the grid is scrolled to its end."""
     s = app
+    # The previous test's deletion is indexed by now: the library holds still while it is read.
+    s.wait("no run going", lambda: indexing_state(s) == "done", timeout=60)
     s.click("#query")
     # Deleted key by key, as a person empties the box (each Backspace an input event).
     s.type("#query", "\ue003" * (len(s.js("return document.getElementById('query').value")) + 1))
@@ -348,6 +350,7 @@ def test_an_empty_query_browses_every_photo_newest_first_by_month(app: Session, 
             " bottom: window.scrollY + window.innerHeight >= document.documentElement.scrollHeight - 2}"
         )
         indexes = [i for i, _ in view["tiles"]]
+        assert indexes, "no tile in the DOM"
         assert indexes == sorted(indexes) and indexes == list(range(indexes[0], indexes[0] + len(indexes))), indexes
         most_in_dom = max(most_in_dom, len(indexes))
         for i, photo in view["tiles"]:
@@ -457,19 +460,27 @@ def test_chosen_results_are_copied_to_a_folder_and_their_paths_copied(app: Sessi
     ).stdout
     assert clipboard.split("\n") == copied, clipboard
     assert [Path(p).name for p in copied] == [tiles[0]["name"], tiles[1]["name"]], copied
-    ids = [tiles[0]["id"], tiles[1]["id"]]
     destination = tmp_path / "chosen"
     destination.mkdir()
-    copies = s.js_async(
-        "const done = arguments[arguments.length - 1];"
-        "window.__TAURI__.core.invoke('copy_images', {ids: arguments[0], destination: arguments[1]})"
-        ".then(done).catch(e => done('ERR ' + JSON.stringify(e)));",
-        ids,
-        str(destination),
+    # Copy to folder…: the desktop's folder picker (GTK, a window of its own) answered by keys.
+    before = visible_windows()
+    s.click("#copy-to")
+    answer_folder_picker(before, destination)
+    s.wait(
+        "the copy reported", lambda: "Copied 2 photos to" in s.js("return document.getElementById('toast').textContent")
     )
-    assert [Path(c).name for c in copies] == [tiles[0]["name"], tiles[1]["name"]], copies
+    copies = sorted(destination.iterdir())
+    assert sorted(c.name for c in copies) == sorted([tiles[0]["name"], tiles[1]["name"]]), copies
     for c in copies:
-        assert Path(c).read_bytes() == (photos / Path(c).name).read_bytes()
+        assert c.read_bytes() == (photos / c.name).read_bytes()
+    # Copied again: nothing is overwritten, the new copies get free names.
+    before = visible_windows()
+    s.click("#copy-to")
+    answer_folder_picker(before, destination)
+    s.wait("four files", lambda: len(list(destination.iterdir())) == 4)
+    assert {c.name for c in destination.iterdir()} >= {
+        f"{Path(t['name']).stem} (2){Path(t['name']).suffix}" for t in tiles[:2]
+    }
     # Dragged out, the chosen photos go as file URIs (what a file manager copies from a drop).
     uris = s.js(
         "const t = document.querySelector('#grid .tile.chosen'); const data = new DataTransfer();"
@@ -479,3 +490,37 @@ def test_chosen_results_are_copied_to_a_folder_and_their_paths_copied(app: Sessi
     assert uris.split("\r\n") == [(photos / t["name"]).resolve().as_uri() for t in tiles[:2]], uris
     s.press("Escape")
     s.wait("the choice cleared", lambda: s.js("return document.getElementById('actions').hidden"))
+
+
+def visible_windows() -> set[str]:
+    found = subprocess.run(
+        ["xdotool", "search", "--onlyvisible", "--name", ""], capture_output=True, text=True, timeout=10
+    )
+    return set(found.stdout.split())
+
+
+def answer_folder_picker(before: set[str], folder: Path) -> None:
+    """Choose `folder` in the folder picker opened since `before`, by keys as a person can: "/"
+    opens the location bar (and leaves "Recent", where a typed path is not taken), the path, Tab
+    to take the completion, Enter. xdotool (setup.sh) sends real key events to the X server."""
+    deadline = time.monotonic() + 30
+    while not (new := visible_windows() - before):
+        assert time.monotonic() < deadline, "no folder picker appeared"
+        time.sleep(0.2)
+    picker = max(new, key=int)  # the dialog's top-level window (its 1×1 helper comes first)
+    time.sleep(1)
+    subprocess.run(["xdotool", "windowfocus", "--sync", picker], check=True, timeout=10)
+    for step in (
+        ["type", "/"],
+        ["key", "ctrl+a"],
+        ["type", "--delay", "20", str(folder)],
+        ["key", "Tab"],
+        ["key", "Return"],
+    ):
+        subprocess.run(["xdotool", *step], check=True, timeout=30)
+        time.sleep(0.7)
+    while picker in visible_windows():
+        if time.monotonic() > deadline:
+            subprocess.run(["xdotool", "key", "Escape"], timeout=10)
+            raise AssertionError("the folder picker did not take the folder")
+        time.sleep(0.2)

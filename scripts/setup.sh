@@ -19,8 +19,9 @@ as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 # libheif-dev (with libheif1: HEVC and AV1 decoders) reads HEIC and AVIF.
 packages=(build-essential pkg-config python3 python3-venv unzip libwebkit2gtk-4.1-dev cmake nasm libheif-dev)
 # The tests also need strace (no-network proof), util-linux (unshare, setpriv: faults), xclip
-# (reads what the app put on the clipboard) and xdotool (types into the desktop's folder picker).
-((want_python)) && packages+=(xvfb xauth webkit2gtk-driver strace util-linux xclip xdotool)
+# (reads what the app put on the clipboard), xdotool (types into the desktop's folder picker, drags
+# with the mouse) and pcmanfm (a real file manager to drop photos into).
+((want_python)) && packages+=(xvfb xauth webkit2gtk-driver strace util-linux xclip xdotool pcmanfm)
 # The UI's unit tests run under Node's own test runner (any Node from 18 on).
 ((want_python)) && ! command -v node >/dev/null && packages+=(nodejs)
 # The .deb: npm fetches the Tauri CLI that writes it, dpkg-shlibdeps finds its Depends, help2man

@@ -19,6 +19,7 @@ const COMMANDS: &[&str] = &[
     "reindex_library",
     "open_image",
     "reveal_image",
+    "drag_out",
 ];
 
 fn main() {

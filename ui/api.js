@@ -27,6 +27,8 @@ export const cancelIndex = () => call("cancel_index");
 export const reindexLibrary = () => call("reindex_library");
 export const openImage = (id) => call("open_image", { id });
 export const revealImage = (id) => call("reveal_image", { id });
+/** Start dragging these photos out of the window as files (the mouse button still down). */
+export const dragOut = (ids) => call("drag_out", { ids });
 
 /** Index the library; resolves with the run's report. Progress arrives as events (below). */
 export const index = () => call("index");

@@ -18,18 +18,6 @@ export function takenText(t) {
   return new Date(t * 1000).toLocaleString(undefined, { timeZone: "UTC", dateStyle: "medium", timeStyle: "short" });
 }
 
-/** A file:// URI for a path (what file managers take from a drag): every byte that is not
- * unreserved is percent-encoded, "/" kept. */
-export function fileUri(path) {
-  const bytes = new TextEncoder().encode(path);
-  let out = "file://";
-  for (const b of bytes) {
-    const c = String.fromCharCode(b);
-    out += /[A-Za-z0-9\-._~\/]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
-  }
-  return out;
-}
-
 /** The month heading a photo is grouped under while browsing ("May 2023"; undated: "Date unknown"). */
 /** A number per calendar month (UTC, as the catalog stores dates); -1 for undated. Cheap, unlike
  * `monthLabel`, so the grid can group 100k photos with it. */

@@ -3,8 +3,8 @@
 // virtualized: only the rows near the screen are in the DOM (layout.js places every row), so it
 // scrolls through 100k photos as through 100.
 import * as api from "./api.js";
-import { $, button } from "./dom.js";
-import { escapeHtml, fileName, fileUri, monthKey, monthLabel, number, takenText } from "./format.js";
+import { $, button, toast } from "./dom.js";
+import { escapeHtml, fileName, monthKey, monthLabel, number, takenText } from "./format.js";
 import { columnsFor, extendRows, placeRows, rowOfTile, rowsBetween, tileSizeFor } from "./layout.js";
 import { hideEmpty, showEmpty } from "./empty.js";
 import { sameHits } from "./latest.js";
@@ -308,12 +308,13 @@ function tile(hit, i) {
     t.append(score);
   }
   // Dragged out of the window into a file manager: the chosen photos if this is one of them.
+  // The drag is GTK's, started in Rust (commands::drag_out): the webview's own cannot carry
+  // several files to a file manager.
   t.draggable = true;
   t.ondragstart = (e) => {
+    e.preventDefault();
     const dragged = chosen.has(hit.id) ? chosenHits() : [hit];
-    e.dataTransfer.setData("text/uri-list", dragged.map((h) => fileUri(h.path)).join("\r\n"));
-    e.dataTransfer.setData("text/plain", dragged.map((h) => h.path).join("\n"));
-    e.dataTransfer.effectAllowed = "copy";
+    api.dragOut(dragged.map((h) => h.id)).catch((err) => toast(err.message));
   };
   t.onclick = (e) => {
     if (e.ctrlKey || e.metaKey) { toggleChosen(i); select(i); return; }

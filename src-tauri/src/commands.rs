@@ -372,6 +372,91 @@ pub async fn reveal_image(state: State<'_, AppState>, id: i64) -> ApiResult<()> 
     .await
 }
 
+/// Drag the photos `ids` out of the window as files (called from a tile's `dragstart`, the mouse
+/// button still down). The webview's own drag cannot carry several files: WebKitGTK offers the
+/// URI list under `_NETSCAPE_URL` too, which file managers such as PCManFM read as one URL and a
+/// title, so a drop of two photos failed there. GTK's drag offers `text/uri-list` only.
+#[tauri::command]
+pub async fn drag_out<R: Runtime>(
+    window: tauri::WebviewWindow<R>,
+    state: State<'_, AppState>,
+    ids: Vec<i64>,
+) -> ApiResult<()> {
+    let paths = with_library(&state, move |lib| {
+        ids.iter()
+            .map(|&id| Ok(catalogued(lib, id)?.path))
+            .collect::<ApiResult<Vec<PathBuf>>>()
+    })
+    .await?;
+    start_file_drag(&window, paths)
+}
+
+#[cfg(target_os = "linux")]
+fn start_file_drag<R: Runtime>(
+    window: &tauri::WebviewWindow<R>,
+    paths: Vec<PathBuf>,
+) -> ApiResult<()> {
+    use gtk::prelude::{DragContextExtManual, ObjectExt, WidgetExt, WidgetExtManual};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let uris: Vec<String> = paths
+        .iter()
+        .filter_map(|p| gtk::glib::filename_to_uri(p, None).ok().map(String::from))
+        .collect();
+    let tauri_window = window.clone();
+    window
+        .run_on_main_thread(move || {
+            // GTK objects stay on the main thread: the window is looked up here.
+            let Ok(gtk_window) = tauri_window.gtk_window() else {
+                return;
+            };
+            let copy = gtk::gdk::DragAction::COPY;
+            gtk_window.drag_source_set(gtk::gdk::ModifierType::BUTTON1_MASK, &[], copy);
+            gtk_window.drag_source_add_uri_targets();
+            // One drag only: when it ends, both handlers go and the window stops being a source.
+            let handlers = Rc::new(RefCell::new(Vec::new()));
+            handlers.borrow_mut().push(gtk_window.connect_drag_data_get(
+                move |_, _, data, _, _| {
+                    let uris: Vec<&str> = uris.iter().map(String::as_str).collect();
+                    data.set_uris(&uris);
+                },
+            ));
+            let ended = handlers.clone();
+            handlers
+                .borrow_mut()
+                .push(gtk_window.connect_drag_end(move |w, _| {
+                    for id in ended.borrow_mut().drain(..) {
+                        w.disconnect(id);
+                    }
+                    w.drag_source_unset();
+                }));
+            if let Some(targets) = gtk_window.drag_source_get_target_list()
+                && let Some(context) = gtk_window.drag_begin_with_coordinates(
+                    &targets,
+                    copy,
+                    gtk::gdk::ffi::GDK_BUTTON1_MASK as i32,
+                    None,
+                    -1,
+                    -1,
+                )
+            {
+                context.drag_set_icon_name("image-x-generic", 0, 0);
+            }
+        })
+        .map_err(internal)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_file_drag<R: Runtime>(
+    _window: &tauri::WebviewWindow<R>,
+    _paths: Vec<PathBuf>,
+) -> ApiResult<()> {
+    Err(ApiError::new(
+        "unsupported",
+        "dragging files out is built for Linux only",
+    ))
+}
+
 fn desktop(e: tauri_plugin_opener::Error) -> ApiError {
     ApiError::new("desktop", e.to_string())
 }

@@ -41,6 +41,7 @@ pub fn app<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
             commands::reindex_library,
             commands::open_image,
             commands::reveal_image,
+            commands::drag_out,
         ]);
     [Kind::Thumbnail, Kind::Preview]
         .into_iter()

@@ -481,13 +481,14 @@ def test_chosen_results_are_copied_to_a_folder_and_their_paths_copied(app: Sessi
     assert {c.name for c in destination.iterdir()} >= {
         f"{Path(t['name']).stem} (2){Path(t['name']).suffix}" for t in tiles[:2]
     }
-    # Dragged out, the chosen photos go as file URIs (what a file manager copies from a drop).
-    uris = s.js(
-        "const t = document.querySelector('#grid .tile.chosen'); const data = new DataTransfer();"
-        "t.dispatchEvent(new DragEvent('dragstart', {bubbles: true, dataTransfer: data}));"
-        "return data.getData('text/uri-list');"
-    )
-    assert uris.split("\r\n") == [(photos / t["name"]).resolve().as_uri() for t in tiles[:2]], uris
+    # Dragged out with the real mouse into a real file manager (PCManFM, setup.sh): it copies them.
+    dropped = tmp_path / "dropped"
+    dropped.mkdir()
+    drop_chosen_into_file_manager(s, dropped, tmp_path / "file-manager-home")
+    s.wait("both photos dropped", lambda: len(list(dropped.iterdir())) == 2, timeout=20)
+    for t in tiles[:2]:
+        assert (dropped / t["name"]).read_bytes() == (photos / t["name"]).read_bytes()
+        assert (photos / t["name"]).exists(), "a drop must copy, never move"
     s.press("Escape")
     s.wait("the choice cleared", lambda: s.js("return document.getElementById('actions').hidden"))
 
@@ -507,7 +508,7 @@ def answer_folder_picker(before: set[str], folder: Path) -> None:
     while not (new := visible_windows() - before):
         assert time.monotonic() < deadline, "no folder picker appeared"
         time.sleep(0.2)
-    picker = max(new, key=int)  # the dialog's top-level window (its 1×1 helper comes first)
+    picker = named_window(new)
     time.sleep(1)
     subprocess.run(["xdotool", "windowfocus", "--sync", picker], check=True, timeout=10)
     for step in (
@@ -524,3 +525,60 @@ def answer_folder_picker(before: set[str], folder: Path) -> None:
             subprocess.run(["xdotool", "key", "Escape"], timeout=10)
             raise AssertionError("the folder picker did not take the folder")
         time.sleep(0.2)
+
+
+def named_window(windows: set[str]) -> str:
+    """The top-level window among those a GTK window brings (the others are 1×1 and unnamed)."""
+    for w in windows:
+        name = subprocess.run(["xdotool", "getwindowname", w], capture_output=True, text=True, timeout=10)
+        if name.stdout.strip():
+            return w
+    raise AssertionError(f"no named window among {windows}")
+
+
+def drop_chosen_into_file_manager(s: Session, folder: Path, home: Path) -> None:
+    """Open PCManFM on `folder` beside the app, then press the mouse on a chosen tile, move it
+    into the file manager's window and release it: an X drag and drop between two programs."""
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / "config")}
+    before = visible_windows()
+    manager = subprocess.Popen(
+        ["pcmanfm", "--new-win", str(folder)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not (new := visible_windows() - before):
+            assert time.monotonic() < deadline, "the file manager did not open"
+            time.sleep(0.2)
+        window = named_window(new)
+        subprocess.run(["xdotool", "windowmove", "--sync", window, "640", "520"], check=True, timeout=10)
+        time.sleep(1)
+        app_window = subprocess.run(
+            ["xdotool", "search", "--onlyvisible", "--name", "^ClipStream$"], capture_output=True, text=True, timeout=10
+        ).stdout.split()[0]
+        where = subprocess.run(
+            ["xdotool", "getwindowgeometry", "--shell", app_window], capture_output=True, text=True, timeout=10
+        ).stdout
+        origin = dict(line.split("=") for line in where.split())
+        x, y = s.js(
+            "const r = document.querySelector('#grid .tile.chosen').getBoundingClientRect();"
+            "return [r.left + r.width / 2, r.top + r.height / 2]"
+        )
+        start = (int(origin["X"]) + int(x), int(origin["Y"]) + int(y))
+        end = (640 + 400, 520 + 300)  # inside the file manager's list of files
+        mouse = ["xdotool", "mousemove", *map(str, start)]
+        subprocess.run(mouse, check=True, timeout=10)
+        time.sleep(0.3)
+        subprocess.run(["xdotool", "mousedown", "1"], check=True, timeout=10)
+        for k in range(1, 21):
+            step = [start[i] + (end[i] - start[i]) * k // 20 for i in (0, 1)]
+            subprocess.run(["xdotool", "mousemove", *map(str, step)], check=True, timeout=10)
+            time.sleep(0.05)
+        time.sleep(0.5)
+        subprocess.run(["xdotool", "mouseup", "1"], check=True, timeout=10)
+        deadline = time.monotonic() + 20
+        while len(list(folder.iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        manager.terminate()
+        manager.wait(timeout=10)

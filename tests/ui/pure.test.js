@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { bytes, duration, escapeHtml, fileName, fileUri, folderOf, monthLabel, number, progressView, reportSummary, takenText } from "../../ui/format.js";
+import { bytes, duration, escapeHtml, fileName, folderOf, monthLabel, number, progressView, reportSummary, takenText } from "../../ui/format.js";
 import { latest, sameHits } from "../../ui/latest.js";
 import { ALL_LIMIT, searchOptions } from "../../ui/options.js";
 
@@ -78,12 +78,6 @@ test("browsing groups photos by the month on the camera's clock", () => {
   assert.equal(monthLabel(Date.UTC(2023, 4, 31, 23, 59, 59) / 1000), "May 2023");
   assert.equal(monthLabel(Date.UTC(2024, 0, 1, 0, 0, 0) / 1000), "January 2024");
   assert.equal(monthLabel(null), "Date unknown");
-});
-
-test("dragged photos travel as file URIs, every unsafe byte encoded", () => {
-  assert.equal(fileUri("/home/me/Pictures/a.jpg"), "file:///home/me/Pictures/a.jpg");
-  assert.equal(fileUri("/tmp/My Shapes/#1?.png"), "file:///tmp/My%20Shapes/%231%3F.png");
-  assert.equal(fileUri("/tmp/été.heic"), "file:///tmp/%C3%A9t%C3%A9.heic");
 });
 
 test("a refresh with the same photos, order and scores is the same answer", () => {

@@ -237,7 +237,12 @@ function rowElement(row) {
 }
 
 function drop(r) {
-  rowElements.get(r)?.remove();
+  const el = rowElements.get(r);
+  if (!el) return;
+  // Let go of the thumbnails now: a detached <img> keeps its decoded pixels until the next
+  // garbage collection, which a fast scroll outruns.
+  for (const img of el.getElementsByTagName("img")) img.removeAttribute("src");
+  el.remove();
   rowElements.delete(r);
 }
 

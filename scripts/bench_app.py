@@ -13,6 +13,7 @@ random places until the thumbnails there are painted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -79,6 +80,117 @@ function check() {
 }
 requestAnimationFrame(check);
 """
+
+
+# Installed before typing: every input event's time, and when the grid first showed that exact
+# query's answer with its first row of thumbnails loaded (checked each animation frame).
+WATCH_TYPING = """
+const q = document.getElementById('query');
+const grid = document.getElementById('grid');
+window.benchTyping = [];
+const empty = document.getElementById('empty');
+const painted = (v) => {
+  const label = '\u201c' + v + '\u201d';
+  // An answer with nothing above the relevance cutoff is painted too (its empty state).
+  const nothing = !empty.hidden && empty.dataset.kind === 'nothing-found' && empty.textContent.includes(label);
+  if (nothing) return 'nothing above the cutoff';
+  if (grid.dataset.query !== label || !empty.hidden) return null;
+  const row = grid.querySelector('.row');
+  const loaded = row != null && [...row.querySelectorAll('img')].every((img) => img.complete && img.naturalWidth > 0);
+  return loaded ? 'tiles' : null;
+};
+function check() {
+  const now = performance.now();
+  for (const e of window.benchTyping) {
+    const shown = e.painted == null && painted(e.value);
+    if (shown) { e.painted = now - e.at; e.shown = shown; }
+  }
+  requestAnimationFrame(check);
+}
+q.addEventListener('input', (e) => window.benchTyping.push({value: q.value.trim(), at: e.timeStamp, painted: null}));
+requestAnimationFrame(check);
+"""
+
+QUERIES = [
+    "dog on a beach at sunset",
+    "a red car in the snow",
+    "birthday cake with candles",
+    "mountains reflected in a lake",
+    "two cats sleeping on a sofa",
+    "city street at night in the rain",
+    "a bowl of ramen",
+    "kids playing football in a park",
+]
+
+
+def type_like_a_person(s: Session, text: str, rng: random.Random) -> None:
+    """The text key by key, 80–150 ms apart, as one WebDriver action sequence."""
+    actions = []
+    for ch in text:
+        actions += [{"type": "keyDown", "value": ch}, {"type": "keyUp", "value": ch}]
+        actions.append({"type": "pause", "duration": rng.randint(80, 150)})
+    s.cmd("POST", "/actions", {"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})
+
+
+def typing(s: Session) -> dict:
+    """Keystroke to painted results over QUERIES typed at human speed; each query's last
+    keystroke separately (the one whose answer stays on screen)."""
+    rng = random.Random(5)
+    s.js(WATCH_TYPING)
+    painted: list[float] = []
+    last_keys: list[float] = []
+    keystrokes = 0
+    shown: list[str] = []
+    for query in QUERIES:
+        s.js("const q = document.getElementById('query'); q.value = ''; q.focus(); window.benchTyping.length = 0;")
+        type_like_a_person(s, query, rng)
+        s.wait(
+            "the answer painted",
+            lambda: s.js("const e = window.benchTyping; return e.length > 0 && e[e.length - 1].painted != null"),
+            timeout=30,
+        )
+        events = s.js("return window.benchTyping")
+        keystrokes += len(events)
+        last_keys.append(events[-1]["painted"])
+        painted += [e["painted"] for e in events if e["painted"] is not None]
+        shown.append(events[-1]["shown"])
+    return {
+        "queries": len(QUERIES),
+        "keystrokes": keystrokes,
+        "keystrokes_whose_answer_was_painted": len(painted),
+        "painted_ms_p50": round(percentile(painted, 50), 1),
+        "painted_ms_p95": round(percentile(painted, 95), 1),
+        "last_keystroke_ms_p50": round(percentile(last_keys, 50), 1),
+        "last_keystroke_ms_max": round(max(last_keys), 1),
+        "final_answers_shown_as": {kind: shown.count(kind) for kind in set(shown)},
+        "method": "input event to the first row's thumbnails loaded for that exact text (animation frames);"
+        " a keystroke overtaken by the next one before its answer came is never painted, by design",
+    }
+
+
+def launch_to_first_result(args, library: Path, runs: int) -> dict:
+    """Process start (the WebDriver session's request, which starts the app) to the first row of
+    a typed query's answer painted; warm disk caches (the library was just read)."""
+    times = []
+    for _ in range(runs):
+        started = time.monotonic()
+        with app_session(args, library, {}) as (s, _home):
+            s.wait("the search box", lambda: s.js("return document.getElementById('query') != null"), timeout=60)
+            s.js(WATCH_TYPING)
+            s.type("#query", QUERIES[0])
+            s.wait(
+                "the answer painted",
+                lambda: s.js("const e = window.benchTyping; return e.length > 0 && e[e.length - 1].painted != null"),
+                timeout=60,
+                every=0.02,
+            )
+            times.append((time.monotonic() - started) * 1000)
+    return {
+        "runs": runs,
+        "median_ms": round(statistics.median(times)),
+        "max_ms": round(max(times)),
+        "method": "includes starting WebKitWebDriver and the WebDriver session (a launch without it is faster)",
+    }
 
 
 def scroll(s: Session, speed: int, limit: int) -> dict:
@@ -180,8 +292,9 @@ def cpu_flags() -> str:
     return ""
 
 
-def measure(args, library: Path, extra_env: dict, fling_frames: int) -> dict:
-    """One launch of the app on `library`: browse, fling, read back up, jump, memory."""
+@contextlib.contextmanager
+def app_session(args, library: Path, extra_env: dict):
+    """The release app on `library` under a scratch HOME, as a WebDriver session."""
     home = Path(tempfile.mkdtemp(prefix="clipstream-bench-app-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CLIPSTREAM_", "WEBKIT_"))}
     env.update(
@@ -194,36 +307,45 @@ def measure(args, library: Path, extra_env: dict, fling_frames: int) -> dict:
         **extra_env,
     )
     driver = Path(os.environ["TAURI_DRIVER"])
-    result: dict = {"env": extra_env}
     try:
         with launched(args.app.resolve(), driver, env, ROOT / "target" / "bench" / "app-tauri-driver.log") as s:
-            s.wait(
-                "the library browsed",
-                lambda: s.js(
-                    "const g = document.getElementById('grid');"
-                    "return g.dataset.browse === 'true' && g.getElementsByClassName('tile').length > 0"
-                ),
-                timeout=120,
-            )
-            result["window"] = s.js("return [innerWidth, innerHeight]")
-            # The startup run finds the synthetic folder unreachable and keeps its photos; let it end.
-            time.sleep(3)
-            result["idle"] = frame_summary(scroll(s, 0, 120))
-            result["fling"] = frame_summary(scroll(s, args.fling, fling_frames))
-            result["reading_back_up"] = frame_summary(scroll(s, -24, 600))
-            height = s.js("return document.documentElement.scrollHeight")
-            rng = random.Random(11)
-            jumps = [s.js_async(JUMP, rng.randrange(0, height))["ms"] for _ in range(args.jumps)]
-            painted = [j for j in jumps if j is not None]
-            result["jump_until_thumbnails_painted_ms"] = {
-                "jumps": len(jumps),
-                "p50": round(statistics.median(painted), 1) if painted else None,
-                "max": round(max(painted), 1) if painted else None,
-                "not_painted_in_10_s": len(jumps) - len(painted),
-            }
-            result["rss_mb_after"] = rss_mb(("clipstream-app", "WebKitWebProces", "WebKitNetworkPr"))
+            yield s, home
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+def measure(args, library: Path, extra_env: dict, fling_frames: int) -> dict:
+    """One launch of the app on `library`: browse, fling, read back up, jump, type, memory."""
+    result: dict = {"env": extra_env}
+    with app_session(args, library, extra_env) as (s, _home):
+        s.wait(
+            "the library browsed",
+            lambda: s.js(
+                "const g = document.getElementById('grid');"
+                "return g.dataset.browse === 'true' && g.getElementsByClassName('tile').length > 0"
+            ),
+            timeout=120,
+        )
+        result["window"] = s.js("return [innerWidth, innerHeight]")
+        # The startup run finds the synthetic folder unreachable and keeps its photos; let it end.
+        time.sleep(3)
+        result["idle"] = frame_summary(scroll(s, 0, 120))
+        result["fling"] = frame_summary(scroll(s, args.fling, fling_frames))
+        result["reading_back_up"] = frame_summary(scroll(s, -24, 600))
+        result["rss_mb_after_browsing"] = rss_mb(("clipstream-app", "WebKitWebProces", "WebKitNetworkPr"))
+        height = s.js("return document.documentElement.scrollHeight")
+        rng = random.Random(11)
+        jumps = [s.js_async(JUMP, rng.randrange(0, height))["ms"] for _ in range(args.jumps)]
+        painted = [j for j in jumps if j is not None]
+        result["jump_until_thumbnails_painted_ms"] = {
+            "jumps": len(jumps),
+            "p50": round(statistics.median(painted), 1) if painted else None,
+            "max": round(max(painted), 1) if painted else None,
+            "not_painted_in_10_s": len(jumps) - len(painted),
+        }
+        result["typing"] = typing(s)
+        time.sleep(5)
+        result["rss_mb_idle_after_search"] = rss_mb(("clipstream-app", "WebKitWebProces", "WebKitNetworkPr"))
     return result
 
 
@@ -247,6 +369,7 @@ def main() -> None:
     # are measured: the full fling in plain software painting, a shorter one composited.
     result["software_painting"] = measure(args, library, {"WEBKIT_DISABLE_COMPOSITING_MODE": "1"}, args.fling_frames)
     result["composited_software_gl"] = measure(args, library, {}, min(args.fling_frames, 600))
+    result["launch_to_first_result"] = launch_to_first_result(args, library, 3)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

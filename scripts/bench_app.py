@@ -111,6 +111,8 @@ q.addEventListener('input', (e) => window.benchTyping.push({value: q.value.trim(
 requestAnimationFrame(check);
 """
 
+LAST_KEY_PAINTED = "const e = window.benchTyping; return e.length > 0 && e[e.length - 1].painted != null"
+
 QUERIES = [
     "dog on a beach at sunset",
     "a red car in the snow",
@@ -146,7 +148,7 @@ def typing(s: Session) -> dict:
         type_like_a_person(s, query, rng)
         s.wait(
             "the answer painted",
-            lambda: s.js("const e = window.benchTyping; return e.length > 0 && e[e.length - 1].painted != null"),
+            lambda: s.js(LAST_KEY_PAINTED),
             timeout=30,
         )
         events = s.js("return window.benchTyping")

@@ -425,9 +425,12 @@ def duplicate_names(s: Session) -> list[str]:
     return s.js("return [...document.querySelectorAll('#duplicate-groups img')].map(i => i.alt)")
 
 
-def test_chosen_results_are_copied_to_a_folder_and_their_paths_copied(app: Session, photos: Path, tmp_path: Path):
+def test_chosen_results_are_copied_to_a_folder_and_their_paths_copied(
+    app: Session, photos: Path, tmp_path: Path, home: Path
+):
     """Ctrl-click and Shift-click choose tiles, Space toggles, Esc clears; the bar copies the
-    chosen paths and copies the photos into a folder (through Rust, by id)."""
+    chosen paths, copies the photos into a folder (the desktop's picker), opens them in the
+    desktop's default viewer, and they drag out into a file manager."""
     s = app
     # The previous test's trashing makes the folder watcher run once more: let it end first.
     s.wait("no run going", lambda: not app_status(s)["indexing"], timeout=60)
@@ -489,6 +492,13 @@ def test_chosen_results_are_copied_to_a_folder_and_their_paths_copied(app: Sessi
     for t in tiles[:2]:
         assert (dropped / t["name"]).read_bytes() == (photos / t["name"]).read_bytes()
         assert (photos / t["name"]).exists(), "a drop must copy, never move"
+    # Open: each in the desktop's default viewer for its type. A viewer registered for PNG under
+    # the app's XDG folders (as a desktop would have one) writes down what it was asked to open.
+    opened = tmp_path / "opened.txt"
+    register_default_viewer(home, "image/png", opened)
+    s.click("#open-chosen")
+    s.wait("both opened", lambda: opened.is_file() and len(opened.read_text().splitlines()) == 2, timeout=20)
+    assert sorted(opened.read_text().splitlines()) == sorted(str(photos / t["name"]) for t in tiles[:2])
     s.press("Escape")
     s.wait("the choice cleared", lambda: s.js("return document.getElementById('actions').hidden"))
 
@@ -505,10 +515,7 @@ def answer_folder_picker(before: set[str], folder: Path) -> None:
     opens the location bar (and leaves "Recent", where a typed path is not taken), the path, Tab
     to take the completion, Enter. xdotool (setup.sh) sends real key events to the X server."""
     deadline = time.monotonic() + 30
-    while not (new := visible_windows() - before):
-        assert time.monotonic() < deadline, "no folder picker appeared"
-        time.sleep(0.2)
-    picker = named_window(new)
+    picker = new_window("Select Folder", before, deadline)
     time.sleep(1)
     subprocess.run(["xdotool", "windowfocus", "--sync", picker], check=True, timeout=10)
     for step in (
@@ -527,13 +534,18 @@ def answer_folder_picker(before: set[str], folder: Path) -> None:
         time.sleep(0.2)
 
 
-def named_window(windows: set[str]) -> str:
-    """The top-level window among those a GTK window brings (the others are 1×1 and unnamed)."""
-    for w in windows:
-        name = subprocess.run(["xdotool", "getwindowname", w], capture_output=True, text=True, timeout=10)
-        if name.stdout.strip():
-            return w
-    raise AssertionError(f"no named window among {windows}")
+def new_window(title: str, before: set[str], deadline: float) -> str:
+    """A visible window named exactly `title` that was not there `before` (GTK maps helper
+    windows too, and a closing dialog may linger a moment: only the named one will do)."""
+    while True:
+        found = subprocess.run(
+            ["xdotool", "search", "--onlyvisible", "--name", f"^{title}$"], capture_output=True, text=True, timeout=10
+        )
+        new = [w for w in found.stdout.split() if w not in before]
+        if new:
+            return new[-1]
+        assert time.monotonic() < deadline, f"no window {title!r} appeared"
+        time.sleep(0.2)
 
 
 def drop_chosen_into_file_manager(s: Session, folder: Path, home: Path) -> None:
@@ -546,11 +558,7 @@ def drop_chosen_into_file_manager(s: Session, folder: Path, home: Path) -> None:
         ["pcmanfm", "--new-win", str(folder)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        deadline = time.monotonic() + 20
-        while not (new := visible_windows() - before):
-            assert time.monotonic() < deadline, "the file manager did not open"
-            time.sleep(0.2)
-        window = named_window(new)
+        window = new_window(folder.name, before, time.monotonic() + 20)
         subprocess.run(["xdotool", "windowmove", "--sync", window, "640", "520"], check=True, timeout=10)
         time.sleep(1)
         app_window = subprocess.run(
@@ -580,5 +588,19 @@ def drop_chosen_into_file_manager(s: Session, folder: Path, home: Path) -> None:
         while len(list(folder.iterdir())) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
     finally:
-        manager.terminate()
+        manager.kill()  # PCManFM may sit out a SIGTERM; nothing of it is kept
         manager.wait(timeout=10)
+
+
+def register_default_viewer(home: Path, mime: str, log: Path) -> None:
+    """A desktop entry in the app's XDG_DATA_HOME, made the default for `mime` in its
+    XDG_CONFIG_HOME: what the desktop's opener (gio or xdg-open) launches for such a file."""
+    viewer = home / "viewer.sh"
+    viewer.write_text(f'#!/bin/sh\nfor f in "$@"; do printf "%s\\n" "$f" >> "{log}"; done\n')
+    viewer.chmod(0o755)
+    applications = home / "data" / "applications"
+    applications.mkdir(parents=True, exist_ok=True)
+    (applications / "test-viewer.desktop").write_text(
+        f"[Desktop Entry]\nType=Application\nName=Test viewer\nExec={viewer} %F\nMimeType={mime};\n"
+    )
+    (home / "config" / "mimeapps.list").write_text(f"[Default Applications]\n{mime}=test-viewer.desktop\n")

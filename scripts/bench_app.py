@@ -247,16 +247,16 @@ def restore_catalog(source: Path, work: Path) -> None:
 
 
 def app_library(source: Path, work: Path) -> Path:
-    """A copy of the benchmark library with a thumbnail for every photo (the synthetic photos
-    have none): 64 distinct JPEGs hard-linked under every hash, so each tile is decoded as a real
-    one. Made once, reused while the source's catalog is unchanged."""
+    """A library folder beside the benchmark's with a thumbnail for every photo (the synthetic
+    photos have none): 64 distinct JPEGs hard-linked under every hash, so each tile is decoded as
+    a real one. Made once, reused while the source's catalog is unchanged; the catalog and index
+    are put in before each launch (`restore_catalog`)."""
     stamp = work / "made-from"
     source_id = f"{(source / 'catalog.sqlite').stat().st_mtime_ns}"
     if stamp.is_file() and stamp.read_text() == source_id:
         return work
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    restore_catalog(source, work)
     from PIL import Image, ImageDraw
 
     variants = []
@@ -275,7 +275,7 @@ def app_library(source: Path, work: Path) -> Path:
         image.save(buffer, "JPEG", quality=80)
         path.write_bytes(buffer.getvalue())
         variants.append(path)
-    with sqlite3.connect(work / "catalog.sqlite") as db:
+    with sqlite3.connect(source / "catalog.sqlite") as db:
         hashes = [row[0] for row in db.execute("SELECT hash FROM images ORDER BY id")]
     for i, digest in enumerate(hashes):
         hexed = digest.hex()
@@ -387,7 +387,7 @@ def main() -> None:
     args = parser.parse_args()
 
     library = app_library(args.library, args.library.with_name(args.library.name + "-app"))
-    with sqlite3.connect(library / "catalog.sqlite") as db:
+    with sqlite3.connect(args.library / "catalog.sqlite") as db:
         photos = db.execute("SELECT count(*) FROM images").fetchone()[0]
     result: dict = {"machine": cpu_flags(), "photos": photos, "app": str(args.app)}
     # WebKitGTK composites with OpenGL by default; without a GPU (Xvfb here, many VMs) that is

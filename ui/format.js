@@ -18,7 +18,6 @@ export function takenText(t) {
   return new Date(t * 1000).toLocaleString(undefined, { timeZone: "UTC", dateStyle: "medium", timeStyle: "short" });
 }
 
-/** The month heading a photo is grouped under while browsing ("May 2023"; undated: "Date unknown"). */
 /** A number per calendar month (UTC, as the catalog stores dates); -1 for undated. Cheap, unlike
  * `monthLabel`, so the grid can group 100k photos with it. */
 export function monthKey(t) {
@@ -27,6 +26,7 @@ export function monthKey(t) {
   return d.getUTCFullYear() * 12 + d.getUTCMonth();
 }
 
+/** The month heading a photo is grouped under while browsing ("May 2023"; undated: "Date unknown"). */
 export function monthLabel(t) {
   if (t == null) return "Date unknown";
   return new Date(t * 1000).toLocaleString("en", { timeZone: "UTC", month: "long", year: "numeric" });

@@ -205,7 +205,8 @@ export function draw() {
   if (b > drawnTo) grid.append(rowsFragment(drawnTo, b));
   drawnFrom = a;
   drawnTo = b;
-  const height = parseFloat(grid.style.height) || 0;
+  const last = rows[rows.length - 1];
+  const height = last ? last.top + last.height : 0;
   if (browsing?.next && !browsing.fetching && height - (top + innerHeight) < FETCH_AHEAD) fetchNextPage(browsing);
 }
 

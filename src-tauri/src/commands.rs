@@ -373,9 +373,9 @@ pub async fn reveal_image(state: State<'_, AppState>, id: i64) -> ApiResult<()> 
 }
 
 /// Drag the photos `ids` out of the window as files (called from a tile's `dragstart`, the mouse
-/// button still down). The webview's own drag cannot carry several files: WebKitGTK offers the
-/// URI list under `_NETSCAPE_URL` too, which file managers such as PCManFM read as one URL and a
-/// title, so a drop of two photos failed there. GTK's drag offers `text/uri-list` only.
+/// button still down). With the webview's own drag, two photos dropped into PCManFM reached it as
+/// one unusable path (which of WebKitGTK's offered targets it read was not established); GTK's
+/// drag offers `text/uri-list` only.
 #[tauri::command]
 pub async fn drag_out<R: Runtime>(
     window: tauri::WebviewWindow<R>,

@@ -4,7 +4,7 @@ import { foldersOpen, toggleFolders } from "./folders.js";
 import { toggleDuplicates } from "./duplicates.js";
 import { closePreview, isOpen as previewOpen, openPreview, step } from "./preview.js";
 import { chooseAll, clearChosen, columns, hits, select, selectedIndex, toggleChosen } from "./results.js";
-import { leaveSimilar, pending, runSearch, showingSimilar } from "./search.js";
+import { leaveSimilar, runSearch, showingSimilar, typedSettled } from "./search.js";
 
 export function onKey(e) {
   const inInput = e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement;
@@ -45,8 +45,8 @@ export function onKey(e) {
   }
 }
 
-/** Enter in the box searches at once (skipping the debounce), then moves into the results. */
+/** Enter in the box waits for the answer to what was typed, then moves into the results. */
 async function searchNowThen(after) {
-  if (pending()) await runSearch();
+  await typedSettled();
   if (hits().length) after();
 }

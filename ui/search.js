@@ -1,5 +1,6 @@
 // What the search box and filters ask for, sent to Rust as the user types; only the newest
-// answer is drawn.
+// answer is drawn. A key sends its query at once (no typing pause): while one search is on its
+// way, later keys wait for it and then send only the newest text, so searches never pile up.
 import * as api from "./api.js";
 import { $ } from "./dom.js";
 import { escapeHtml, fileName } from "./format.js";
@@ -9,11 +10,10 @@ import { showBlocker, showEmpty, showStart } from "./empty.js";
 import { isBrowsing, showBrowse, showResults } from "./results.js";
 import { status } from "./status.js";
 
-const DEBOUNCE_MS = 120; // typing pause before a search is sent
-
 let similarTo = null;   // {id, name} while showing "find similar"
 let showAll = false;
-let debounceTimer = null;
+let typing = null;      // the searches for typed text, while one is on its way
+let typedAgain = false; // a key came while one was on its way
 const requests = latest();
 
 function options() {
@@ -31,13 +31,26 @@ function options() {
 export const isActive = () => similarTo != null || $("query").value.trim() !== "";
 export const showingSimilar = () => similarTo != null;
 
-export function scheduleSearch() {
-  clearTimeout(debounceTimer);
-  debounceTimer = setTimeout(runSearch, DEBOUNCE_MS);
+/** Search for what the box says now, or as soon as the search on its way returns. */
+function scheduleSearch() {
+  if (typing) {
+    typedAgain = true;
+    return;
+  }
+  typing = (async () => {
+    try {
+      do {
+        typedAgain = false;
+        await runSearch();
+      } while (typedAgain);
+    } finally {
+      typing = null;
+    }
+  })();
 }
 
-/** Whether a typed query is waiting for its debounce. */
-export const pending = () => debounceTimer != null;
+/** Resolves once the answer to the text typed so far is on screen (at once if it is). */
+export const typedSettled = () => typing ?? Promise.resolve();
 
 export function onTyped() {
   similarTo = null;
@@ -70,8 +83,6 @@ export function leaveSimilar() {
 /** Show what the box asks for now: a blocker, the start screen, or the answer to the query.
  * What is on screen stays until the answer replaces it (no blank page while it comes). */
 export async function runSearch() {
-  clearTimeout(debounceTimer);
-  debounceTimer = null;
   const ticket = requests.next();
   if (showBlocker()) return;
   const query = $("query").value.trim();

@@ -5,8 +5,10 @@
 //! end-of-text position, so padding cannot change the result; it only costs time (77 positions
 //! instead of ~8 for a typical query).
 
+use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
+use lru::LruCache;
 use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::Tensor;
@@ -79,11 +81,17 @@ fn run<
     Ok(values.to_vec())
 }
 
+/// How many recent queries' embeddings a text encoder keeps (~2 KB each at 512 dimensions).
+const RECENT_QUERIES: usize = 256;
+
 /// Encodes search queries with the model's tokenizer and text tower.
 pub struct TextEncoder {
     model: Model,
     tokenizer: Tokenizer,
     session: Mutex<Session>,
+    /// Embeddings of recent texts: typing goes back over the same prefixes (a backspace, a
+    /// filter changed), and those then skip the model.
+    recent: Mutex<LruCache<String, Vec<f32>>>,
 }
 
 impl TextEncoder {
@@ -110,10 +118,13 @@ impl TextEncoder {
             model: model.clone(),
             tokenizer,
             session,
+            recent: Mutex::new(LruCache::new(
+                NonZeroUsize::new(RECENT_QUERIES).expect("a constant above zero"),
+            )),
         };
         // A session's first run sets up its buffers and is slower: spend it here, so the user's
         // first query is as fast as the tenth.
-        encoder.encode("a photo")?;
+        encoder.encode_now("a photo")?;
         Ok(encoder)
     }
 
@@ -130,8 +141,28 @@ impl TextEncoder {
         Ok(encoding.get_ids().iter().map(|&id| i64::from(id)).collect())
     }
 
-    /// The L2-normalised embedding of `text`.
+    /// The L2-normalised embedding of `text`: from the recent ones if it is there, else encoded.
     pub fn encode(&self, text: &str) -> Result<Vec<f32>> {
+        if let Some(vector) = self.recent().get(text) {
+            return Ok(vector.clone());
+        }
+        let vector = self.encode_now(text)?;
+        self.recent().put(text.to_owned(), vector.clone());
+        Ok(vector)
+    }
+
+    /// Whether `text`'s embedding is among the recent ones (then [`Self::encode`] skips the model).
+    pub fn remembers(&self, text: &str) -> bool {
+        self.recent().contains(text)
+    }
+
+    fn recent(&self) -> std::sync::MutexGuard<'_, LruCache<String, Vec<f32>>> {
+        // A poisoned lock only means another thread panicked; the cache is still consistent.
+        self.recent.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The embedding of `text` through the tokenizer and the text model.
+    fn encode_now(&self, text: &str) -> Result<Vec<f32>> {
         let ids = self.token_ids(text)?;
         let spec = &self.model.manifest.text;
         let path = self.model.file(&spec.file);

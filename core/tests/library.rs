@@ -93,6 +93,23 @@ fn different_queries_give_different_embeddings() {
     assert!(cosine(&red, &blue) < 0.99);
 }
 
+#[test]
+fn a_recent_query_is_answered_from_memory_and_the_oldest_is_forgotten() {
+    let model = Model::open(tiny_clip()).expect("test model opens");
+    let encoder = TextEncoder::new(&model, 1).expect("encoder loads");
+    assert!(!encoder.remembers("a red circle"));
+    let first = encoder.encode("a red circle").expect("encodes");
+    assert!(encoder.remembers("a red circle"));
+    assert_eq!(encoder.encode("a red circle").expect("encodes"), first);
+    // 256 others push it out, oldest first.
+    for i in 0..256 {
+        encoder.encode(&format!("query {i}")).expect("encodes");
+    }
+    assert!(!encoder.remembers("a red circle"));
+    assert!(encoder.remembers("query 0") && encoder.remembers("query 255"));
+    assert_eq!(encoder.encode("a red circle").expect("encodes"), first);
+}
+
 /// Copy the test model to a temporary folder, so a test can damage its copy.
 fn copy_of_tiny_clip(dir: &Path) -> PathBuf {
     let out = dir.join("model");

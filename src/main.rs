@@ -15,7 +15,8 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use clipstream_core::watch::{WatchEvent, WatchOptions, watch_library};
 use clipstream_core::{
-    Error, Filters, Library, Model, Options, Progress, Request, Results, Sort, date, embed,
+    Error, Filters, IndexBuild, Library, Model, Options, Progress, Request, Results, Sort, date,
+    embed,
 };
 use clipstream_core::{Phase, duplicates, library, model, runtime};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -216,6 +217,12 @@ fn open(cli: &Cli, with_model: bool, reindex: bool) -> anyhow::Result<Library> {
         reindex,
         // Indexing never encodes text: the text model (~250 MB) loads only for a search.
         text_at_open: !matches!(cli.command, Command::Index { .. }),
+        // `watch` lives on: a missing or stale vector index is built beside it, not before it.
+        index_build: if matches!(cli.command, Command::Watch { .. }) {
+            IndexBuild::Background
+        } else {
+            IndexBuild::AtOpen
+        },
         ..Options::default()
     };
     if let Some(t) = cli.threads {

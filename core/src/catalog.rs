@@ -476,6 +476,24 @@ impl Catalog {
         Ok(())
     }
 
+    /// Up to `limit` embeddings of the images with ids above `after`, by id: the vector index is
+    /// built from these pages, each its own short read.
+    pub fn embeddings_after(&self, after: i64, limit: usize) -> Result<Vec<(i64, Vec<f32>)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, embedding FROM images WHERE id > ?1 ORDER BY id LIMIT ?2")
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt
+            .query(rusqlite::params![after, limit as i64])
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::with_capacity(limit.min(65_536));
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let id: i64 = r.get(0).map_err(|e| self.err(e))?;
+            out.push((id, embedding_column(r, 1).map_err(|e| self.err(e))?));
+        }
+        Ok(out)
+    }
+
     /// The embeddings of the `n` distinct contents with the smallest hashes: a uniform sample
     /// (BLAKE3 is), the same for the same catalog whatever order its images arrived in.
     pub fn background_sample(&self, n: usize) -> Result<Vec<([u8; 32], Vec<f32>)>> {

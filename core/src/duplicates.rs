@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::catalog::ImageRow;
 use crate::library::Library;
+use crate::vectors::Vectors;
 use crate::{Error, Result};
 
 /// Cosine similarity at which two different files count as the same photo by default: resized and
@@ -69,7 +70,16 @@ impl Library {
             hashes.iter().enumerate().map(|(i, h)| (*h, i)).collect();
         let hash_of_id: HashMap<i64, [u8; 32]> = rows.iter().map(|r| (r.id, r.hash)).collect();
         let mut sets = DisjointSets::new(hashes.len());
-        if let Some(vindex) = &state.vindex {
+        if let Some(build) = state.vectors.as_ref().and_then(Vectors::build) {
+            // Near duplicates are each photo's nearest neighbours: exact search over every one
+            // would take minutes, so they wait for the index.
+            let status = build.status();
+            return Err(Error::IndexBuilding {
+                done: status.done,
+                total: status.total,
+            });
+        }
+        if let Some(vindex) = state.vectors.as_ref().and_then(Vectors::index) {
             let representatives: Vec<&ImageRow> = hashes
                 .iter()
                 .map(|h| contents[h].iter().min_by_key(|r| r.id).copied())

@@ -80,6 +80,12 @@ pub enum Error {
     #[error("{holder} is updating this library; try again when it has finished")]
     Busy { holder: String },
 
+    #[error(
+        "the search index is still being prepared ({done} of {total} photos); \
+         try again when it is ready"
+    )]
+    IndexBuilding { done: u64, total: u64 },
+
     #[error("no image with id {id} in this library")]
     UnknownImage { id: i64 },
 

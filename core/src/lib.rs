@@ -25,12 +25,13 @@ pub mod runtime;
 pub mod scan;
 pub mod search;
 pub mod thumbnail;
+pub mod vectors;
 pub mod vindex;
 pub mod watch;
 
 pub use embed::{TextEncoder, VisionEncoder};
 pub use error::{Error, Result};
 pub use index::{Phase, Progress, Report};
-pub use library::{Library, Options, Status};
+pub use library::{IndexBuild, Library, Options, Status};
 pub use model::{Manifest, Model};
 pub use search::{Filters, Hit, ListCursor, Page, Request, Results, Sort};

@@ -18,10 +18,10 @@
 //!
 //! An indexing run writes through a connection of its own, which no other thread touches.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{
-    Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError,
+    Arc, Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError,
 };
 
 use serde::Serialize;
@@ -35,6 +35,7 @@ use crate::search::{
     self, BACKGROUND_SAMPLE, Filters, Hit, ListCursor, Page, Request, Results, Sort,
 };
 use crate::thumbnail;
+use crate::vectors::{self, BuildPace, BuildProgress, BuildStatus, ExactVectors, Vectors};
 use crate::vindex::{DEFAULT_SCALAR, Scalar, VectorIndex};
 use crate::{Error, Result};
 
@@ -57,6 +58,17 @@ pub struct Options {
     pub text_at_open: bool,
     /// Throw away every embedding and rebuild with this model (after a model change).
     pub reindex: bool,
+    /// When the saved vector index is missing or stale: rebuild it before the library opens, or
+    /// open at once and search exactly while it is built in the background (the app).
+    pub index_build: IndexBuild,
+    pub build_pace: BuildPace,
+}
+
+/// See [`Options::index_build`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexBuild {
+    AtOpen,
+    Background,
 }
 
 impl Default for Options {
@@ -72,6 +84,8 @@ impl Default for Options {
             background: false,
             text_at_open: true,
             reindex: false,
+            index_build: IndexBuild::AtOpen,
+            build_pace: BuildPace::default(),
         }
     }
 }
@@ -118,7 +132,7 @@ impl Encoders {
 
 /// What searches read: a cache of the catalog (see the module comment).
 pub(crate) struct State {
-    pub vindex: Option<VectorIndex>,
+    pub vectors: Option<Vectors>,
     pub rows: HashMap<i64, ImageRow>,
     /// The relevance cutoff's sample of library embeddings ([`Catalog::background_sample`]).
     pub background: Vec<([u8; 32], Vec<f32>)>,
@@ -128,15 +142,28 @@ pub(crate) struct State {
 
 impl State {
     /// Everything from one snapshot of the catalog (the vector index from its file when the
-    /// file's stamp matches, else rebuilt).
-    fn load(dir: &Path, catalog: &Catalog, scalar: Scalar) -> Result<Self> {
+    /// file's stamp matches, else rebuilt now or, with [`IndexBuild::Background`], every
+    /// embedding for exact search until the caller's build is done).
+    fn load(dir: &Path, catalog: &Catalog, scalar: Scalar, build: IndexBuild) -> Result<Self> {
         catalog.snapshot(|catalog| {
-            let vindex = match embedding_dim(catalog)? {
-                Some(dim) => Some(VectorIndex::open(dir, catalog, dim, scalar)?.0),
+            let vectors = match embedding_dim(catalog)? {
                 None => None,
+                Some(dim) => Some(
+                    match (VectorIndex::load_current(dir, catalog, dim, scalar)?, build) {
+                        (Some(index), _) => Vectors::Index(index),
+                        (None, IndexBuild::AtOpen) => {
+                            Vectors::Index(VectorIndex::open(dir, catalog, dim, scalar)?.0)
+                        }
+                        (None, IndexBuild::Background) => Vectors::Building {
+                            exact: ExactVectors::from_catalog(catalog, dim)?,
+                            build: Arc::new(BuildProgress::default()),
+                            touched: HashSet::new(),
+                        },
+                    },
+                ),
             };
             Ok(State {
-                vindex,
+                vectors,
                 rows: catalog
                     .all_images()?
                     .into_iter()
@@ -164,7 +191,7 @@ impl State {
             if let Some(row) = self.rows.remove(id) {
                 affects_background(&row.hash, &self.background);
             }
-            if let Some(v) = &self.vindex {
+            if let Some(v) = &mut self.vectors {
                 v.remove(*id)?;
             }
         }
@@ -178,10 +205,10 @@ impl State {
             let (Some(row), Some(embedding)) = (catalog.image(id)?, catalog.embedding(id)?) else {
                 continue;
             };
-            if self.vindex.is_none() {
-                self.vindex = Some(VectorIndex::new(embedding.len(), scalar)?);
+            if self.vectors.is_none() {
+                self.vectors = Some(Vectors::Index(VectorIndex::new(embedding.len(), scalar)?));
             }
-            if let Some(v) = &self.vindex {
+            if let Some(v) = &mut self.vectors {
                 v.add(id, &embedding)?;
             }
             affects_background(&row.hash, &self.background);
@@ -200,8 +227,64 @@ pub struct Library {
     pub(crate) options: Options,
     catalog: Mutex<Catalog>,
     pub(crate) encoders: Option<Encoders>,
-    state: RwLock<State>,
+    /// Shared with a background build of the vector index, which takes its place when done.
+    state: Arc<RwLock<State>>,
     writing: Mutex<()>,
+}
+
+impl Drop for Library {
+    fn drop(&mut self) {
+        if let Some(build) = self.state().vectors.as_ref().and_then(Vectors::build) {
+            build.cancel();
+        }
+    }
+}
+
+/// Build the vector index (see [`vectors::build`]) and put it in the place of the exact vectors
+/// it was built for, bringing the images changed meanwhile up to date; then save it.
+fn build_and_take_over(
+    dir: &Path,
+    state: &RwLock<State>,
+    dimensions: usize,
+    scalar: Scalar,
+    pace: BuildPace,
+    build: &Arc<BuildProgress>,
+) -> Result<()> {
+    let catalog = Catalog::open(&dir.join(catalog::DATABASE))?;
+    let Some(index) = vectors::build(dir, &catalog, dimensions, scalar, pace, build)? else {
+        return Ok(());
+    };
+    let generation = {
+        let mut state = state.write().unwrap_or_else(|p| p.into_inner());
+        let Some(Vectors::Building {
+            exact,
+            build: current,
+            touched,
+        }) = &state.vectors
+        else {
+            return Ok(());
+        };
+        if !Arc::ptr_eq(current, build) {
+            return Ok(()); // the state was loaded again meanwhile, with a build of its own
+        }
+        for &id in touched {
+            match exact.get(id) {
+                Some(vector) => index.add(id, vector)?,
+                None if index.contains(id) => index.remove(id)?,
+                None => {}
+            }
+        }
+        state.vectors = Some(Vectors::Index(index));
+        state.generation
+    };
+    // As at open: only the library's writer saves; an indexing run saves at its end anyway.
+    if let Ok(_writer) = lock::try_acquire(dir) {
+        let state = state.read().unwrap_or_else(|p| p.into_inner());
+        if let Some(index) = state.vectors.as_ref().and_then(Vectors::index) {
+            index.save(dir, generation)?;
+        }
+    }
+    Ok(())
 }
 
 /// A folder with its image count; `reachable` is false when it is missing (an unplugged drive).
@@ -223,6 +306,8 @@ pub struct Status {
     pub images: u64,
     pub skipped: u64,
     pub folders: Vec<FolderStatus>,
+    /// While the vector index is built in the background (searches are exact meanwhile).
+    pub index_build: Option<BuildStatus>,
 }
 
 /// The default library folder: `$XDG_DATA_HOME/clipstream/library`.
@@ -252,7 +337,7 @@ impl Library {
                 let (threads, text_at_open) = (options.threads, options.text_at_open);
                 scope.spawn(move || Encoders::new(m, threads, text_at_open))
             });
-            let loaded = State::load(dir, &catalog, options.scalar);
+            let loaded = State::load(dir, &catalog, options.scalar, options.index_build);
             let encoders = encoders
                 .map(|h| {
                     h.join().unwrap_or_else(|_| {
@@ -263,14 +348,50 @@ impl Library {
             (encoders, loaded)
         });
         let (encoders, state) = (encoders?, loaded?);
-        Ok(Self {
+        let library = Self {
             dir: dir.to_path_buf(),
             options,
             catalog: Mutex::new(catalog),
             encoders,
-            state: RwLock::new(state),
+            state: Arc::new(RwLock::new(state)),
             writing: Mutex::new(()),
-        })
+        };
+        library.start_build();
+        Ok(library)
+    }
+
+    /// Build the vector index on a thread of its own if the state waits for one.
+    fn start_build(&self) {
+        let (dimensions, build) = {
+            let state = self.state();
+            match &state.vectors {
+                Some(Vectors::Building { exact, build, .. }) => {
+                    (exact.dimensions(), Arc::clone(build))
+                }
+                _ => return,
+            }
+        };
+        let (dir, state) = (self.dir.clone(), Arc::clone(&self.state));
+        let (scalar, pace) = (self.options.scalar, self.options.build_pace.clone());
+        let spawned = std::thread::Builder::new()
+            .name("vector index build".into())
+            .spawn(move || {
+                let built = build_and_take_over(&dir, &state, dimensions, scalar, pace, &build);
+                if let Err(e) = built {
+                    build.fail(e.to_string());
+                }
+            });
+        if let Err(e) = spawned {
+            if let Some(build) = self.state().vectors.as_ref().and_then(Vectors::build) {
+                build.fail(format!("could not start: {e}"));
+            }
+        }
+    }
+
+    /// How far the background build of the vector index has come, while one runs.
+    pub fn index_build(&self) -> Option<BuildStatus> {
+        let state = self.state();
+        state.vectors.as_ref()?.build().map(|b| b.status())
     }
 
     /// Read the catalog and vector index again if another process changed them since we did.
@@ -284,10 +405,20 @@ impl Library {
             return Ok(());
         }
         // Loaded without the state lock (searches go on meanwhile), then swapped in.
-        let fresh = State::load(&self.dir, &self.catalog(), self.options.scalar)?;
+        let fresh = State::load(
+            &self.dir,
+            &self.catalog(),
+            self.options.scalar,
+            self.options.index_build,
+        )?;
         let mut state = self.state_mut();
         if fresh.generation >= state.generation {
+            if let Some(build) = state.vectors.as_ref().and_then(Vectors::build) {
+                build.cancel();
+            }
             *state = fresh;
+            drop(state);
+            self.start_build();
         }
         Ok(())
     }
@@ -336,7 +467,8 @@ impl Library {
 
     /// Save the vector index as of `generation` (only a writer does this).
     pub(crate) fn save_vector_index(&self, generation: i64) -> Result<()> {
-        match &self.state().vindex {
+        // While the index is being built, the build saves it when done.
+        match self.state().vectors.as_ref().and_then(Vectors::index) {
             Some(v) => v.save(&self.dir, generation),
             None => Ok(()),
         }
@@ -412,6 +544,7 @@ impl Library {
 
     /// Counts from one snapshot of the catalog.
     pub fn status(&self) -> Result<Status> {
+        let index_build = self.index_build();
         self.catalog().snapshot(|catalog| {
             let per_folder = catalog.folder_counts()?;
             let folders = catalog
@@ -431,6 +564,7 @@ impl Library {
                 images: catalog.count_images()?,
                 skipped: catalog.count_skipped()?,
                 folders,
+                index_build,
             })
         })
     }
@@ -631,7 +765,7 @@ impl Library {
     ) -> Result<Results> {
         self.refresh(true)?;
         let state = self.state();
-        let Some(vindex) = &state.vindex else {
+        let Some(vectors) = &state.vectors else {
             return Ok(Results {
                 hits: Vec::new(),
                 cutoff: None,
@@ -651,7 +785,7 @@ impl Library {
         let keep =
             |id: i64| Some(id) != exclude && state.rows.get(&id).is_some_and(|r| filters.keeps(r));
         let needs_filter = exclude.is_some() || !filters.is_empty();
-        let neighbors = vindex.search(
+        let neighbors = vectors.search(
             query,
             limit,
             needs_filter.then_some(&keep as &dyn Fn(i64) -> bool),
@@ -710,30 +844,41 @@ impl Library {
             for id in state.rows.keys().filter(|id| !rows.contains_key(id)) {
                 out.push(format!("image {id} in memory only (a phantom)"));
             }
-            match &state.vindex {
+            match &state.vectors {
                 None if !rows.is_empty() => out.push("no vector index in memory".into()),
                 None => {}
-                Some(v) => {
-                    if v.len() != rows.len() {
+                Some(vectors) => {
+                    if vectors.len() != rows.len() {
                         out.push(format!(
-                            "vector index holds {} vectors, catalog {}",
-                            v.len(),
+                            "vectors in memory: {}, catalog {}",
+                            vectors.len(),
                             rows.len()
                         ));
                     }
                     let mut failed = None;
-                    catalog.for_each_embedding(|id, want| {
-                        let want = match v.stored_form(&want) {
-                            Ok(want) => want,
-                            Err(e) => return failed = Some(e),
-                        };
-                        match v.get(id) {
-                            None => out.push(format!("image {id} missing from the vector index")),
-                            Some(got) if got != want => {
-                                out.push(format!("image {id}: another vector in the vector index"))
+                    catalog.for_each_embedding(|id, want| match vectors {
+                        Vectors::Index(v) => {
+                            let want = match v.stored_form(&want) {
+                                Ok(want) => want,
+                                Err(e) => return failed = Some(e),
+                            };
+                            match v.get(id) {
+                                None => {
+                                    out.push(format!("image {id} missing from the vector index"))
+                                }
+                                Some(got) if got != want => out.push(format!(
+                                    "image {id}: another vector in the vector index"
+                                )),
+                                Some(_) => {}
+                            }
+                        }
+                        Vectors::Building { exact, .. } => match exact.get(id) {
+                            None => out.push(format!("image {id} missing from the exact vectors")),
+                            Some(got) if got != want.as_slice() => {
+                                out.push(format!("image {id}: another vector in the exact vectors"))
                             }
                             Some(_) => {}
-                        }
+                        },
                     })?;
                     if let Some(e) = failed {
                         return Err(e);

@@ -11,6 +11,7 @@ use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 
 use crate::catalog::Catalog;
 use crate::embed::default_threads;
+use crate::vectors::{self, BuildPace, BuildProgress};
 use crate::{Error, Result};
 
 pub const INDEX_FILE: &str = "vectors.usearch";
@@ -47,6 +48,11 @@ struct Stamp {
     count: usize,
     dimensions: usize,
     scalar: Scalar,
+    /// Set on a build's checkpoint: the file holds the catalog's images up to this id (as they
+    /// were then) and nothing after; a later build goes on from there. Never matches a search's
+    /// wish, so a checkpoint is never searched as if complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    built_up_to: Option<i64>,
 }
 
 /// One match: image id and cosine similarity.
@@ -93,6 +99,13 @@ impl VectorIndex {
         Ok(index)
     }
 
+    /// Room for `capacity` vectors, added from up to all cores at once.
+    pub fn reserve_for_parallel_adds(&self, capacity: usize) -> Result<()> {
+        self.index
+            .reserve_capacity_and_threads(capacity.max(self.len()) + 1024, default_threads())
+            .map_err(index_error)
+    }
+
     /// Load `dir/vectors.usearch` if its stamp matches the catalog, else rebuild it from the catalog
     /// and save it. Returns the index and whether it was rebuilt.
     pub fn open(
@@ -101,18 +114,20 @@ impl VectorIndex {
         dimensions: usize,
         scalar: Scalar,
     ) -> Result<(Self, bool)> {
-        let generation = catalog.generation()?;
-        let count = catalog.count_images()? as usize;
-        let want = Stamp {
-            generation,
-            count,
-            dimensions,
-            scalar,
-        };
-        if let Some(index) = Self::load(dir, &want) {
+        if let Some(index) = Self::load_current(dir, catalog, dimensions, scalar)? {
             return Ok((index, false));
         }
-        let index = Self::rebuild(catalog, dimensions, scalar)?;
+        let generation = catalog.generation()?;
+        let never_cancelled = BuildProgress::default();
+        let index = vectors::build(
+            dir,
+            catalog,
+            dimensions,
+            scalar,
+            BuildPace::default(),
+            &never_cancelled,
+        )?
+        .ok_or_else(|| index_error("a build nobody cancelled stopped"))?;
         // Only the library's writer saves: a reader opening mid-run keeps its rebuild in memory
         // (the writer saves its own at the end). A caller that holds the lock saves later itself.
         // Saving is for the next start only: on a full disk the library still opens and searches.
@@ -120,6 +135,34 @@ impl VectorIndex {
             let _ = index.save(dir, generation);
         }
         Ok((index, true))
+    }
+
+    /// The index saved in `dir` if its stamp says it reflects the catalog as it is now.
+    pub fn load_current(
+        dir: &Path,
+        catalog: &Catalog,
+        dimensions: usize,
+        scalar: Scalar,
+    ) -> Result<Option<Self>> {
+        let want = Stamp {
+            generation: catalog.generation()?,
+            count: catalog.count_images()? as usize,
+            dimensions,
+            scalar,
+            built_up_to: None,
+        };
+        Ok(Self::load(dir, &want))
+    }
+
+    /// A build's checkpoint saved in `dir` (see [`Self::save_checkpoint`]), with the id it
+    /// reached, if one of these dimensions and precision is there.
+    pub fn load_checkpoint(dir: &Path, dimensions: usize, scalar: Scalar) -> Option<(Self, i64)> {
+        let stamp = read_stamp(dir)?;
+        let built_up_to = stamp.built_up_to?;
+        if stamp.dimensions != dimensions || stamp.scalar != scalar {
+            return None;
+        }
+        Some((Self::load(dir, &stamp)?, built_up_to))
     }
 
     /// The catalog generation of the index file saved in `dir`, if it has a readable stamp.
@@ -139,29 +182,6 @@ impl VectorIndex {
         }
         index.reserve(want.count + 1024).ok()?;
         Some(index)
-    }
-
-    /// A fresh index of every embedding in the catalog, added from all cores: HNSW inserts
-    /// dominate (~1 ms each), and usearch takes concurrent adds once threads are reserved.
-    pub fn rebuild(catalog: &Catalog, dimensions: usize, scalar: Scalar) -> Result<Self> {
-        const CHUNK: usize = 8192;
-        let index = Self::with_capacity(dimensions, scalar, catalog.count_images()? as usize)?;
-        let mut chunk: Vec<(i64, Vec<f32>)> = Vec::with_capacity(CHUNK);
-        let mut failed = None;
-        let mut flush = |chunk: &mut Vec<(i64, Vec<f32>)>| {
-            if failed.is_none() {
-                failed = index.add_parallel(chunk).err();
-            }
-            chunk.clear();
-        };
-        catalog.for_each_embedding(|id, v| {
-            chunk.push((id, v));
-            if chunk.len() == CHUNK {
-                flush(&mut chunk);
-            }
-        })?;
-        flush(&mut chunk);
-        failed.map_or(Ok(index), Err)
     }
 
     /// Add `items` (new ids) from every core; room must be reserved ([`Self::with_capacity`]).
@@ -187,6 +207,16 @@ impl VectorIndex {
 
     /// Write the index and its stamp (the stamp last, so a crash leaves a stale stamp, not a lie).
     pub fn save(&self, dir: &Path, generation: i64) -> Result<()> {
+        self.save_stamped(dir, generation, None)
+    }
+
+    /// Save a build in progress that holds the catalog's images up to id `built_up_to`: a build
+    /// that stops (a crash, the app closed) goes on from here next time.
+    pub fn save_checkpoint(&self, dir: &Path, built_up_to: i64) -> Result<()> {
+        self.save_stamped(dir, -1, Some(built_up_to))
+    }
+
+    fn save_stamped(&self, dir: &Path, generation: i64, built_up_to: Option<i64>) -> Result<()> {
         let path = dir.join(INDEX_FILE);
         let fail = |reason: String| Error::VectorIndex {
             path: path.clone(),
@@ -207,6 +237,7 @@ impl VectorIndex {
             count: self.len(),
             dimensions: self.dimensions,
             scalar: self.scalar,
+            built_up_to,
         };
         let json = serde_json::to_vec(&stamp).map_err(|e| fail(e.to_string()))?;
         let tmp = dir.join(format!("{STAMP_FILE}.{}.partial", std::process::id()));
@@ -243,6 +274,14 @@ impl VectorIndex {
         self.index.add(id as u64, vector).map_err(index_error)
     }
 
+    pub fn contains(&self, id: i64) -> bool {
+        self.index.contains(id as u64)
+    }
+
+    pub fn dimensions(&self) -> usize {
+        self.dimensions
+    }
+
     pub fn remove(&self, id: i64) -> Result<()> {
         self.index
             .remove(id as u64)
@@ -253,10 +292,13 @@ impl VectorIndex {
     /// `vector` as this index stores it (rounded to its precision): what [`Self::get`] returns for
     /// an id added with it.
     pub fn stored_form(&self, vector: &[f32]) -> Result<Vec<f32>> {
-        let probe = Self::new(self.dimensions, self.scalar)?;
-        probe.add(0, vector)?;
-        probe
-            .get(0)
+        Self::new(self.dimensions, self.scalar)?.round_trip(vector)
+    }
+
+    /// `vector` stored under id 0 of this (scratch) index and read back: its stored form.
+    pub fn round_trip(&self, vector: &[f32]) -> Result<Vec<f32>> {
+        self.add(0, vector)?;
+        self.get(0)
             .ok_or_else(|| index_error("a vector just added cannot be read back"))
     }
 

@@ -29,7 +29,7 @@ impl From<Error> for ApiError {
             }
             Error::ModelMismatch { .. } => "model_mismatch",
             Error::UnknownImage { .. } => "not_found",
-            Error::Busy { .. } => "busy",
+            Error::Busy { .. } | Error::IndexBuilding { .. } => "busy",
             Error::Query(_) => "bad_query",
             Error::Io { .. } => "io",
             Error::Catalog { .. } | Error::VectorIndex { .. } => "library",

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use clipstream_core::watch::FolderWatch;
-use clipstream_core::{Library, Model, Options, Progress, installed, library, model};
+use clipstream_core::{IndexBuild, Library, Model, Options, Progress, installed, library, model};
 use serde::Serialize;
 
 use crate::error::{ApiError, ApiResult};
@@ -165,6 +165,8 @@ impl AppState {
         let options = Options {
             reindex,
             background: true,
+            // The window answers at once; a missing or stale vector index is built meanwhile.
+            index_build: IndexBuild::Background,
             ..Options::default()
         };
         let library = Arc::new(Library::open(

@@ -1,0 +1,281 @@
+//! A library whose vector index is missing opens at once and searches exactly while the index is
+//! built in the background; a build that dies goes on from its checkpoint.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use clipstream_core::catalog::{Catalog, DATABASE};
+use clipstream_core::vectors::{self, BuildPace, BuildProgress};
+use clipstream_core::vindex::{DEFAULT_SCALAR, INDEX_FILE, STAMP_FILE, VectorIndex};
+use clipstream_core::{IndexBuild, Library, Model, Options, Request};
+use common::{index, open_library, repo, shape};
+
+const QUERIES: [&str; 3] = ["a large yellow star", "a small red circle", "a blue square"];
+
+fn folder_of_shapes(dir: &Path, name: &str, shapes: std::ops::Range<usize>) -> PathBuf {
+    let folder = dir.join(name);
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    for n in shapes {
+        std::fs::copy(shape(n), folder.join(format!("{n:05}.png"))).expect("copy");
+    }
+    folder
+}
+
+fn open_with(dir: &Path, build: IndexBuild, pace: BuildPace) -> Library {
+    let model = Model::open(repo().join("models/tiny-clip")).expect("test model opens");
+    let options = Options {
+        index_build: build,
+        build_pace: pace,
+        ..Options::default()
+    };
+    Library::open(dir, Some(&model), options).expect("library opens")
+}
+
+/// Each query's ten best photos, by file name (ids differ between libraries), in name order:
+/// exact search scores in f32 and the index in bf16, so near-ties may swap places.
+fn answers(library: &Library) -> Vec<Vec<String>> {
+    QUERIES
+        .iter()
+        .map(|q| {
+            let mut request = Request::new(*q, 10);
+            request.all = true;
+            let results = library.search(&request).expect("searches");
+            let mut names: Vec<String> = results
+                .hits
+                .iter()
+                .map(|h| {
+                    h.path
+                        .file_name()
+                        .expect("a file")
+                        .to_string_lossy()
+                        .into_owned()
+                })
+                .collect();
+            names.sort();
+            names
+        })
+        .collect()
+}
+
+fn delete_vector_index(dir: &Path) {
+    std::fs::remove_file(dir.join(INDEX_FILE)).expect("delete the index");
+    std::fs::remove_file(dir.join(STAMP_FILE)).expect("delete its stamp");
+}
+
+fn generation(dir: &Path) -> i64 {
+    Catalog::open(&dir.join(DATABASE))
+        .expect("opens")
+        .generation()
+        .expect("reads")
+}
+
+fn wait_for_the_index(library: &Library) {
+    let started = Instant::now();
+    while let Some(build) = library.index_build() {
+        assert!(build.failed.is_none(), "the build failed: {build:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "still building after 2 minutes: {build:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn without_its_vector_index_a_library_answers_at_once_and_the_same_while_it_is_built() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let lib_dir = tmp.path().join("library");
+    let first = folder_of_shapes(tmp.path(), "first", 0..150);
+    let later = folder_of_shapes(tmp.path(), "later", 150..200);
+    let expected_before = {
+        let library = open_library(&lib_dir);
+        library.add_folder(&first).expect("adds");
+        index(&library);
+        answers(&library)
+    };
+    // What the finished library must answer: the same photos indexed from scratch.
+    let expected_after = {
+        let other = tmp.path().join("reference");
+        let library = open_library(&other);
+        library.add_folder(&first).expect("adds");
+        library.add_folder(&later).expect("adds");
+        index(&library);
+        answers(&library)
+    };
+    assert_ne!(
+        expected_before, expected_after,
+        "the later photos change the answers"
+    );
+    delete_vector_index(&lib_dir);
+
+    // The build is held after its first page while the test searches and indexes more.
+    let held = Arc::new(AtomicBool::new(false));
+    let pace = BuildPace {
+        page: 30,
+        checkpoint_every: Duration::ZERO,
+        held: Some(Arc::clone(&held)),
+    };
+    held.store(true, Ordering::Relaxed);
+    let library = open_with(&lib_dir, IndexBuild::Background, pace);
+    let status = library.status().expect("status").index_build;
+    assert!(
+        status
+            .as_ref()
+            .is_some_and(|s| s.done == 0 && s.failed.is_none()),
+        "{status:?}"
+    );
+    assert_eq!(answers(&library), expected_before);
+    assert_eq!(
+        library.cache_differences().expect("compares"),
+        Vec::<String>::new()
+    );
+
+    // Photos indexed while the build may still run reach the finished index too.
+    library.add_folder(&later).expect("adds");
+    index(&library);
+    assert_eq!(
+        library.cache_differences().expect("compares"),
+        Vec::<String>::new()
+    );
+    assert_eq!(answers(&library), expected_after);
+    let status = library.index_build().expect("still building");
+    assert_eq!((status.done, status.total), (0, 150), "{status:?}");
+
+    held.store(false, Ordering::Relaxed);
+    wait_for_the_index(&library);
+    assert_eq!(library.index_build(), None);
+    assert_eq!(
+        library.cache_differences().expect("compares"),
+        Vec::<String>::new()
+    );
+    assert_eq!(answers(&library), expected_after);
+    // Saved for the next start, stamped with the catalog as it is now.
+    assert_eq!(
+        VectorIndex::saved_generation(&lib_dir),
+        Some(generation(&lib_dir))
+    );
+    drop(library);
+    let reopened = open_with(&lib_dir, IndexBuild::Background, BuildPace::default());
+    assert_eq!(
+        reopened.index_build(),
+        None,
+        "the saved index loads as it is"
+    );
+    assert_eq!(answers(&reopened), expected_after);
+}
+
+/// The library the crash test's child process builds in, and the page size at which its build
+/// saves a checkpoint and aborts (the hook of `vectors::build`).
+const CHILD_LIBRARY: &str = "CLIPSTREAM_TEST_CHILD_LIBRARY";
+const ABORT_HOOK: &str = "CLIPSTREAM_TEST_ABORT_AFTER_INDEX_CHECKPOINT";
+
+/// Run by the crash test in a process of its own (ignored otherwise): open the library, whose
+/// background build then dies at its first checkpoint.
+#[test]
+#[ignore = "the crash test runs it in a child process"]
+fn child_builds_until_the_hook_aborts_it() {
+    let Some(dir) = std::env::var_os(CHILD_LIBRARY) else {
+        return;
+    };
+    let library = open_with(
+        Path::new(&dir),
+        IndexBuild::Background,
+        BuildPace::default(),
+    );
+    std::thread::sleep(Duration::from_secs(60));
+    panic!("still alive after 60 s: {:?}", library.index_build());
+}
+
+#[test]
+fn a_build_that_dies_goes_on_from_its_checkpoint() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let lib_dir = tmp.path().join("library");
+    let kept = folder_of_shapes(tmp.path(), "kept", 0..40);
+    let removed = folder_of_shapes(tmp.path(), "removed", 40..60);
+    {
+        let library = open_library(&lib_dir);
+        library.add_folder(&kept).expect("adds");
+        index(&library);
+        library.add_folder(&removed).expect("adds");
+        index(&library);
+    }
+    delete_vector_index(&lib_dir);
+
+    let child = Command::new(std::env::current_exe().expect("the test binary"))
+        .args([
+            "--exact",
+            "child_builds_until_the_hook_aborts_it",
+            "--ignored",
+        ])
+        .env(CHILD_LIBRARY, &lib_dir)
+        .env(ABORT_HOOK, "25")
+        .output()
+        .expect("runs");
+    assert_eq!(
+        child.status.code(),
+        None,
+        "killed by the hook's abort, not ended: {}{}",
+        String::from_utf8_lossy(&child.stdout),
+        String::from_utf8_lossy(&child.stderr)
+    );
+    let catalog = Catalog::open(&lib_dir.join(DATABASE)).expect("opens");
+    let dim = 64;
+    let (checkpoint, built_up_to) =
+        VectorIndex::load_checkpoint(&lib_dir, dim, DEFAULT_SCALAR).expect("a checkpoint");
+    assert_eq!((checkpoint.len(), built_up_to), (25, 25));
+    drop(checkpoint);
+
+    // Two ways on from the same checkpoint: with the catalog as it was, and after a folder of
+    // the images it holds left the catalog (its ids must leave the index too).
+    let copy = tmp.path().join("copy");
+    std::fs::create_dir_all(&copy).expect("mkdir");
+    for entry in std::fs::read_dir(&lib_dir).expect("list") {
+        let entry = entry.expect("entry");
+        if entry.file_type().expect("type").is_file() {
+            std::fs::copy(entry.path(), copy.join(entry.file_name())).expect("copy");
+        }
+    }
+    let kept_folder = catalog
+        .folders()
+        .expect("folders")
+        .into_iter()
+        .find(|f| f.path.ends_with("kept"))
+        .expect("the kept folder");
+    let copy_catalog = Catalog::open(&copy.join(DATABASE)).expect("opens");
+    copy_catalog.remove_folder(kept_folder.id).expect("removes");
+
+    for (dir, catalog, resumed, count) in
+        [(&lib_dir, &catalog, 25, 60), (&copy, &copy_catalog, 0, 20)]
+    {
+        let progress = BuildProgress::default();
+        let index = vectors::build(
+            dir,
+            catalog,
+            dim,
+            DEFAULT_SCALAR,
+            BuildPace::default(),
+            &progress,
+        )
+        .expect("builds")
+        .expect("not cancelled");
+        let status = progress.status();
+        assert_eq!(
+            (status.resumed, status.done, status.total),
+            (resumed, count, count)
+        );
+        assert_eq!(index.len() as u64, count);
+        catalog
+            .for_each_embedding(|id, want| {
+                assert_eq!(
+                    index.get(id),
+                    Some(index.stored_form(&want).expect("rounds"))
+                );
+            })
+            .expect("reads");
+    }
+}

@@ -373,6 +373,7 @@ impl Library {
         };
         let (dir, state) = (self.dir.clone(), Arc::clone(&self.state));
         let (scalar, pace) = (self.options.scalar, self.options.build_pace.clone());
+        let unstarted = Arc::clone(&build);
         let spawned = std::thread::Builder::new()
             .name("vector index build".into())
             .spawn(move || {
@@ -382,9 +383,7 @@ impl Library {
                 }
             });
         if let Err(e) = spawned {
-            if let Some(build) = self.state().vectors.as_ref().and_then(Vectors::build) {
-                build.fail(format!("could not start: {e}"));
-            }
+            unstarted.fail(format!("could not start: {e}"));
         }
     }
 

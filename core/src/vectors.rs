@@ -322,8 +322,9 @@ pub fn build(
         None => (VectorIndex::new(dimensions, scalar)?, 0),
     };
     index.reserve_for_parallel_adds(total)?;
-    // The checkpoint's images were the catalog's then: each is checked against the catalog now
-    // (ids are reused after a delete), and those gone since are removed.
+    // The checkpoint's images were the catalog's then: those gone since are removed, and each
+    // kept one must still hold the catalog's embedding (ids are never given twice, so this is a
+    // guard against a checkpoint of something else, cheap beside the inserts).
     let probe = VectorIndex::new(dimensions, scalar)?;
     let mut kept_ids = HashSet::new();
     let mut after = 0;

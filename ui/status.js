@@ -29,10 +29,28 @@ export function refreshStatus() {
   return newest;
 }
 
+let buildPoll = null;
+
 function renderBanner() {
   const b = $("banner");
   b.hidden = true;
   b.className = "banner";
+  // A missing or stale search index is built in the background: say how far, ask again soon.
+  const build = current.library?.index_build;
+  clearTimeout(buildPoll);
+  if (build && current.mode !== "demo") {
+    b.hidden = false;
+    if (build.failed) {
+      b.classList.add("warning");
+      b.textContent = `Fast search could not be prepared (${build.failed}). Searching still works, more slowly.`;
+      return;
+    }
+    const percent = build.total ? Math.floor((100 * build.done) / build.total) : 0;
+    b.textContent = `Preparing fast search: ${percent}% of ${build.total.toLocaleString()} photos. `
+      + "Searching works meanwhile, a little more slowly.";
+    buildPoll = setTimeout(refreshStatus, 1000);
+    return;
+  }
   // Past the system's watch limit new photos show up only at the next periodic scan: say so.
   const limited = (current.watching || []).find((w) => w.polled && w.polled.includes("max_user_watches"));
   if (limited && current.mode !== "demo") {

@@ -62,6 +62,9 @@ pub struct Options {
     /// open at once and search exactly while it is built in the background (the app).
     pub index_build: IndexBuild,
     pub build_pace: BuildPace,
+    /// Use the saved vector index in place, memory-mapped (its pages are the page cache's, not
+    /// the process's heap), rather than reading it into memory.
+    pub map_index: bool,
 }
 
 /// See [`Options::index_build`].
@@ -86,6 +89,7 @@ impl Default for Options {
             reindex: false,
             index_build: IndexBuild::AtOpen,
             build_pace: BuildPace::default(),
+            map_index: true,
         }
     }
 }
@@ -144,23 +148,25 @@ impl State {
     /// Everything from one snapshot of the catalog (the vector index from its file when the
     /// file's stamp matches, else rebuilt now or, with [`IndexBuild::Background`], every
     /// embedding for exact search until the caller's build is done).
-    fn load(dir: &Path, catalog: &Catalog, scalar: Scalar, build: IndexBuild) -> Result<Self> {
+    fn load(dir: &Path, catalog: &Catalog, options: &Options) -> Result<Self> {
+        let (scalar, map) = (options.scalar, options.map_index);
         catalog.snapshot(|catalog| {
             let vectors = match embedding_dim(catalog)? {
                 None => None,
-                Some(dim) => Some(
-                    match (VectorIndex::load_current(dir, catalog, dim, scalar)?, build) {
+                Some(dim) => {
+                    let saved = VectorIndex::load_current(dir, catalog, dim, scalar, map)?;
+                    Some(match (saved, options.index_build) {
                         (Some(index), _) => Vectors::Index(index),
                         (None, IndexBuild::AtOpen) => {
-                            Vectors::Index(VectorIndex::open(dir, catalog, dim, scalar)?.0)
+                            Vectors::Index(VectorIndex::open(dir, catalog, dim, scalar, map)?.0)
                         }
                         (None, IndexBuild::Background) => Vectors::Building {
                             exact: ExactVectors::from_catalog(catalog, dim)?,
                             build: Arc::new(BuildProgress::default()),
                             touched: HashSet::new(),
                         },
-                    },
-                ),
+                    })
+                }
             };
             Ok(State {
                 vectors,
@@ -251,7 +257,7 @@ fn build_and_take_over(
     build: &Arc<BuildProgress>,
 ) -> Result<()> {
     let catalog = Catalog::open(&dir.join(catalog::DATABASE))?;
-    let Some(index) = vectors::build(dir, &catalog, dimensions, scalar, pace, build)? else {
+    let Some(mut index) = vectors::build(dir, &catalog, dimensions, scalar, pace, build)? else {
         return Ok(());
     };
     let generation = {
@@ -281,7 +287,7 @@ fn build_and_take_over(
     if let Ok(_writer) = lock::try_acquire(dir) {
         let state = state.read().unwrap_or_else(|p| p.into_inner());
         if let Some(index) = state.vectors.as_ref().and_then(Vectors::index) {
-            index.save(dir, generation)?;
+            index.save(dir, generation)?; // built in memory: nothing to swap
         }
     }
     Ok(())
@@ -337,7 +343,7 @@ impl Library {
                 let (threads, text_at_open) = (options.threads, options.text_at_open);
                 scope.spawn(move || Encoders::new(m, threads, text_at_open))
             });
-            let loaded = State::load(dir, &catalog, options.scalar, options.index_build);
+            let loaded = State::load(dir, &catalog, &options);
             let encoders = encoders
                 .map(|h| {
                     h.join().unwrap_or_else(|_| {
@@ -404,12 +410,7 @@ impl Library {
             return Ok(());
         }
         // Loaded without the state lock (searches go on meanwhile), then swapped in.
-        let fresh = State::load(
-            &self.dir,
-            &self.catalog(),
-            self.options.scalar,
-            self.options.index_build,
-        )?;
+        let fresh = State::load(&self.dir, &self.catalog(), &self.options)?;
         let mut state = self.state_mut();
         if fresh.generation >= state.generation {
             if let Some(build) = state.vectors.as_ref().and_then(Vectors::build) {
@@ -465,12 +466,24 @@ impl Library {
     }
 
     /// Save the vector index as of `generation` (only a writer does this).
+    /// Callers hold the writer slot, so nothing is absorbed between the save and the swap.
     pub(crate) fn save_vector_index(&self, generation: i64) -> Result<()> {
-        // While the index is being built, the build saves it when done.
-        match self.state().vectors.as_ref().and_then(Vectors::index) {
-            Some(v) => v.save(&self.dir, generation),
-            None => Ok(()),
+        // While the index is being built, the build saves it when done. Searches go on during
+        // the write; the view of a rewritten file takes the old one's place after it.
+        let rewritten = match self.state().vectors.as_ref().and_then(Vectors::index) {
+            Some(v) => v.save(&self.dir, generation)?,
+            None => return Ok(()),
+        };
+        if let Some(fresh) = rewritten
+            && let Some(v) = self
+                .state_mut()
+                .vectors
+                .as_mut()
+                .and_then(Vectors::index_mut)
+        {
+            *v = fresh;
         }
+        Ok(())
     }
 
     pub(crate) fn encoders(&self) -> Result<&Encoders> {
@@ -536,7 +549,8 @@ impl Library {
         // Locks 3 then 4, in order.
         self.state_mut()
             .absorb(&self.catalog(), changes, self.options.scalar)?;
-        self.save_vector_index(self.state().generation)?;
+        let generation = self.state().generation;
+        self.save_vector_index(generation)?;
         thumbnail::prune(&self.dir, &self.catalog().hashes()?);
         Ok(())
     }

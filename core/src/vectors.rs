@@ -83,6 +83,13 @@ impl Vectors {
         }
     }
 
+    pub fn index_mut(&mut self) -> Option<&mut VectorIndex> {
+        match self {
+            Vectors::Index(index) => Some(index),
+            Vectors::Building { .. } => None,
+        }
+    }
+
     /// How far the build has come, while there is one.
     pub fn build(&self) -> Option<&Arc<BuildProgress>> {
         match self {
@@ -317,7 +324,7 @@ pub fn build(
     };
     let total = catalog.count_images()? as usize;
     progress.total.store(total as u64, Ordering::Relaxed);
-    let (index, built_up_to) = match VectorIndex::load_checkpoint(dir, dimensions, scalar) {
+    let (mut index, built_up_to) = match VectorIndex::load_checkpoint(dir, dimensions, scalar) {
         Some(checkpoint) => checkpoint,
         None => (VectorIndex::new(dimensions, scalar)?, 0),
     };
@@ -325,7 +332,7 @@ pub fn build(
     // The checkpoint's images were the catalog's then: those gone since are removed, and each
     // kept one must still hold the catalog's embedding (ids are never given twice, so this is a
     // guard against a checkpoint of something else, cheap beside the inserts).
-    let probe = VectorIndex::new(dimensions, scalar)?;
+    let mut probe = VectorIndex::new(dimensions, scalar)?;
     let mut kept_ids = HashSet::new();
     let mut after = 0;
     let mut last_checkpoint = Instant::now();

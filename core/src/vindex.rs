@@ -4,6 +4,7 @@
 //! the catalog generation it reflects. Missing, unreadable, or stale (another generation, another
 //! count) → rebuilt from SQLite.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -66,6 +67,18 @@ pub struct VectorIndex {
     index: Index,
     dimensions: usize,
     scalar: Scalar,
+    /// Set when `index` is a read-only view of a saved file; changes then go here.
+    viewed: Option<Viewed>,
+}
+
+/// A saved index used in place: memory-mapped, so its pages are the page cache's, shared and
+/// dropped under pressure, not this process's heap (~145 MiB at 100k photos). Images added since
+/// go to a small index in memory; those of the file removed or replaced since are filtered out.
+struct Viewed {
+    file: PathBuf,
+    added: Box<VectorIndex>,
+    added_ids: HashSet<i64>,
+    removed: HashSet<i64>,
 }
 
 impl VectorIndex {
@@ -84,6 +97,7 @@ impl VectorIndex {
             index,
             dimensions,
             scalar,
+            viewed: None,
         };
         out.reserve(1024)?;
         Ok(out)
@@ -113,8 +127,9 @@ impl VectorIndex {
         catalog: &Catalog,
         dimensions: usize,
         scalar: Scalar,
+        map: bool,
     ) -> Result<(Self, bool)> {
-        if let Some(index) = Self::load_current(dir, catalog, dimensions, scalar)? {
+        if let Some(index) = Self::load_current(dir, catalog, dimensions, scalar, map)? {
             return Ok((index, false));
         }
         let generation = catalog.generation()?;
@@ -132,17 +147,19 @@ impl VectorIndex {
         // (the writer saves its own at the end). A caller that holds the lock saves later itself.
         // Saving is for the next start only: on a full disk the library still opens and searches.
         if let Ok(_writer) = crate::lock::try_acquire(dir) {
-            let _ = index.save(dir, generation);
+            let _ = index.save(dir, generation); // in memory: nothing to swap
         }
         Ok((index, true))
     }
 
-    /// The index saved in `dir` if its stamp says it reflects the catalog as it is now.
+    /// The index saved in `dir` if its stamp says it reflects the catalog as it is now: viewed in
+    /// place (memory-mapped) with `map`, else read into memory.
     pub fn load_current(
         dir: &Path,
         catalog: &Catalog,
         dimensions: usize,
         scalar: Scalar,
+        map: bool,
     ) -> Result<Option<Self>> {
         let want = Stamp {
             generation: catalog.generation()?,
@@ -151,7 +168,7 @@ impl VectorIndex {
             scalar,
             built_up_to: None,
         };
-        Ok(Self::load(dir, &want))
+        Ok(Self::load(dir, &want, map))
     }
 
     /// A build's checkpoint saved in `dir` (see [`Self::save_checkpoint`]), with the id it
@@ -162,7 +179,7 @@ impl VectorIndex {
         if stamp.dimensions != dimensions || stamp.scalar != scalar {
             return None;
         }
-        Some((Self::load(dir, &stamp)?, built_up_to))
+        Some((Self::load(dir, &stamp, false)?, built_up_to))
     }
 
     /// The catalog generation of the index file saved in `dir`, if it has a readable stamp.
@@ -170,22 +187,40 @@ impl VectorIndex {
         Some(read_stamp(dir)?.generation)
     }
 
-    fn load(dir: &Path, want: &Stamp) -> Option<Self> {
+    /// The saved index if its stamp is `want`: viewed in place, or read into memory (to add to it
+    /// from many threads, as a build does).
+    fn load(dir: &Path, want: &Stamp, view: bool) -> Option<Self> {
         let stamp = read_stamp(dir)?;
         if &stamp != want {
             return None;
         }
-        let index = Self::new(want.dimensions, want.scalar).ok()?;
-        index.index.load(dir.join(INDEX_FILE).to_str()?).ok()?;
+        let file = dir.join(INDEX_FILE);
+        let mut index = Self::new(want.dimensions, want.scalar).ok()?;
+        if view {
+            index.index.view(file.to_str()?).ok()?;
+            index.viewed = Some(Viewed {
+                file,
+                added: Box::new(Self::new(want.dimensions, want.scalar).ok()?),
+                added_ids: HashSet::new(),
+                removed: HashSet::new(),
+            });
+        } else {
+            index.index.load(file.to_str()?).ok()?;
+        }
         if index.index.size() != want.count || index.index.dimensions() != want.dimensions {
             return None;
         }
-        index.reserve(want.count + 1024).ok()?;
+        if !view {
+            index.reserve(want.count + 1024).ok()?;
+        }
         Some(index)
     }
 
     /// Add `items` (new ids) from every core; room must be reserved ([`Self::with_capacity`]).
     pub fn add_parallel(&self, items: &[(i64, Vec<f32>)]) -> Result<()> {
+        if self.viewed.is_some() {
+            return Err(index_error("a viewed index takes no parallel adds"));
+        }
         let per_thread = items.len().div_ceil(default_threads()).max(1);
         std::thread::scope(|scope| {
             let workers: Vec<_> = items
@@ -206,8 +241,58 @@ impl VectorIndex {
     }
 
     /// Write the index and its stamp (the stamp last, so a crash leaves a stale stamp, not a lie).
-    pub fn save(&self, dir: &Path, generation: i64) -> Result<()> {
-        self.save_stamped(dir, generation, None)
+    /// A viewed index with changes is written with them applied, and the view of the new file is
+    /// returned to use in its place.
+    pub fn save(&self, dir: &Path, generation: i64) -> Result<Option<VectorIndex>> {
+        let Some(viewed) = &self.viewed else {
+            return self.save_stamped(dir, generation, None).map(|()| None);
+        };
+        let path = dir.join(INDEX_FILE);
+        if viewed.file == path && viewed.added_ids.is_empty() && viewed.removed.is_empty() {
+            // The file already holds exactly this: only the stamp is new.
+            return self.write_stamp(dir, generation, None).map(|()| None);
+        }
+        // The file with the changes since applied, in memory, saved; then viewed in its place.
+        let mut full = Self::new(self.dimensions, self.scalar)?;
+        let fail = |reason: String| Error::VectorIndex {
+            path: viewed.file.clone(),
+            reason,
+        };
+        full.index
+            .load(
+                viewed
+                    .file
+                    .to_str()
+                    .ok_or_else(|| fail("path is not UTF-8".into()))?,
+            )
+            .map_err(|e| fail(e.to_string()))?;
+        full.reserve(full.len() + viewed.added_ids.len() + 1024)?;
+        for &id in &viewed.removed {
+            full.remove(id)?;
+        }
+        for &id in &viewed.added_ids {
+            let vector = viewed
+                .added
+                .get(id)
+                .ok_or_else(|| index_error("an added vector cannot be read back"))?;
+            full.add(id, &vector)?;
+        }
+        full.save_stamped(dir, generation, None)?;
+        let mut viewed_again = Self::new(self.dimensions, self.scalar)?;
+        viewed_again
+            .index
+            .view(path.to_str().unwrap_or_default())
+            .map_err(|e| Error::VectorIndex {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+        viewed_again.viewed = Some(Viewed {
+            file: path,
+            added: Box::new(Self::new(self.dimensions, self.scalar)?),
+            added_ids: HashSet::new(),
+            removed: HashSet::new(),
+        });
+        Ok(Some(viewed_again))
     }
 
     /// Save a build in progress that holds the catalog's images up to id `built_up_to`: a build
@@ -232,6 +317,14 @@ impl VectorIndex {
             )
             .map_err(|e| fail(e.to_string()))?;
         std::fs::rename(&tmp, &path).map_err(|e| fail(e.to_string()))?;
+        self.write_stamp(dir, generation, built_up_to)
+    }
+
+    fn write_stamp(&self, dir: &Path, generation: i64, built_up_to: Option<i64>) -> Result<()> {
+        let fail = |reason: String| Error::VectorIndex {
+            path: dir.join(STAMP_FILE),
+            reason,
+        };
         let stamp = Stamp {
             generation,
             count: self.len(),
@@ -264,7 +357,14 @@ impl VectorIndex {
         self.index.reserve(capacity).map_err(index_error)
     }
 
-    pub fn add(&self, id: i64, vector: &[f32]) -> Result<()> {
+    pub fn add(&mut self, id: i64, vector: &[f32]) -> Result<()> {
+        if let Some(viewed) = &mut self.viewed {
+            if self.index.contains(id as u64) {
+                viewed.removed.insert(id);
+            }
+            viewed.added_ids.insert(id);
+            return viewed.added.add(id, vector);
+        }
         if self.index.size() + 1 > self.index.capacity() {
             self.reserve((self.index.capacity() * 2).max(1024))?;
         }
@@ -275,14 +375,29 @@ impl VectorIndex {
     }
 
     pub fn contains(&self, id: i64) -> bool {
-        self.index.contains(id as u64)
+        match &self.viewed {
+            Some(viewed) => {
+                viewed.added_ids.contains(&id)
+                    || (self.index.contains(id as u64) && !viewed.removed.contains(&id))
+            }
+            None => self.index.contains(id as u64),
+        }
     }
 
     pub fn dimensions(&self) -> usize {
         self.dimensions
     }
 
-    pub fn remove(&self, id: i64) -> Result<()> {
+    pub fn remove(&mut self, id: i64) -> Result<()> {
+        if let Some(viewed) = &mut self.viewed {
+            if viewed.added_ids.remove(&id) {
+                viewed.added.remove(id)?;
+            }
+            if self.index.contains(id as u64) {
+                viewed.removed.insert(id);
+            }
+            return Ok(());
+        }
         self.index
             .remove(id as u64)
             .map(|_| ())
@@ -296,7 +411,7 @@ impl VectorIndex {
     }
 
     /// `vector` stored under id 0 of this (scratch) index and read back: its stored form.
-    pub fn round_trip(&self, vector: &[f32]) -> Result<Vec<f32>> {
+    pub fn round_trip(&mut self, vector: &[f32]) -> Result<Vec<f32>> {
         self.add(0, vector)?;
         self.get(0)
             .ok_or_else(|| index_error("a vector just added cannot be read back"))
@@ -304,6 +419,14 @@ impl VectorIndex {
 
     /// The vector stored for `id`, in the index's precision, if it holds one.
     pub fn get(&self, id: i64) -> Option<Vec<f32>> {
+        if let Some(viewed) = &self.viewed {
+            if viewed.added_ids.contains(&id) {
+                return viewed.added.get(id);
+            }
+            if viewed.removed.contains(&id) {
+                return None;
+            }
+        }
         let mut out = vec![0f32; self.dimensions];
         match self.index.get(id as u64, &mut out) {
             Ok(found) if found > 0 => Some(out),
@@ -312,7 +435,10 @@ impl VectorIndex {
     }
 
     pub fn len(&self) -> usize {
-        self.index.size()
+        match &self.viewed {
+            Some(viewed) => self.index.size() - viewed.removed.len() + viewed.added_ids.len(),
+            None => self.index.size(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -327,6 +453,32 @@ impl VectorIndex {
         keep: Option<&dyn Fn(i64) -> bool>,
     ) -> Result<Vec<Neighbor>> {
         if self.is_empty() || k == 0 {
+            return Ok(Vec::new());
+        }
+        let Some(viewed) = &self.viewed else {
+            return self.search_own(query, k, keep);
+        };
+        // The file's images not removed since, and those added since, best first.
+        let mut found = if viewed.removed.is_empty() {
+            self.search_own(query, k, keep)?
+        } else {
+            let kept = |id: i64| !viewed.removed.contains(&id) && keep.is_none_or(|keep| keep(id));
+            self.search_own(query, k, Some(&kept))?
+        };
+        found.extend(viewed.added.search(query, k, keep)?);
+        found.sort_unstable_by(|a, b| b.score.total_cmp(&a.score));
+        found.truncate(k);
+        Ok(found)
+    }
+
+    /// Search `index` alone (not the changes made to a viewed one).
+    fn search_own(
+        &self,
+        query: &[f32],
+        k: usize,
+        keep: Option<&dyn Fn(i64) -> bool>,
+    ) -> Result<Vec<Neighbor>> {
+        if self.index.size() == 0 {
             return Ok(Vec::new());
         }
         let matches = match keep {
@@ -350,11 +502,14 @@ impl VectorIndex {
     /// How many candidates a search explores (HNSW `ef`): higher is slower and more exact.
     pub fn set_expansion_search(&self, ef: usize) {
         self.index.change_expansion_search(ef);
+        if let Some(viewed) = &self.viewed {
+            viewed.added.set_expansion_search(ef);
+        }
     }
 
     /// Bytes of memory the index holds.
     pub fn memory_usage(&self) -> usize {
-        self.index.memory_usage()
+        self.index.memory_usage() + self.viewed.as_ref().map_or(0, |v| v.added.memory_usage())
     }
 }
 

@@ -169,6 +169,57 @@ fn without_its_vector_index_a_library_answers_at_once_and_the_same_while_it_is_b
     assert_eq!(answers(&reopened), expected_after);
 }
 
+#[test]
+fn a_saved_index_used_in_place_takes_changes_and_saves_them() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let lib_dir = tmp.path().join("library");
+    let first = folder_of_shapes(tmp.path(), "first", 0..80);
+    let second = folder_of_shapes(tmp.path(), "second", 80..120);
+    let reference = |folders: &[&Path]| {
+        let library = open_library(&tmp.path().join(format!("reference-{}", folders.len())));
+        for f in folders {
+            library.add_folder(f).expect("adds");
+        }
+        index(&library);
+        answers(&library)
+    };
+    {
+        let library = open_library(&lib_dir);
+        library.add_folder(&first).expect("adds");
+        index(&library);
+    }
+    // Opened again, the index is the saved file, viewed: photos added, then a folder of the
+    // file's photos removed, go to its changes; each step equals a library built from scratch.
+    let library = open_library(&lib_dir);
+    library.add_folder(&second).expect("adds");
+    index(&library);
+    assert_eq!(
+        library.cache_differences().expect("compares"),
+        Vec::<String>::new()
+    );
+    assert_eq!(answers(&library), reference(&[&first, &second]));
+    let first_id = library.folder_at(&first).expect("a folder").id;
+    library.remove_folder(first_id).expect("removes");
+    assert_eq!(
+        library.cache_differences().expect("compares"),
+        Vec::<String>::new()
+    );
+    let only_second = reference(&[&second]);
+    assert_eq!(answers(&library), only_second);
+    // Saved with the changes: it loads as it is and answers the same.
+    assert_eq!(
+        VectorIndex::saved_generation(&lib_dir),
+        Some(generation(&lib_dir))
+    );
+    drop(library);
+    let reopened = open_library(&lib_dir);
+    assert_eq!(
+        reopened.cache_differences().expect("compares"),
+        Vec::<String>::new()
+    );
+    assert_eq!(answers(&reopened), only_second);
+}
+
 /// The library the crash test's child process builds in, and the page size at which its build
 /// saves a checkpoint and aborts (the hook of `vectors::build`).
 const CHILD_LIBRARY: &str = "CLIPSTREAM_TEST_CHILD_LIBRARY";

@@ -298,8 +298,10 @@ def app_library(source: Path, work: Path) -> Path:
     return work
 
 
-def rss_mb(pid_names: tuple[str, ...]) -> dict:
-    """Resident memory of each process whose name starts with one of `pid_names`, in MB."""
+def rss_mb(pid_names: tuple[str, ...], field: str = "VmRSS") -> dict:
+    """Resident memory of each process whose name starts with one of `pid_names`, in MB: all of
+    it (VmRSS), or its anonymous part (RssAnon) or file pages (RssFile: a memory-mapped file's
+    pages are the page cache's, shared, dropped under pressure)."""
     found: dict[str, float] = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -309,7 +311,7 @@ def rss_mb(pid_names: tuple[str, ...]) -> dict:
             if not name.startswith(pid_names):
                 continue
             for line in (proc / "status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+                if line.startswith(f"{field}:"):
                     found[name] = found.get(name, 0) + int(line.split()[1]) / 1024
         except OSError:
             continue
@@ -379,6 +381,10 @@ def measure(args, library: Path, extra_env: dict, fling_frames: int) -> dict:
         result["typing"] = typing(s)
         time.sleep(5)
         result["rss_mb_idle_after_search"] = rss_mb(("clipstream-app", "WebKitWebProces", "WebKitNetworkPr"))
+        result["app_rss_mb_idle_after_search_split"] = {
+            "anon": rss_mb(("clipstream-app",), "RssAnon").get("clipstream-app"),
+            "file": rss_mb(("clipstream-app",), "RssFile").get("clipstream-app"),
+        }
     return result
 
 

@@ -756,8 +756,9 @@ impl Decoder<'_> {
 /// the scheduler gives a normal thread ~10 times its share when both want the core).
 const BACKGROUND_PRIORITY: u8 = 25;
 
-/// Lower this thread's scheduling priority; a failure only means it runs at normal priority.
-fn lower_priority() {
+/// Lower this thread's scheduling priority (threads it starts inherit it); a failure only means
+/// it runs at normal priority.
+pub(crate) fn lower_priority() {
     if let Ok(value) = thread_priority::ThreadPriorityValue::try_from(BACKGROUND_PRIORITY) {
         let _ = thread_priority::set_current_thread_priority(
             thread_priority::ThreadPriority::Crossplatform(value),

@@ -52,7 +52,8 @@ pub struct Options {
     pub max_pixels: u64,
     /// Files larger than this are skipped unread.
     pub max_file_bytes: u64,
-    /// Index at low priority (the app: searches and the window stay quick while it runs).
+    /// Index, and build the vector index in the background, at low priority (the app: searches
+    /// and the window stay quick while they run).
     pub background: bool,
     /// Load the text model when the library opens (else on the first search).
     pub text_at_open: bool,
@@ -380,9 +381,14 @@ impl Library {
         let (dir, state) = (self.dir.clone(), Arc::clone(&self.state));
         let (scalar, pace) = (self.options.scalar, self.options.build_pace.clone());
         let unstarted = Arc::clone(&build);
+        let low_priority = self.options.background;
         let spawned = std::thread::Builder::new()
             .name("vector index build".into())
             .spawn(move || {
+                if low_priority {
+                    // The first searches and the window come first; the index can wait.
+                    crate::index::lower_priority();
+                }
                 let built = build_and_take_over(&dir, &state, dimensions, scalar, pace, &build);
                 if let Err(e) = built {
                     build.fail(e.to_string());

@@ -312,31 +312,25 @@ fn ms_since(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
 }
 
-/// This process's resident memory now and at its peak, in MB (10^6 bytes), from /proc.
+/// A memory field of this process's /proc status (`VmRSS:`, …), in MB (10^6 bytes).
+fn memory_field(name: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        .map_or(f64::NAN, |kib| kib * 1024.0 / 1e6)
+}
+
+/// This process's resident memory now and at its peak, in MB.
 fn rss_mb() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-            .map_or(f64::NAN, |kib| kib * 1024.0 / 1e6)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
+    (memory_field("VmRSS:"), memory_field("VmHWM:"))
 }
 
 /// This process's resident memory now, split: anonymous (heap; this process's alone) and file
 /// pages (a memory-mapped vector index: page cache, shared, dropped under pressure), in MB.
 fn rss_split_mb() -> serde_json::Value {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-            .map_or(f64::NAN, |kib| kib * 1024.0 / 1e6)
-    };
-    serde_json::json!({ "anon": field("RssAnon:"), "file": field("RssFile:") })
+    serde_json::json!({ "anon": memory_field("RssAnon:"), "file": memory_field("RssFile:") })
 }
 
 fn cosine(a: &[f32], b: &[f32]) -> f64 {

@@ -161,11 +161,14 @@ impl State {
                         (None, IndexBuild::AtOpen) => {
                             Vectors::Index(VectorIndex::open(dir, catalog, dim, scalar, map)?.0)
                         }
-                        (None, IndexBuild::Background) => Vectors::Building {
-                            exact: ExactVectors::from_catalog(catalog, dim)?,
-                            build: Arc::new(BuildProgress::default()),
-                            touched: HashSet::new(),
-                        },
+                        (None, IndexBuild::Background) => {
+                            let exact = ExactVectors::from_catalog(catalog, dim)?;
+                            Vectors::Building {
+                                build: Arc::new(BuildProgress::of(exact.len())),
+                                exact,
+                                touched: HashSet::new(),
+                            }
+                        }
                     })
                 }
             };

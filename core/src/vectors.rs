@@ -253,6 +253,13 @@ pub struct BuildStatus {
 }
 
 impl BuildProgress {
+    /// A build of `total` images, not begun.
+    pub fn of(total: usize) -> Self {
+        let progress = Self::default();
+        progress.total.store(total as u64, Ordering::Relaxed);
+        progress
+    }
+
     pub fn status(&self) -> BuildStatus {
         BuildStatus {
             done: self.done.load(Ordering::Relaxed),

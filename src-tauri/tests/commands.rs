@@ -677,3 +677,48 @@ fn commands_not_in_the_capability_are_refused() {
         .expect_err("not granted");
     assert!(e.to_string().contains("not allowed"), "{e}");
 }
+
+#[test]
+fn without_its_vector_index_the_app_answers_and_builds_the_index_itself() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let library = dir.path().join("library");
+    let folder = shape_folder(dir.path());
+    {
+        let app = App::new(setup(Mode::Real, Some(tiny_clip()), &library));
+        app.call::<Value>("add_folder", json!({ "path": folder }))
+            .expect("add folder");
+        app.call::<Value>("index", json!({})).expect("index");
+    }
+    for name in ["vectors.usearch", "vectors.usearch.json"] {
+        std::fs::remove_file(library.join(name)).expect("delete the vector index");
+    }
+    let app = App::new(setup(Mode::Real, Some(tiny_clip()), &library));
+    let status: Value = app.call("app_status", json!({})).expect("status");
+    assert_eq!(status["library"]["images"], 50);
+    let build = &status["library"]["index_build"];
+    assert!(
+        build.is_null() || build["total"] == 50,
+        "the build's progress, if still running: {build}"
+    );
+    let results: Value = app
+        .call("search", json!({ "query": "a red circle", "options": {} }))
+        .expect("search");
+    let hits = results["hits"].as_array().expect("hits");
+    let labels = labels();
+    assert_eq!(labels[name_of(&hits[0])]["shape"], "circle");
+    // The index is built, saved, and the status says so.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let status: Value = app.call("app_status", json!({})).expect("status");
+        if status["library"]["index_build"].is_null()
+            && library.join("vectors.usearch.json").is_file()
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no index after 60 s: {status}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

@@ -381,6 +381,12 @@ def summary(bench_dir: Path, quick: bool) -> dict:
             )
         },
     }
+    if (bench_dir / "search-large.json").is_file():
+        # A library of 1M photos (20k in --quick) opened as the app and the CLI open it.
+        opened = part("search-large")
+        out["open_1m_ms"] = opened["open_ms"]
+        out["open_large"] = {k: opened[k] for k in ("n", "open_ms", "p50", "p99", "rss_mb_after_searches")}
+        out["parts"]["search-large"] = opened
     if (bench_dir / "formats.json").is_file():
         formats = part("formats")
         out["indexing_images_per_s_by_format"] = {r["format"]: r["index_images_per_s"] for r in formats["formats"]}

@@ -27,6 +27,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0002_image_ids_never_reused",
         include_str!("../../migrations/0002_image_ids_never_reused.sql"),
     ),
+    (
+        3,
+        "0003_rows_without_embeddings",
+        include_str!("../../migrations/0003_rows_without_embeddings.sql"),
+    ),
 ];
 
 pub const DATABASE: &str = "catalog.sqlite";
@@ -777,12 +782,30 @@ mod tests {
             catalog.migrations().expect("reads"),
             vec![
                 (1, "0001_init".to_string()),
-                (2, "0002_image_ids_never_reused".to_string())
+                (2, "0002_image_ids_never_reused".to_string()),
+                (3, "0003_rows_without_embeddings".to_string())
             ]
         );
         drop(catalog);
         let again = Catalog::open(&dir.path().join(DATABASE)).expect("reopens");
-        assert_eq!(again.migrations().expect("reads").len(), 2);
+        assert_eq!(again.migrations().expect("reads").len(), 3);
+    }
+
+    #[test]
+    fn reading_every_row_skips_the_embeddings() {
+        // The rows read at open come from an index that holds them all, not from the table,
+        // whose rows carry their embeddings.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let catalog = Catalog::open(&dir.path().join(DATABASE)).expect("opens");
+        let plan: String = catalog
+            .conn
+            .query_row(
+                concat!("EXPLAIN QUERY PLAN SELECT ", row!(), " FROM images"),
+                [],
+                |r| r.get(3),
+            )
+            .expect("plans");
+        assert_eq!(plan, "SCAN images USING COVERING INDEX images_rows");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every benchmark, into target/bench/summary.json (each part's JSON beside it). Benchmarks are not
 # tests: nothing here fails on a time. Run through `make bench` / `make bench-quick`.
-#   scripts/bench.sh          full sizes: 100k-image library, 1M vectors, 32 12-MP JPEGs (~25 min here)
+#   scripts/bench.sh          full sizes: 100k-image library, 1M vectors, 32 12-MP JPEGs (~25 min here,
+#                             plus ~12 min the first time, making a 1M-photo library and its index)
 #   scripts/bench.sh --quick  the same steps at small sizes, under a minute once the model export exists
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"

@@ -306,10 +306,11 @@ impl Default for BuildPace {
 /// first page's checkpoint is saved (a crash).
 const ABORT_AFTER_CHECKPOINT: &str = "CLIPSTREAM_TEST_ABORT_AFTER_INDEX_CHECKPOINT";
 
-/// Build the vector index of the catalog in `dir` (all cores: HNSW inserts dominate, ~1 ms each), from the checkpoint an earlier build left if
-/// there is one, reading the catalog a page at a time through its own `catalog` connection.
-/// `None` when cancelled. What changed in the catalog after a page was read is the caller's
-/// to bring up to date ([`Vectors::Building::touched`]).
+/// Build the vector index of the catalog in `dir`, from the checkpoint an earlier build left if
+/// there is one, reading the catalog a page at a time through `catalog` and adding each page
+/// from all cores (HNSW inserts dominate, ~1 ms each). `None` when cancelled. What changed in the
+/// catalog after a page was read is the caller's to bring up to date (`touched` of
+/// [`Vectors::Building`]).
 pub fn build(
     dir: &Path,
     catalog: &Catalog,

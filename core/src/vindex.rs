@@ -253,6 +253,8 @@ impl VectorIndex {
             return self.write_stamp(dir, generation, None).map(|()| None);
         }
         // The file with the changes since applied, in memory, saved; then viewed in its place.
+        // The file at this path is the one viewed: a writer reloads the state before it writes
+        // whenever another process changed the catalog (`Library::refresh`).
         let mut full = Self::new(self.dimensions, self.scalar)?;
         let fail = |reason: String| Error::VectorIndex {
             path: viewed.file.clone(),

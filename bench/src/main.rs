@@ -62,6 +62,19 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Search a library whose vector index is missing, as the app does: exact search over every
+    /// embedding while the index is built in the background (the saved index is only set aside
+    /// and put back: `search --rebuild` must have made it).
+    SearchWhileBuilding {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        library: PathBuf,
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// End-to-end search (tokenize → encode → vector search → catalog rows) over N images.
     Search {
         #[arg(long)]
@@ -233,6 +246,12 @@ fn main() -> anyhow::Result<()> {
             )?,
             json,
         ),
+        Command::SearchWhileBuilding {
+            model,
+            library,
+            threads,
+            json,
+        } => (search_while_building(&model, &library, threads)?, json),
         Command::Startup {
             cli,
             model,
@@ -460,6 +479,65 @@ const QUERIES: &[&str] = &[
     "carnival costumes",
     "a bowl of ramen",
 ];
+
+/// Open `dir` as if its vector index were missing (its stamp set aside, then put back) the way the
+/// app does, and time the exact searches that answer while the index is built at low priority.
+fn search_while_building(
+    model_dir: &Path,
+    dir: &Path,
+    threads: usize,
+) -> anyhow::Result<serde_json::Value> {
+    let model = Model::open(model_dir)?;
+    let stamp = dir.join(clipstream_core::vindex::STAMP_FILE);
+    let aside = dir.join("vectors.usearch.json.aside");
+    anyhow::ensure!(
+        stamp.is_file(),
+        "run search --rebuild first to make {}",
+        dir.display()
+    );
+    std::fs::rename(&stamp, &aside)?;
+    let measured = (|| -> anyhow::Result<serde_json::Value> {
+        let options = Options {
+            threads,
+            background: true,
+            index_build: clipstream_core::IndexBuild::Background,
+            // Never a checkpoint: it would overwrite the index file this bench only set aside.
+            build_pace: clipstream_core::vectors::BuildPace {
+                checkpoint_every: std::time::Duration::MAX,
+                ..Default::default()
+            },
+            ..Options::default()
+        };
+        let (rss_before_open, _) = rss_mb();
+        let started = Instant::now();
+        let library = Library::open(dir, Some(&model), options)?;
+        let open_ms = ms_since(started);
+        let (rss_after_open, _) = rss_mb();
+        let mut times = Vec::new();
+        for q in QUERIES {
+            let t = Instant::now();
+            library.search(&clipstream_core::Request::new(*q, 20))?;
+            times.push(ms_since(t));
+        }
+        let build = library.index_build();
+        let (p50, p99) = percentiles(&mut times);
+        let (rss, peak) = rss_mb();
+        Ok(serde_json::json!({
+            "n": library.status()?.images,
+            "open_ms": open_ms,
+            "exact_search_ms": { "p50": p50, "p99": p99, "searches": times.len() },
+            "still_building_after_the_searches": build.is_some(),
+            "build": build,
+            "rss_mb_before_open": rss_before_open,
+            "rss_mb_after_open": rss_after_open,
+            "rss_mb_after_searches": rss,
+            "rss_mb_after_searches_split": rss_split_mb(),
+            "peak_rss_mb": peak,
+        }))
+    })();
+    std::fs::rename(&aside, &stamp)?;
+    measured
+}
 
 /// How `search` runs: the vector index mapped or in memory, the duplicates pass or not.
 struct SearchParts {

@@ -161,6 +161,10 @@ impl State {
                         (None, IndexBuild::AtOpen) => {
                             Vectors::Index(VectorIndex::open(dir, catalog, dim, scalar, map)?.0)
                         }
+                        // Nothing to build: no thread, and no save racing the library's writers.
+                        (None, IndexBuild::Background) if catalog.count_images()? == 0 => {
+                            Vectors::Index(VectorIndex::new(dim, scalar)?)
+                        }
                         (None, IndexBuild::Background) => {
                             let exact = ExactVectors::from_catalog(catalog, dim)?;
                             Vectors::Building {

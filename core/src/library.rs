@@ -159,7 +159,7 @@ impl State {
                     Some(match (saved, options.index_build) {
                         (Some(index), _) => Vectors::Index(index),
                         (None, IndexBuild::AtOpen) => {
-                            Vectors::Index(VectorIndex::open(dir, catalog, dim, scalar, map)?.0)
+                            Vectors::Index(VectorIndex::rebuilt(dir, catalog, dim, scalar)?)
                         }
                         // Nothing to build: no thread, and no save racing the library's writers.
                         (None, IndexBuild::Background) if catalog.count_images()? == 0 => {
@@ -804,7 +804,7 @@ impl Library {
             let scores: Vec<f32> = state
                 .background
                 .iter()
-                .map(|(_, v)| dot(query, v))
+                .map(|(_, v)| vectors::dot(query, v))
                 .collect();
             search::relevance_cutoff(&scores)
         };
@@ -922,10 +922,6 @@ impl Library {
             Ok(out)
         })
     }
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 fn embedding_dim(catalog: &Catalog) -> Result<Option<usize>> {

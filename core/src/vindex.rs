@@ -132,6 +132,17 @@ impl VectorIndex {
         if let Some(index) = Self::load_current(dir, catalog, dimensions, scalar, map)? {
             return Ok((index, false));
         }
+        Ok((Self::rebuilt(dir, catalog, dimensions, scalar)?, true))
+    }
+
+    /// A new index of the catalog (from a build's checkpoint if there is one), saved when this
+    /// process may write the library.
+    pub fn rebuilt(
+        dir: &Path,
+        catalog: &Catalog,
+        dimensions: usize,
+        scalar: Scalar,
+    ) -> Result<Self> {
         let generation = catalog.generation()?;
         let never_cancelled = BuildProgress::default();
         let index = vectors::build(
@@ -149,7 +160,7 @@ impl VectorIndex {
         if let Ok(_writer) = crate::lock::try_acquire(dir) {
             let _ = index.save(dir, generation); // in memory: nothing to swap
         }
-        Ok((index, true))
+        Ok(index)
     }
 
     /// The index saved in `dir` if its stamp says it reflects the catalog as it is now: viewed in
@@ -195,18 +206,13 @@ impl VectorIndex {
             return None;
         }
         let file = dir.join(INDEX_FILE);
-        let mut index = Self::new(want.dimensions, want.scalar).ok()?;
-        if view {
-            index.index.view(file.to_str()?).ok()?;
-            index.viewed = Some(Viewed {
-                file,
-                added: Box::new(Self::new(want.dimensions, want.scalar).ok()?),
-                added_ids: HashSet::new(),
-                removed: HashSet::new(),
-            });
+        let index = if view {
+            Self::view(file, want.dimensions, want.scalar).ok()?
         } else {
+            let index = Self::new(want.dimensions, want.scalar).ok()?;
             index.index.load(file.to_str()?).ok()?;
-        }
+            index
+        };
         if index.index.size() != want.count || index.index.dimensions() != want.dimensions {
             return None;
         }
@@ -280,21 +286,30 @@ impl VectorIndex {
             full.add(id, &vector)?;
         }
         full.save_stamped(dir, generation, None)?;
-        let mut viewed_again = Self::new(self.dimensions, self.scalar)?;
-        viewed_again
+        Self::view(path, self.dimensions, self.scalar).map(Some)
+    }
+
+    /// The index saved at `file`, used in place (see [`Viewed`]), with no changes yet.
+    fn view(file: PathBuf, dimensions: usize, scalar: Scalar) -> Result<Self> {
+        let fail = |reason: String| Error::VectorIndex {
+            path: file.clone(),
+            reason,
+        };
+        let mut index = Self::new(dimensions, scalar)?;
+        index
             .index
-            .view(path.to_str().unwrap_or_default())
-            .map_err(|e| Error::VectorIndex {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
-        viewed_again.viewed = Some(Viewed {
-            file: path,
-            added: Box::new(Self::new(self.dimensions, self.scalar)?),
+            .view(
+                file.to_str()
+                    .ok_or_else(|| fail("path is not UTF-8".into()))?,
+            )
+            .map_err(|e| fail(e.to_string()))?;
+        index.viewed = Some(Viewed {
+            added: Box::new(Self::new(dimensions, scalar)?),
             added_ids: HashSet::new(),
             removed: HashSet::new(),
+            file,
         });
-        Ok(Some(viewed_again))
+        Ok(index)
     }
 
     /// Save a build in progress that holds the catalog's images up to id `built_up_to`: a build

@@ -86,18 +86,41 @@ fn wait_for_the_index(library: &Library) {
     }
 }
 
+/// The exact answers of an indexed library: opened without its vector index and with the build
+/// held, it searches every embedding.
+fn exact_answers(dir: &Path) -> Vec<Vec<String>> {
+    delete_vector_index(dir);
+    let pace = BuildPace {
+        held: Some(Arc::new(AtomicBool::new(true))),
+        ..BuildPace::default()
+    };
+    answers(&open_with(dir, IndexBuild::Background, pace))
+}
+
+/// An HNSW index is approximate, and built by parallel inserts its graph differs from run to run:
+/// each query must find at least 9 of its exact 10 best (one run in CI found 9).
+fn assert_nearly_exact(found: &[Vec<String>], exact: &[Vec<String>]) {
+    for (query, (found, exact)) in QUERIES.iter().zip(found.iter().zip(exact)) {
+        let missed: Vec<&String> = exact.iter().filter(|n| !found.contains(n)).collect();
+        assert!(
+            missed.len() <= 1,
+            "{query:?} missed {missed:?}: found {found:?}, exact {exact:?}"
+        );
+    }
+}
+
 #[test]
 fn without_its_vector_index_a_library_answers_at_once_and_the_same_while_it_is_built() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let lib_dir = tmp.path().join("library");
     let first = folder_of_shapes(tmp.path(), "first", 0..150);
     let later = folder_of_shapes(tmp.path(), "later", 150..200);
-    let expected_before = {
+    {
         let library = open_library(&lib_dir);
         library.add_folder(&first).expect("adds");
         index(&library);
-        answers(&library)
-    };
+    }
+    let expected_before = exact_answers(&lib_dir);
     // What the finished library must answer: the same photos indexed from scratch.
     let expected_after = {
         let other = tmp.path().join("reference");
@@ -105,13 +128,13 @@ fn without_its_vector_index_a_library_answers_at_once_and_the_same_while_it_is_b
         library.add_folder(&first).expect("adds");
         library.add_folder(&later).expect("adds");
         index(&library);
-        answers(&library)
+        drop(library);
+        exact_answers(&other)
     };
     assert_ne!(
         expected_before, expected_after,
         "the later photos change the answers"
     );
-    delete_vector_index(&lib_dir);
 
     // The build is held after its first page while the test searches and indexes more.
     let held = Arc::new(AtomicBool::new(false));
@@ -153,7 +176,8 @@ fn without_its_vector_index_a_library_answers_at_once_and_the_same_while_it_is_b
         library.cache_differences().expect("compares"),
         Vec::<String>::new()
     );
-    assert_eq!(answers(&library), expected_after);
+    let built = answers(&library);
+    assert_nearly_exact(&built, &expected_after);
     // Saved for the next start, stamped with the catalog as it is now.
     assert_eq!(
         VectorIndex::saved_generation(&lib_dir),
@@ -166,7 +190,11 @@ fn without_its_vector_index_a_library_answers_at_once_and_the_same_while_it_is_b
         None,
         "the saved index loads as it is"
     );
-    assert_eq!(answers(&reopened), expected_after);
+    assert_eq!(
+        answers(&reopened),
+        built,
+        "the saved index is the built one"
+    );
 }
 
 #[test]

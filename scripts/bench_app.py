@@ -88,6 +88,19 @@ WATCH_TYPING = """
 const q = document.getElementById('query');
 const grid = document.getElementById('grid');
 window.benchTyping = [];
+// Each search the page sends, with when it was sent and answered (the breakdown of a keystroke).
+if (!window.benchSearches) {
+  window.benchSearches = [];
+  const core = window.__TAURI__.core;
+  const invoke = core.invoke;
+  core.invoke = (command, args, options) => {
+    const answer = invoke(command, args, options);
+    if (command !== 'search') return answer;
+    const call = {value: String(args.query).trim(), sent: performance.now(), answered: null};
+    window.benchSearches.push(call);
+    return answer.finally(() => { call.answered = performance.now(); });
+  };
+}
 const empty = document.getElementById('empty');
 const painted = (v) => {
   const label = '\u201c' + v + '\u201d';
@@ -103,7 +116,12 @@ function check() {
   const now = performance.now();
   for (const e of window.benchTyping) {
     const shown = e.painted == null && painted(e.value);
-    if (shown) { e.painted = now - e.at; e.shown = shown; }
+    if (shown) {
+      e.painted = now - e.at;
+      e.shown = shown;
+      const call = window.benchSearches.findLast((c) => c.value === e.value && c.answered != null);
+      if (call && call.sent >= e.at) { e.sent = call.sent - e.at; e.answered = call.answered - e.at; }
+    }
   }
   requestAnimationFrame(check);
 }
@@ -112,6 +130,8 @@ requestAnimationFrame(check);
 """
 
 LAST_KEY_PAINTED = "const e = window.benchTyping; return e.length > 0 && e[e.length - 1].painted != null"
+# Whether the app still opens its library and text model (the app's own status).
+LOADING = "return window.__TAURI__.core.invoke('app_status').then((s) => s.loading)"
 
 QUERIES = [
     "dog on a beach at sunset",
@@ -143,6 +163,7 @@ def typing(s: Session) -> dict:
     last_keys: list[float] = []
     keystrokes = 0
     shown: list[str] = []
+    split: list[dict] = []  # keystrokes painted by their own search, with its times
     for query in QUERIES:
         s.js("const q = document.getElementById('query'); q.value = ''; q.focus(); window.benchTyping.length = 0;")
         type_like_a_person(s, query, rng)
@@ -155,6 +176,7 @@ def typing(s: Session) -> dict:
         keystrokes += len(events)
         last_keys.append(events[-1]["painted"])
         painted += [e["painted"] for e in events if e["painted"] is not None]
+        split += [e for e in events if e.get("answered") is not None]
         shown.append(events[-1]["shown"])
     return {
         "queries": len(QUERIES),
@@ -165,35 +187,74 @@ def typing(s: Session) -> dict:
         "last_keystroke_ms_p50": round(percentile(last_keys, 50), 1),
         "last_keystroke_ms_max": round(max(last_keys), 1),
         "final_answers_shown_as": {kind: shown.count(kind) for kind in set(shown)},
+        "breakdown_ms_p50": {
+            "keystrokes": len(split),
+            "input_to_sent": round(percentile([e["sent"] for e in split], 50), 1),
+            "sent_to_answered": round(percentile([e["answered"] - e["sent"] for e in split], 50), 1),
+            "answered_to_painted": round(percentile([e["painted"] - e["answered"] for e in split], 50), 1),
+            "method": "a search sent after its keystroke's input event (waiting for the one on its way),"
+            " its round trip through IPC and the core (encode, search, rows), then the page's update,"
+            " the first row's thumbnails and the frame that shows them",
+        },
         "method": "input event to the first row's thumbnails loaded for that exact text (animation frames);"
         " a keystroke overtaken by the next one before its answer came is never painted, by design",
     }
 
 
-def launch_to_first_result(args, library: Path, runs: int, with_index: bool = True) -> dict:
+class Launch:
+    """Milliseconds since the request that starts the app, by phase."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.started_epoch_ms = time.time() * 1000
+        self.phases: dict[str, int] = {}
+
+    def mark(self, phase: str) -> int:
+        self.phases[phase] = round((time.monotonic() - self.started) * 1000)
+        return self.phases[phase]
+
+
+def drop_page_cache() -> None:
+    """Empty the kernel's page cache (root only): the next launch reads every file from disk."""
+    os.sync()
+    Path("/proc/sys/vm/drop_caches").write_text("3\n")
+
+
+def launch_to_first_result(args, library: Path, runs: int, with_index: bool = True, cold: bool = False) -> dict:
     """Process start (the WebDriver session's request, which starts the app) to the first row of
-    a typed query's answer painted; warm disk caches (the library was just read). Without the
-    vector index, the app searches exactly while it builds the index: how long that takes too."""
+    a typed query's answer painted; warm disk caches (the library was just read), or `cold` (the
+    page cache dropped just before). Without the vector index, the app searches exactly while it
+    builds the index: how long that takes too."""
+    if cold and not os.access("/proc/sys/vm/drop_caches", os.W_OK):
+        return {"skipped": "a cold launch needs root, to drop the page cache"}
     times = []
     failures = []
     built_s = []
+    phases: list[dict] = []
     for run in range(runs):
         restore_catalog(args.library, library, with_index)
-        started = time.monotonic()
+        if cold:
+            drop_page_cache()
+        launch = Launch()
         with app_session(args, library, {}) as (s, _home):
+            launch.mark("session")
             s.wait("the search box", lambda: s.js("return document.getElementById('query') != null"), timeout=60)
+            launch.mark("search_box")
+            # When the page began to load, on the same wall clock as the launch.
+            launch.phases["page_load_began"] = round(s.js("return performance.timeOrigin") - launch.started_epoch_ms)
             s.js(WATCH_TYPING)
             s.type("#query", QUERIES[0])
+            launch.mark("typed")
+
+            def painted(launch: Launch = launch, s: Session = s) -> bool:
+                if "library_and_model_ready" not in launch.phases and not s.js(LOADING):
+                    launch.mark("library_and_model_ready")
+                return s.js(LAST_KEY_PAINTED)
+
             try:
-                s.wait(
-                    "the answer painted",
-                    lambda: s.js(
-                        "const e = window.benchTyping; return e.length > 0 && e[e.length - 1].painted != null"
-                    ),
-                    timeout=60,
-                    every=0.02,
-                )
-                times.append((time.monotonic() - started) * 1000)
+                s.wait("the answer painted", painted, timeout=60, every=0.02)
+                times.append(launch.mark("painted"))
+                phases.append(launch.phases)
                 if not with_index:
                     s.wait(
                         "the vector index built and saved",
@@ -201,7 +262,7 @@ def launch_to_first_result(args, library: Path, runs: int, with_index: bool = Tr
                         timeout=600,
                         every=0.5,
                     )
-                    built_s.append(round(time.monotonic() - started, 1))
+                    built_s.append(round(launch.mark("index_saved") / 1000, 1))
             except AssertionError as e:
                 shot = ROOT / "target" / "bench" / f"app-launch-failure-{run}.png"
                 s.screenshot(shot)
@@ -211,7 +272,11 @@ def launch_to_first_result(args, library: Path, runs: int, with_index: bool = Tr
         "median_ms": round(statistics.median(times)) if times else None,
         "max_ms": round(max(times)) if times else None,
         "failures": failures,
-        "method": "includes starting WebKitWebDriver and the WebDriver session (a launch without it is faster)",
+        "phases_ms": phases,
+        "method": "includes starting WebKitWebDriver and the WebDriver session (a launch without it is faster);"
+        " phases_ms: ms after the request that starts the app, per run: the WebDriver session up, the page"
+        " beginning to load, the search box in the DOM, the query typed, the app's library and text model"
+        " ready (polled every 20 ms), the answer painted",
     } | ({} if with_index else {"index_built_and_saved_s": built_s})
 
 
@@ -384,8 +449,37 @@ def measure(args, library: Path, extra_env: dict, fling_frames: int) -> dict:
         result["app_rss_mb_idle_after_search_split"] = {
             "anon": rss_mb(("clipstream-app",), "RssAnon").get("clipstream-app"),
             "file": rss_mb(("clipstream-app",), "RssFile").get("clipstream-app"),
+            "by_mapping": resident_by_mapping("clipstream-app"),
         }
     return result
+
+
+def resident_by_mapping(name: str, top: int = 12) -> dict:
+    """Where a process's resident memory is, in MB: each mapped file (libraries, the vector
+    index), the heap and the other anonymous mappings (ONNX Runtime's weights and buffers are
+    there), largest first; from /proc/PID/smaps."""
+    pid = next(p.name for p in Path("/proc").iterdir() if p.name.isdigit() and _comm(p) == name)
+    sizes: dict[str, int] = {}
+    mapping = ""
+    for line in (Path("/proc") / pid / "smaps").read_text().splitlines():
+        fields = line.split()
+        if "-" in fields[0] and ":" not in fields[0]:  # a mapping's header: range perms offset dev inode [path]
+            mapping = fields[5] if len(fields) > 5 else "anonymous"
+            if mapping.startswith("/"):
+                mapping = Path(mapping).name
+        elif fields[0] == "Rss:":
+            sizes[mapping] = sizes.get(mapping, 0) + int(fields[1])
+    largest = sorted(sizes.items(), key=lambda kv: -kv[1])
+    shown = {k: round(v / 1024, 1) for k, v in largest[:top]}
+    shown["everything else"] = round(sum(v for _, v in largest[top:]) / 1024, 1)
+    return shown
+
+
+def _comm(proc: Path) -> str:
+    try:
+        return (proc / "comm").read_text().strip()
+    except OSError:
+        return ""
 
 
 def main() -> None:
@@ -399,7 +493,7 @@ def main() -> None:
     parser.add_argument("--jumps", type=int, default=20)
     parser.add_argument(
         "--parts",
-        default="software_painting,composited_software_gl,launch_to_first_result",
+        default="software_painting,composited_software_gl,launch_to_first_result,launch_cold",
         help="which parts to run (comma-separated); the others keep their figures in --json",
     )
     args = parser.parse_args()
@@ -419,6 +513,7 @@ def main() -> None:
         "composited_software_gl": lambda: measure(args, library, {}, min(args.fling_frames, 600)),
         "launch_to_first_result": lambda: launch_to_first_result(args, library, 3),
         "launch_without_vector_index": lambda: launch_to_first_result(args, library, 1, with_index=False),
+        "launch_cold": lambda: launch_to_first_result(args, library, 3, cold=True),
     }
     wanted = args.parts.split(",")
     if set(wanted) != set(parts) and args.json.is_file():

@@ -94,6 +94,9 @@ enum Command {
         /// Skip the duplicates pass (minutes at 1M photos).
         #[arg(long)]
         no_duplicates: bool,
+        /// Results asked for per search (the app asks for up to 1000).
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
         /// Only time opening the library with its vector index rebuilt from the catalog, and
         /// leave the index file for the next run (memory is measured in a process of its own).
         #[arg(long)]
@@ -229,6 +232,7 @@ fn main() -> anyhow::Result<()> {
             rounds,
             index_in_memory,
             no_duplicates,
+            limit,
             rebuild,
             json,
         } => (
@@ -242,6 +246,7 @@ fn main() -> anyhow::Result<()> {
                 SearchParts {
                     map_index: !index_in_memory,
                     find_duplicates: !no_duplicates,
+                    limit,
                 },
             )?,
             json,
@@ -543,6 +548,8 @@ fn search_while_building(
 struct SearchParts {
     map_index: bool,
     find_duplicates: bool,
+    /// Results per search.
+    limit: usize,
 }
 
 fn search_e2e(
@@ -555,6 +562,7 @@ fn search_e2e(
     SearchParts {
         map_index,
         find_duplicates,
+        limit,
     }: SearchParts,
 ) -> anyhow::Result<serde_json::Value> {
     let model = Model::open(model_dir)?;
@@ -593,7 +601,7 @@ fn search_e2e(
     for round in 0..rounds {
         for q in QUERIES {
             let t = Instant::now();
-            let results = library.search(&clipstream_core::Request::new(*q, 20))?;
+            let results = library.search(&clipstream_core::Request::new(*q, limit))?;
             if round == 0 {
                 &mut times
             } else {

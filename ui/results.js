@@ -12,7 +12,7 @@ import { openPreview } from "./preview.js";
 import { leaveSimilar, setShowAll } from "./search.js";
 
 const OVERSCAN = 800; // px of rows drawn beyond the window, above and below
-const FETCH_AHEAD = 3000; // px: while browsing, the next page is asked for this far before the end
+const FETCH_AHEAD = 3000; // px: the next page (or the rest of an answer) is asked for this far before the end
 
 let results = null;
 let selected = -1;
@@ -24,6 +24,11 @@ let drawnTo = 0; // rows [drawnFrom, drawnTo) are in the DOM, in order
 const rowElements = new Map();
 /** While browsing: {next, options, fetching}; null for search results. */
 let browsing = null;
+/** An answer whose first screenful is shown: {fetch, fetching}; the rest is asked for as the
+ * reader nears the end (a first screenful reaches the window sooner than a thousand photos). */
+let rest = null;
+/** What the summary line describes: {label, similar, all}. */
+let summaryOf = null;
 /** Ids of the photos chosen for an action (Ctrl/Shift-click, Space, Ctrl+A). Kept when the same
  * answer is drawn again (a run's refresh), dropped for another query. */
 const chosen = new Set();
@@ -77,6 +82,7 @@ export const currentHit = () => hits()[selected];
 export function clearResults() {
   results = null;
   browsing = null;
+  rest = null;
   selected = -1;
   rows = [];
   cols = 0;
@@ -85,11 +91,14 @@ export function clearResults() {
   $("summary").textContent = "";
 }
 
-export function showResults(answer, label, { similar, all }) {
+/** Show an answer; `fetchRest`, when the answer has `more`, asks for the whole of it. */
+export function showResults(answer, label, { similar, all, fetchRest = null }) {
   const n = answer.hits.length;
   if (n === 0) {
+    // Of a first screenful, the cutoff hid these and perhaps more beyond.
+    const atLeast = answer.more ? "+" : "";
     const hidden = answer.hidden > 0
-      ? `<p>${number(answer.hidden)} weaker match${answer.hidden === 1 ? " was" : "es were"} hidden by the relevance cutoff.</p>
+      ? `<p>${number(answer.hidden)}${atLeast} weaker match${answer.hidden === 1 && !atLeast ? " was" : "es were"} hidden by the relevance cutoff.</p>
          <p><button id="empty-show-all">Show all results</button></p>`
       : `<p>Try other words, or check the filters and folders.</p>`;
     showEmpty(`<h2>Nothing found for ${escapeHtml(label)}</h2>${hidden}`, "nothing-found");
@@ -98,30 +107,47 @@ export function showResults(answer, label, { similar, all }) {
     return;
   }
   const key = JSON.stringify({ label, similar, all });
-  if (results && !browsing && shown === key && $("empty").hidden && results.hidden === answer.hidden
-      && sameHits(results.hits, answer.hits)) return; // a refresh with nothing new
+  const held = results && answer.more ? results.hits.slice(0, n) : results?.hits;
+  if (results && !browsing && shown === key && $("empty").hidden && (answer.more || results.hidden === answer.hidden)
+      && sameHits(held, answer.hits)) return; // a refresh with nothing new
   hideEmpty();
   clearResults();
   results = answer;
+  rest = answer.more && fetchRest ? { fetch: fetchRest, fetching: false } : null;
   shown = key;
   keepChosenFor(label);
   $("grid").dataset.query = label;
   $("grid").dataset.browse = "false";
+  summaryOf = { label, similar, all };
+  summarize();
+  layOut();
+  draw();
+}
+
+/** The summary line of search results: how many, what for, and the cutoff's part. */
+function summarize() {
+  const { label, similar, all } = summaryOf;
+  const n = results.hits.length;
   const summary = $("summary");
-  summary.append(`${number(n)} ${n === 1 ? "match" : "matches"} for ${label}`);
+  summary.textContent = "";
+  // Until the rest is asked for, the counts are of a first screenful: once the cutoff hides one,
+  // every farther photo is hidden too, so either the matches or the hidden ones may be more.
+  const atLeast = rest ? "+" : "";
+  const count = atLeast && results.hidden === 0
+    ? `${number(n)}+ matches`
+    : `${number(n)} ${n === 1 ? "match" : "matches"}`;
+  summary.append(`${count} for ${label}`);
   if (similar) {
     summary.append(" · ");
     summary.append(button("Back to search", "link", leaveSimilar));
   }
-  if (answer.hidden > 0 && !all) {
-    summary.append(` · ${number(answer.hidden)} weaker hidden · `);
+  if (results.hidden > 0 && !all) {
+    summary.append(` · ${number(results.hidden)}${atLeast} weaker hidden · `);
     summary.append(button("Show all", "link", () => setShowAll(true), "show-all"));
   } else if (all) {
     summary.append(" · all results, weakest included · ");
     summary.append(button("Only good matches", "link", () => setShowAll(false), "show-all"));
   }
-  layOut();
-  draw();
 }
 
 /** Nothing to act on any more (an empty state replaced the grid). */
@@ -182,7 +208,7 @@ function layOut() {
   grid.style.height = `${placeRows(rows, size)}px`;
   grid.style.setProperty("--cols", String(cols));
   grid.dataset.count = String(hits().length);
-  grid.dataset.complete = String(!browsing?.next);
+  grid.dataset.complete = String(!browsing?.next && !rest);
   for (const [r, el] of rowElements) el.style.top = `${rows[r].top}px`;
 }
 
@@ -207,7 +233,9 @@ export function draw() {
   drawnTo = b;
   const last = rows[rows.length - 1];
   const height = last ? last.top + last.height : 0;
-  if (browsing?.next && !browsing.fetching && height - (top + innerHeight) < FETCH_AHEAD) fetchNextPage(browsing);
+  const nearEnd = height - (top + innerHeight) < FETCH_AHEAD;
+  if (browsing?.next && !browsing.fetching && nearEnd) fetchNextPage(browsing);
+  if (rest && !rest.fetching && nearEnd) fetchTheRest(rest);
 }
 
 function rowsFragment(from, to) {
@@ -286,6 +314,27 @@ async function fetchNextPage(browse) {
     browse.fetching = false;
   }
   if (browse === browsing) draw();
+}
+
+/** The whole answer, of which the first screenful is shown: the photos not yet shown go after
+ * it (a larger search may order a few near-ties differently: what is shown does not move). */
+async function fetchTheRest(r) {
+  r.fetching = true;
+  const answer = results;
+  try {
+    const whole = await r.fetch();
+    if (r !== rest) return; // the grid shows something else now
+    const held = new Set(answer.hits.map((h) => h.id));
+    answer.hits.push(...whole.hits.filter((h) => !held.has(h.id)));
+    answer.hidden = whole.hidden;
+    rest = null;
+    summarize();
+    layOut();
+  } catch (e) {
+    if (r === rest) rest = null; // stop asking; what is shown stays
+    return;
+  }
+  draw();
 }
 
 export const isBrowsing = () => browsing != null;

@@ -796,6 +796,7 @@ impl Library {
                 hits: Vec::new(),
                 cutoff: None,
                 hidden: 0,
+                more: false,
             });
         };
         let cutoff = if all {
@@ -816,6 +817,7 @@ impl Library {
             limit,
             needs_filter.then_some(&keep as &dyn Fn(i64) -> bool),
         )?;
+        let more = limit > 0 && neighbors.len() >= limit;
         let mut hidden = 0;
         let mut hits = Vec::with_capacity(neighbors.len());
         for n in neighbors {
@@ -833,6 +835,7 @@ impl Library {
             hits,
             cutoff,
             hidden,
+            more,
         })
     }
 

@@ -299,6 +299,9 @@ pub struct Results {
     pub cutoff: Option<f32>,
     /// How many of the nearest results the cutoff hid.
     pub hidden: usize,
+    /// The search found as many neighbours as it was asked for: a larger limit may find more
+    /// (the app asks for a first screenful, then for the rest as the reader scrolls).
+    pub more: bool,
 }
 
 /// Order hits as requested (they arrive best first).

@@ -847,6 +847,32 @@ fn filters_and_date_sort_through_the_library() {
         "chelsea_upright.jpg",
         "dated photos first"
     );
+    // A first screenful says whether there is more; the whole answer begins with it.
+    let answer = |limit: usize| {
+        let mut r = Request::new("a photo", limit);
+        r.all = true;
+        library.search(&r).expect("searches")
+    };
+    let (first, whole) = (answer(120), answer(2000));
+    assert!(first.more, "120 of 1812 photos");
+    assert!(!whole.more, "all 1812 found");
+    let ids = |r: &clipstream_core::Results| r.hits.iter().map(|h| h.id).collect::<Vec<_>>();
+    let whole_ids = ids(&whole);
+    assert!(
+        ids(&first).iter().all(|id| whole_ids.contains(id)),
+        "the first screenful is part of the whole answer"
+    );
+    let in_photos = {
+        let mut r = Request::new("a photo", 12);
+        r.all = true;
+        r.filters.folders = vec![std::fs::canonicalize(photos()).expect("exists")];
+        library.search(&r).expect("searches")
+    };
+    assert_eq!(in_photos.hits.len(), 12);
+    assert!(
+        in_photos.more,
+        "as many as asked for: more may lie beyond (a 13th is not looked for)"
+    );
 }
 
 #[test]

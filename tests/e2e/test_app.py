@@ -95,6 +95,12 @@ def search_for(s: Session, query: str) -> None:
     )
 
 
+def answer_complete(s: Session) -> None:
+    """Wait until the grid holds the whole answer: a short one's rest is asked for at once, and
+    its arrival redraws the summary line (a button found before it would be stale)."""
+    s.wait("the whole answer", lambda: s.js("return document.getElementById('grid').dataset.complete") == "true")
+
+
 def indexing_state(s: Session) -> str:
     return s.js("return document.getElementById('indexing').dataset.state")
 
@@ -153,9 +159,21 @@ def test_search_preview_similar_and_refused_paths(app: Session, photos: Path, la
     )
     s.screenshot(SHOTS / "3-results.png")
 
-    # "Show all" lifts the relevance cutoff.
+    # "Show all" lifts the relevance cutoff. A screenful is asked for first, the rest of the
+    # answer once the reader scrolls towards its end (each search's limit is recorded).
+    s.js(
+        "window.searchLimits = []; const fetched = window.fetch;"
+        "window.fetch = (url, init) => { if (String(url).endsWith('/search'))"
+        " window.searchLimits.push(JSON.parse(init.body).options.limit); return fetched(url, init); };"
+    )
+    answer_complete(s)
     s.click("#show-all")
     s.wait("all results", lambda: len(s.find_all("#grid .tile")) > 9)
+    s.js("window.scrollTo(0, document.documentElement.scrollHeight)")
+    s.wait("the rest of the answer", lambda: s.js("return document.getElementById('grid').dataset.count") == "301")
+    assert s.text("#summary").startswith("301 matches for"), s.text("#summary")
+    assert s.js("return window.searchLimits") == [120, 5000]
+    s.js("window.scrollTo(0, 0)")
 
     # Keyboard: into the grid, Enter opens the preview with the photo's details.
     s.click("#query")
@@ -184,6 +202,7 @@ def test_search_preview_similar_and_refused_paths(app: Session, photos: Path, la
 
     # The HEIC shows like any photo: its tile and its preview load, upright, labelled HEIC.
     search_for(s, "a green circle on a white background")
+    answer_complete(s)
     s.click("#show-all")
     heic = "document.querySelector('#grid .tile img[alt=\"IMG_0001.HEIC\"]')"
     s.wait("the HEIC's tile", lambda: s.js(f"return !!{heic}"))

@@ -119,8 +119,9 @@ function check() {
     if (shown) {
       e.painted = now - e.at;
       e.shown = shown;
-      const call = window.benchSearches.findLast((c) => c.value === e.value && c.answered != null);
-      if (call && call.sent >= e.at) { e.sent = call.sent - e.at; e.answered = call.answered - e.at; }
+      // The first search for this text after the key (a later one may be the rest of its answer).
+      const call = window.benchSearches.find((c) => c.value === e.value && c.sent >= e.at && c.answered != null);
+      if (call) { e.sent = call.sent - e.at; e.answered = call.answered - e.at; }
     }
   }
   requestAnimationFrame(check);

@@ -9,8 +9,8 @@ echo "== lint: rustfmt, clippy, ruff"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 (cd models && "$PY" -m ruff check . && "$PY" -m ruff format --check .)
-"$PY" -m ruff check --config models/pyproject.toml tests/e2e scripts/bench_app.py
-"$PY" -m ruff format --config models/pyproject.toml --check tests/e2e scripts/bench_app.py
+"$PY" -m ruff check --config models/pyproject.toml tests/e2e scripts/bench_app.py scripts/bench_openvino.py
+"$PY" -m ruff format --config models/pyproject.toml --check tests/e2e scripts/bench_app.py scripts/bench_openvino.py
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT

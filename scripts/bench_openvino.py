@@ -23,19 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+from bench_app import QUERIES  # the app benchmark's typed queries (this script's folder)
 from tokenizers import Tokenizer
-
-QUERIES = [
-    "dog on a beach at sunset",
-    "a red car in the snow",
-    "birthday cake with candles",
-    "mountains reflected in a lake",
-    "two cats sleeping on a sofa",
-    "city street at night in the rain",
-    "a bowl of ramen",
-    "kids playing football in a park",
-]
-
 
 # The reference (the cosines' FP32 embeddings) comes first.
 CONFIGS = [

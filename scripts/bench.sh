@@ -71,10 +71,11 @@ step "the reference Python pipeline on the same JPEGs"
 (cd models && "$PY" -m clipstream_models bench-reference-indexing --source "build/random-vit-b-32-source" \
   --folder "../$out/jpegs-12mp-$images" --threads 2 --json "../$out/reference-indexing.json" >/dev/null)
 if command -v xvfb-run >/dev/null && [[ -x "$TAURI_DRIVER" ]]; then
-  step "the app: browsing the $n-image library in the real webview (WebDriver)"
+  step "the app: browsing the $n-image library in the real webview (WebDriver), launching on $n_large"
   cargo build --release --locked -q -p clipstream-app
   TAURI_DRIVER="$TAURI_DRIVER" xvfb-run -a "$PY" scripts/bench_app.py --app target/release/clipstream-app \
-    --model "$model" --library "$out/library-$n" --json "$out/app.json" $( ((quick)) && echo --fling-frames 300 --jumps 5 ) >/dev/null
+    --model "$model" --library "$out/library-$n" --large-library "$out/library-$n_large" --json "$out/app.json" \
+    $( ((quick)) && echo --fling-frames 300 --jumps 5 ) >/dev/null
 else
   step "the app's measurement skipped: it needs xvfb-run and tauri-driver (make setup)"
 fi

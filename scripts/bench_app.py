@@ -395,18 +395,26 @@ def app_library(source: Path, work: Path) -> Path:
     return work
 
 
-def rss_mb(pid_names: tuple[str, ...], field: str = "VmRSS") -> dict:
-    """Resident memory of each process whose name starts with one of `pid_names`, in MB: all of
-    it (VmRSS), or its anonymous part (RssAnon) or file pages (RssFile: a memory-mapped file's
-    pages are the page cache's, shared, dropped under pressure)."""
-    found: dict[str, float] = {}
+def processes(pid_names: tuple[str, ...]):
+    """Each running process whose name starts with one of `pid_names`: its /proc folder, its name."""
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
             name = (proc / "comm").read_text().strip()
-            if not name.startswith(pid_names):
-                continue
+        except OSError:
+            continue  # gone meanwhile
+        if name.startswith(pid_names):
+            yield proc, name
+
+
+def rss_mb(pid_names: tuple[str, ...], field: str = "VmRSS") -> dict:
+    """Resident memory of each process whose name starts with one of `pid_names`, in MB: all of
+    it (VmRSS), or its anonymous part (RssAnon) or file pages (RssFile: a memory-mapped file's
+    pages are the page cache's, shared, dropped under pressure)."""
+    found: dict[str, float] = {}
+    for proc, name in processes(pid_names):
+        try:
             for line in (proc / "status").read_text().splitlines():
                 if line.startswith(f"{field}:"):
                     found[name] = found.get(name, 0) + int(line.split()[1]) / 1024
@@ -490,10 +498,10 @@ def resident_by_mapping(name: str, top: int = 12) -> dict:
     """Where a process's resident memory is, in MB: each mapped file (libraries, the vector
     index), the heap and the other anonymous mappings (ONNX Runtime's weights and buffers are
     there), largest first; from /proc/PID/smaps."""
-    pid = next(p.name for p in Path("/proc").iterdir() if p.name.isdigit() and _comm(p) == name)
+    proc = next(proc for proc, comm in processes((name,)) if comm == name)
     sizes: dict[str, int] = {}
     mapping = ""
-    for line in (Path("/proc") / pid / "smaps").read_text().splitlines():
+    for line in (proc / "smaps").read_text().splitlines():
         fields = line.split()
         if "-" in fields[0] and ":" not in fields[0]:  # a mapping's header: range perms offset dev inode [path]
             mapping = fields[5] if len(fields) > 5 else "anonymous"
@@ -505,13 +513,6 @@ def resident_by_mapping(name: str, top: int = 12) -> dict:
     shown = {k: round(v / 1024, 1) for k, v in largest[:top]}
     shown["everything else"] = round(sum(v for _, v in largest[top:]) / 1024, 1)
     return shown
-
-
-def _comm(proc: Path) -> str:
-    try:
-        return (proc / "comm").read_text().strip()
-    except OSError:
-        return ""
 
 
 def main() -> None:

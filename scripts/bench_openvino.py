@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-from bench_app import QUERIES  # the app benchmark's typed queries (this script's folder)
+from bench_app import QUERIES, cpu_flags  # the app benchmark's (this script's folder)
 from tokenizers import Tokenizer
 
 # The reference (the cosines' FP32 embeddings) comes first.
@@ -35,15 +35,6 @@ CONFIGS = [
     ("OpenVINO, bf16", "text_fp32", "ov", "bf16"),
     ("OpenVINO, bf16", "text_hybrid_int8", "ov", "bf16"),
 ]
-
-
-def cpu_flags() -> str:
-    wanted = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_tile")
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("flags"):
-            have = set(line.split(":", 1)[1].split())
-            return " ".join(f for f in wanted if f in have)
-    return "unknown"
 
 
 def token_ids(tokenizer: Tokenizer, text: str) -> np.ndarray:

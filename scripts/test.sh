@@ -23,10 +23,15 @@ echo "$(awk '/^# pass /{print $3}' "$ui_log") passed, $(awk '/^# fail /{print $3
 rm -f "$ui_log"
 
 echo "== models/: pytest"
-(cd models && "$PY" -m pytest -q -p no:cacheprovider tests) | tee -a "$log"
+(cd models && "$PY" -m pytest -q -p no:cacheprovider -m "not rust_import" tests) | tee -a "$log"
 
 echo "== Rust: cargo test"
 cargo test --workspace --all-targets --locked --no-fail-fast 2>&1 | tee -a "$log"
+
+echo "== models/: the Rust model import against PyTorch and ONNX Runtime's quantizer (pytest)"
+# After cargo test, which built the CLI this drives.
+(cd models && CLIPSTREAM_CLI="$CLIPSTREAM_ROOT/target/debug/clipstream" ORT_DYLIB_PATH="$ORT_LIB" \
+  "$PY" -m pytest -q -p no:cacheprovider -m rust_import tests) | tee -a "$log"
 
 echo "== the Debian package (release build; unpacked, linted and run by tests/e2e/test_package.py)"
 bash scripts/package.sh

@@ -115,10 +115,45 @@ enum Command {
     Watch { folders: Vec<PathBuf> },
     /// Forget a folder and its images (the photos themselves are not touched).
     Remove { folder: PathBuf },
+    /// Get the CLIP model: import a downloaded Hugging Face checkpoint, or download one.
+    Model {
+        #[command(subcommand)]
+        action: ModelCommand,
+    },
     /// Check that ONNX Runtime and the model load, and encode a sample query.
     Doctor {
         #[arg(default_value = "dog on a beach at sunset")]
         query: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModelCommand {
+    /// Turn a Hugging Face CLIP checkpoint folder (config.json, model.safetensors, vocab.json +
+    /// merges.txt or tokenizer.json) into ClipStream's model folder. No Python needed.
+    Import {
+        /// The checkpoint folder (a `git clone` of a hub repository, or its files downloaded).
+        dir: PathBuf,
+        /// Where to write the model (default: $XDG_DATA_HOME/clipstream/model, where the app and
+        /// the CLI look); a model already there is replaced only when the new one is complete.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// The id recorded in the manifest (default: the checkpoint's own name).
+        #[arg(long)]
+        model_id: Option<String>,
+    },
+    /// Download a CLIP checkpoint from the Hugging Face Hub ($HF_ENDPOINT if set), check each
+    /// file's SHA-256, and import it. An interrupted download resumes when run again.
+    Get {
+        /// The hub repository.
+        #[arg(default_value = clipstream_core::hub::DEFAULT_REPO)]
+        repo: String,
+        /// A branch, tag or commit of the repository.
+        #[arg(long, default_value = clipstream_core::hub::DEFAULT_REVISION)]
+        revision: String,
+        /// Where to write the model (default: $XDG_DATA_HOME/clipstream/model).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -354,6 +389,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 folder.display()
             );
         }
+        Command::Model { action } => match action {
+            ModelCommand::Import { dir, out, model_id } => {
+                import_model(&cli, dir, out.as_deref(), model_id.clone())?
+            }
+            ModelCommand::Get {
+                repo,
+                revision,
+                out,
+            } => get_model(&cli, repo, revision, out.as_deref())?,
+        },
         Command::Doctor { query } => doctor(&cli, query)?,
     }
     Ok(())
@@ -621,6 +666,118 @@ impl Reporter {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+/// `model import`: writes the model where the app and the CLI look for it, unless told otherwise.
+fn import_model(
+    cli: &Cli,
+    source: &Path,
+    out: Option<&Path>,
+    model_id: Option<String>,
+) -> anyhow::Result<()> {
+    runtime::environment()?;
+    let out = model_out(out)?;
+    let options = clipstream_core::import::Options {
+        model_id,
+        extra: None,
+        threads: cli.threads.unwrap_or_else(embed::default_threads),
+    };
+    let imported =
+        clipstream_core::import::import(source, &out, &options, &mut |step| eprintln!("{step}…"))?;
+    report_import(cli, &imported);
+    Ok(())
+}
+
+fn model_out(out: Option<&Path>) -> anyhow::Result<PathBuf> {
+    match out {
+        Some(dir) => Ok(dir.to_path_buf()),
+        None => model::user_dir().context("no data directory; pass --out DIR"),
+    }
+}
+
+/// `model get`: the only command that opens a socket. Ctrl-C stops it; running it again resumes.
+fn get_model(cli: &Cli, repo: &str, revision: &str, out: Option<&Path>) -> anyhow::Result<()> {
+    use clipstream_core::import::Step;
+    runtime::environment()?;
+    let out = model_out(out)?;
+    let request = clipstream_core::hub::Request {
+        endpoint: clipstream_core::hub::endpoint(),
+        repo: repo.to_string(),
+        revision: revision.to_string(),
+    };
+    let cancel = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&cancel))?;
+    }
+    let options = clipstream_core::import::Options {
+        model_id: None,
+        extra: None,
+        threads: cli.threads.unwrap_or_else(embed::default_threads),
+    };
+    let bar = ProgressBar::hidden();
+    let imported = clipstream_core::import::get(
+        &request,
+        &out,
+        &options,
+        &mut |step| match step {
+            Step::Planned(plan) => {
+                eprintln!(
+                    "{}/{} at {}: {} files, {:.1} MB",
+                    request.endpoint,
+                    request.repo,
+                    &plan.commit[..plan.commit.len().min(12)],
+                    plan.files.len(),
+                    plan.total_bytes as f64 / 1e6
+                );
+                bar.set_length(plan.total_bytes);
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{bar:30} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+                if std::io::stderr().is_terminal() {
+                    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                }
+            }
+            Step::Download(p) => {
+                bar.set_position(p.all_done);
+                bar.set_message(p.file.clone());
+            }
+            Step::Import(what) => {
+                if !bar.is_finished() {
+                    bar.finish_and_clear();
+                    eprintln!("downloaded and checked (SHA-256)");
+                }
+                eprintln!("{what}…");
+            }
+        },
+        &cancel,
+    )?;
+    report_import(cli, &imported);
+    Ok(())
+}
+
+fn report_import(cli: &Cli, imported: &clipstream_core::import::Imported) {
+    println!(
+        "Imported {} ({}-d) into {} in {:.1} s:",
+        imported.model_id,
+        imported.embedding_dim,
+        imported.dir.display(),
+        imported.seconds
+    );
+    for (name, bytes) in &imported.files {
+        println!("  {name:<24} {:>8.1} MB", *bytes as f64 / 1e6);
+    }
+    if let Ok(located) = model::locate(cli.model.as_deref())
+        && located != imported.dir
+    {
+        println!(
+            "Note: the CLI and the app use {} first (--model or $CLIPSTREAM_MODEL); pass --model {} to use the new one.",
+            located.display(),
+            imported.dir.display()
+        );
     }
 }
 

@@ -43,8 +43,8 @@ pub enum Error {
     Catalog { path: PathBuf, reason: String },
 
     #[error(
-        "the disk holding {path} is full ({reason}); free some space and run again: everything \
-         indexed before this is kept"
+        "the disk holding {path} is full ({reason}); free some space and run again: the work \
+         done before this is kept"
     )]
     DiskFull { path: PathBuf, reason: String },
 
@@ -85,6 +85,18 @@ pub enum Error {
          try again when it is ready"
     )]
     IndexBuilding { done: u64, total: u64 },
+
+    /// A checkpoint that `clipstream model import` cannot turn into a model (nothing is written).
+    #[error("cannot import {path}: {reason}")]
+    Import { path: PathBuf, reason: String },
+
+    /// Fetching from the Hugging Face Hub failed; `url` is the request at fault.
+    #[error("download of {url} failed: {reason}")]
+    Download { url: String, reason: String },
+
+    /// The user stopped a download; its `.part` files are kept.
+    #[error("cancelled; run the same command again to resume where it stopped")]
+    Cancelled,
 
     #[error("no image with id {id} in this library")]
     UnknownImage { id: i64 },

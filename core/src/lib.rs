@@ -14,6 +14,8 @@ pub mod decode;
 pub mod duplicates;
 pub mod embed;
 pub mod error;
+pub mod hub;
+pub mod import;
 pub mod index;
 pub mod installed;
 pub mod journal;

@@ -256,7 +256,7 @@ impl VerifiedFiles {
     }
 }
 
-fn sha256_file(path: &Path) -> std::io::Result<String> {
+pub(crate) fn sha256_file(path: &Path) -> std::io::Result<String> {
     let mut file = File::open(path)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -282,10 +282,14 @@ pub fn default_locations() -> Vec<PathBuf> {
     if let Some(dir) = std::env::var_os("CLIPSTREAM_MODEL") {
         out.push(PathBuf::from(dir));
     }
-    if let Some(data) = dirs::data_dir() {
-        out.push(data.join("clipstream").join("model"));
-    }
+    out.extend(user_dir());
     out
+}
+
+/// The user's own model folder, `$XDG_DATA_HOME/clipstream/model`: where `model import` and
+/// `model get` write, and the last place searched.
+pub fn user_dir() -> Option<PathBuf> {
+    dirs::data_dir().map(|d| d.join("clipstream").join("model"))
 }
 
 /// The model folder to use: `explicit` if given, else the first default location with a manifest.

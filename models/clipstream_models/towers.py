@@ -79,6 +79,17 @@ def vit_b32_config() -> CLIPConfig:
     )
 
 
+def save_tokenizer_files(out_dir: Path) -> None:
+    """CLIP's BPE vocabulary as the hub stores it beside a checkpoint: `vocab.json` + `merges.txt`."""
+    import json
+
+    from .tokenizer import vocab_and_merges
+
+    vocab, merges = vocab_and_merges()
+    (out_dir / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False))
+    (out_dir / "merges.txt").write_text("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges))
+
+
 def save_random_clip(config: CLIPConfig, out_dir: Path, seed: int = 0) -> Path:
     """Write a randomly initialised CLIP (and a default CLIP image processor at its image size) the way
     the hub stores one, so the export runs the same code path as for real weights."""
@@ -89,4 +100,5 @@ def save_random_clip(config: CLIPConfig, out_dir: Path, seed: int = 0) -> Path:
     model.save_pretrained(out_dir)
     size = config.vision_config.image_size
     CLIPImageProcessor(size={"shortest_edge": size}, crop_size={"height": size, "width": size}).save_pretrained(out_dir)
+    save_tokenizer_files(out_dir)
     return out_dir

@@ -36,6 +36,9 @@ impl From<Error> for ApiError {
             Error::DiskFull { .. } => "disk_full",
             Error::Inference { .. } => "inference",
             Error::Internal(_) => "internal",
+            Error::Import { .. } => "import",
+            Error::Download { .. } => "download",
+            Error::Cancelled => "cancelled",
         };
         Self::new(code, e.to_string())
     }

@@ -27,6 +27,10 @@ if [[ ! -f "$model/text_fp32_fixed77.onnx" ]]; then
     && "$PY" -m clipstream_models export --source build/random-vit-b-32-source --out build/random-vit-b-32 \
          --model-id "openai/clip-vit-base-patch32 (random weights)" --fixed77)
 fi
+# Sources made before `model import` existed lack the tokenizer files a hub checkpoint has.
+if [[ ! -f "$source_model/vocab.json" ]]; then
+  (cd models && "$PY" -c 'import sys; from pathlib import Path; from clipstream_models.towers import save_tokenizer_files; save_tokenizer_files(Path(sys.argv[1]))' "build/random-vit-b-32-source")
+fi
 cargo build --release --locked -q -p clipstream -p clipstream-bench
 bench=target/release/clipstream-bench
 export ORT_DYLIB_PATH="$ORT_LIB"
@@ -38,6 +42,13 @@ step "text encoding baselines (PyTorch, ONNX fixed-77) at 2 threads"
 step "the product's query encoding"
 "$bench" query --model "$model" --runs "$runs" --threads 2 \
   --reference "$out/pytorch_query_embedding.json" --json "$out/query.json" >/dev/null
+step "clipstream model import of the ViT-B/32 checkpoint (Rust, no Python): wall time and peak memory"
+rm -rf "$out/imported-model"
+/usr/bin/time -f '{"seconds": %e, "max_rss_mb": %M}' -o "$out/import-time.txt" \
+  target/release/clipstream model import "$source_model" --out "$out/imported-model" >/dev/null
+"$PY" -c 'import json, sys; t = json.load(open(sys.argv[1])); t["max_rss_mb"] = round(t["max_rss_mb"] / 1024, 1); t["cpu_flags"] = sys.argv[3]; json.dump(t, open(sys.argv[2], "w"))' \
+  "$out/import-time.txt" "$out/import.json" "$(grep -m1 -o -w 'avx2\|avx512f\|avx512_vnni\|avx512_bf16\|amx_tile' /proc/cpuinfo | sort -u | tr '\n' ' ')"
+rm -rf "$out/imported-model" "$out/import-time.txt"
 step "end-to-end search over $n images"
 "$bench" search --rebuild --model "$model" --n "$n" --library "$out/library-$n" --json "$out/search-rebuild.json" >/dev/null
 "$bench" search --model "$model" --n "$n" --library "$out/library-$n" --rounds "$rounds" \

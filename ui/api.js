@@ -30,6 +30,16 @@ export const revealImage = (id) => call("reveal_image", { id });
 /** Start dragging these photos out of the window as files (the mouse button still down). */
 export const dragOut = (ids) => call("drag_out", { ids });
 
+/** The model offered by "Get the CLIP model": {repo, source, megabytes} (no request is made). */
+export const modelOffer = () => call("model_offer");
+/** Download and import the CLIP model; resolves with {model_id, embedding_dim}. */
+export const getModel = () => call("get_model");
+/** Pick a downloaded checkpoint folder and import it; resolves with null if the picker was closed. */
+export const importModel = () => call("import_model");
+export const cancelModel = () => call("cancel_model");
+export const restart = () => call("restart");
+export const onModelProgress = (handler) => tauri.event.listen("model-progress", (e) => handler(e.payload));
+
 /** Index the library; resolves with the run's report. Progress arrives as events (below). */
 export const index = () => call("index");
 

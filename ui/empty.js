@@ -25,20 +25,74 @@ export function hideEmpty() {
 
 function modelHelpHtml() {
   const where = (status().model_locations || []).map((p) => `<code>${escapeHtml(p)}</code>`).join(" or ");
-  return `<p>ClipStream needs OpenAI's CLIP ViT-B/32 exported for ONNX Runtime (the files it uses come to about 530 MB,
-    made once, on a machine that can reach huggingface.co). In the ClipStream source folder:</p>
-    <pre>make setup
-source scripts/env.sh && cd models && "$PY" -m clipstream_models export \\
-    --source openai/clip-vit-base-patch32 --out ~/.local/share/clipstream/model</pre>
-    <p>Then restart ClipStream. It looks for the model in ${where || "the data folder"}
-    (or set <code>CLIPSTREAM_MODEL</code> to the folder holding <code>manifest.json</code>).
-    Nothing leaves this computer: the model runs on your CPU.</p>`;
+  return `<p>To search your own photos, ClipStream needs OpenAI's CLIP ViT-B/32. It is made ready once,
+    on this computer, and then runs on your CPU: nothing about your photos leaves it.</p>
+    <p class="model-actions">
+      <button id="get-model">Get the CLIP model</button>
+      <button id="import-model" class="ghost">Import a downloaded model folder…</button>
+    </p>
+    <p id="model-progress" hidden><progress id="model-bar"></progress> <span id="model-step"></span>
+      <button id="cancel-model" class="ghost small">Cancel</button></p>
+    <p id="model-result" hidden></p>
+    <details><summary>Other ways</summary>
+    <p>A folder from <code>git clone https://huggingface.co/openai/clip-vit-base-patch32</code> (or its
+    config.json, model.safetensors, vocab.json and merges.txt) can be imported with the button above or
+    <code>clipstream model import FOLDER</code>; <code>clipstream model get</code> downloads it.
+    ClipStream looks for the model in ${where || "the data folder"} (or set <code>CLIPSTREAM_MODEL</code>).</p>
+    </details>`;
+}
+
+/** The buttons of modelHelpHtml: both run in the app (Rust); the window only shows progress. */
+async function wireModelButtons() {
+  const offer = await api.modelOffer().catch(() => null);
+  if (offer && $("get-model")) {
+    $("get-model").textContent = `Get the CLIP model (${number(offer.megabytes)} MB, from ${offer.source})`;
+  }
+  const progress = $("model-progress"), result = $("model-result");
+  const busy = (on) => {
+    $("get-model").disabled = on;
+    $("import-model").disabled = on;
+    progress.hidden = !on;
+    $("cancel-model").hidden = !on;
+  };
+  const unlisten = await api.onModelProgress((p) => {
+    if (!$("model-step")) return;
+    $("model-step").textContent = p.total ? `${p.step}: ${number(Math.round(p.done / 1e6))} of ${number(Math.round(p.total / 1e6))} MB` : `${p.step}…`;
+    const bar = $("model-bar");
+    if (p.total) { bar.max = p.total; bar.value = p.done; } else { bar.removeAttribute("value"); }
+  });
+  const run = async (start, canCancel) => {
+    busy(true);
+    $("cancel-model").hidden = !canCancel;
+    result.hidden = true;
+    try {
+      const ready = await start();
+      if (!ready) return;
+      result.innerHTML = `The model <b>${escapeHtml(ready.model_id)}</b> is ready.
+        <button id="switch-model">Switch to it</button>`;
+      result.hidden = false;
+      $("switch-model").onclick = () => api.restart();
+    } catch (e) {
+      result.textContent = e.code === "cancelled" ? "Stopped. Press the button again to resume the download." : e.message;
+      result.hidden = false;
+    } finally {
+      busy(false);
+    }
+  };
+  $("get-model").onclick = () => run(api.getModel, true);
+  $("import-model").onclick = () => run(api.importModel, false);
+  $("cancel-model").onclick = () => api.cancelModel();
+  const observer = new MutationObserver(() => {
+    if (!document.body.contains(progress)) { unlisten(); observer.disconnect(); }
+  });
+  observer.observe($("empty"), { childList: true });
 }
 
 export function showModelHelp() {
   showEmpty(`<h2>Get the real CLIP model</h2>${modelHelpHtml()}
     <p><button id="back-to-demo" class="ghost">Back to the demo</button></p>`, "model-help");
   $("back-to-demo").onclick = () => runSearch();
+  wireModelButtons();
 }
 
 /** What the window shows when searching cannot run yet; true if it showed something. */
@@ -51,6 +105,7 @@ export function showBlocker() {
   }
   if (s.mode === "no_model") {
     showEmpty(`<h2>No model yet</h2>${modelHelpHtml()}`, "no-model");
+    wireModelButtons();
     return true;
   }
   if (s.error) {

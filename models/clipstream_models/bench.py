@@ -347,6 +347,8 @@ def summary(bench_dir: Path, quick: bool) -> dict:
         },
         "search_e2e_ms": {"n": search["n"], "p50": search["p50"], "p99": search["p99"]},
         "startup_to_first_result_ms": startup["median_ms"],
+        # `clipstream model import` of the ViT-B/32 checkpoint (release build): targets 30 s, 1.5 GB.
+        "model_import": part("import"),
         "indexing_images_per_s": {
             "product": indexing["product_images_per_s"],
             "bare_model": indexing["bare_model_images_per_s"],

@@ -11,6 +11,7 @@ use clipstream_core::duplicates::{DEFAULT_THRESHOLD, Group};
 use clipstream_core::{
     Filters, Library, ListCursor, Page, Progress, Report, Request, Results, Sort, Status, date,
 };
+use clipstream_core::{hub, import, model};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 use tauri_plugin_dialog::DialogExt;
@@ -332,6 +333,128 @@ impl Drop for Claimed<'_> {
 #[tauri::command]
 pub fn cancel_index(state: State<'_, AppState>) {
     state.cancel.store(true, Ordering::SeqCst);
+}
+
+/// What "Get the CLIP model" fetches, for its button; showing it makes no request.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelOffer {
+    pub repo: &'static str,
+    pub source: String,
+    /// model.safetensors of openai/clip-vit-base-patch32 plus its small files.
+    pub megabytes: u32,
+}
+
+#[tauri::command]
+pub fn model_offer() -> ModelOffer {
+    ModelOffer {
+        repo: hub::DEFAULT_REPO,
+        source: format!("{}/{}", hub::endpoint(), hub::DEFAULT_REPO),
+        megabytes: 606,
+    }
+}
+
+/// `model-progress`: one step of getting or importing a model.
+pub const MODEL_PROGRESS_EVENT: &str = "model-progress";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelProgress {
+    pub step: String,
+    pub done: u64,
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelReady {
+    pub model_id: String,
+    pub embedding_dim: usize,
+}
+
+fn model_options() -> import::Options {
+    import::Options {
+        threads: clipstream_core::embed::default_threads(),
+        ..Default::default()
+    }
+}
+
+fn user_model_dir() -> ApiResult<PathBuf> {
+    model::user_dir().ok_or_else(|| internal("no data folder to keep the model in"))
+}
+
+/// Downloads the default CLIP from the hub and imports it into the user's model folder; the only
+/// network request the app makes, and only from this button. Progress comes as `model-progress`.
+#[tauri::command]
+pub async fn get_model<R: Runtime>(app: AppHandle<R>) -> ApiResult<ModelReady> {
+    let state = app.state::<AppState>();
+    state.model_cancel.store(false, Ordering::SeqCst);
+    let cancel = Arc::clone(&state.model_cancel);
+    let out = user_model_dir()?;
+    tauri::async_runtime::spawn_blocking(move || {
+        let request = hub::Request::default();
+        let emit = |step: String, done: u64, total: u64| {
+            let _ = app.emit(MODEL_PROGRESS_EVENT, ModelProgress { step, done, total });
+        };
+        let imported = import::get(
+            &request,
+            &out,
+            &model_options(),
+            &mut |step| match step {
+                import::Step::Planned(plan) => emit("Downloading".into(), 0, plan.total_bytes),
+                import::Step::Download(p) => emit("Downloading".into(), p.all_done, p.all_total),
+                import::Step::Import(what) => emit(what.to_string(), 0, 0),
+            },
+            &cancel,
+        )?;
+        Ok(ModelReady {
+            model_id: imported.model_id,
+            embedding_dim: imported.embedding_dim,
+        })
+    })
+    .await
+    .map_err(internal)?
+}
+
+/// Imports a checkpoint folder the user picks (the system picker runs here; no path crosses
+/// the webview). `None` when the picker is cancelled.
+#[tauri::command]
+pub async fn import_model<R: Runtime>(app: AppHandle<R>) -> ApiResult<Option<ModelReady>> {
+    let out = user_model_dir()?;
+    tauri::async_runtime::spawn_blocking(move || {
+        let Some(source) = app
+            .dialog()
+            .file()
+            .blocking_pick_folder()
+            .and_then(|p| p.into_path().ok())
+        else {
+            return Ok(None);
+        };
+        let imported = import::import(&source, &out, &model_options(), &mut |what| {
+            let _ = app.emit(
+                MODEL_PROGRESS_EVENT,
+                ModelProgress {
+                    step: what.to_string(),
+                    done: 0,
+                    total: 0,
+                },
+            );
+        })?;
+        Ok(Some(ModelReady {
+            model_id: imported.model_id,
+            embedding_dim: imported.embedding_dim,
+        }))
+    })
+    .await
+    .map_err(internal)?
+}
+
+#[tauri::command]
+pub fn cancel_model(state: State<'_, AppState>) {
+    state.model_cancel.store(true, Ordering::SeqCst);
+}
+
+/// Starts the app again, which then finds the new model in the user's model folder.
+#[tauri::command]
+pub fn restart<R: Runtime>(app: AppHandle<R>) {
+    app.restart();
 }
 
 #[tauri::command]

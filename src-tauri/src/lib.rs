@@ -42,6 +42,11 @@ pub fn app<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
             commands::open_image,
             commands::reveal_image,
             commands::drag_out,
+            commands::model_offer,
+            commands::get_model,
+            commands::import_model,
+            commands::cancel_model,
+            commands::restart,
         ]);
     [Kind::Thumbnail, Kind::Preview]
         .into_iter()

@@ -105,6 +105,8 @@ pub struct AppState {
     /// Why the library could not be opened (e.g. a model mismatch), for the UI to explain.
     open_error: Mutex<Option<ApiError>>,
     pub cancel: Arc<AtomicBool>,
+    /// Stops a model download ("Cancel" beside "Get the CLIP model").
+    pub model_cancel: Arc<AtomicBool>,
     indexing: AtomicBool,
     /// The latest indexing progress, so a reloaded window can pick it up.
     pub progress: Arc<Mutex<Option<Progress>>>,
@@ -130,6 +132,7 @@ impl AppState {
             library: RwLock::new(None),
             open_error: Mutex::new(None),
             cancel: Arc::new(AtomicBool::new(false)),
+            model_cancel: Arc::new(AtomicBool::new(false)),
             indexing: AtomicBool::new(false),
             progress: Arc::new(Mutex::new(None)),
             loading: AtomicBool::new(true),

@@ -683,8 +683,17 @@ fn import_model(
         extra: None,
         threads: cli.threads.unwrap_or_else(embed::default_threads),
     };
-    let imported =
-        clipstream_core::import::import(source, &out, &options, &mut |step| eprintln!("{step}…"))?;
+    let cancel = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&cancel))?;
+    }
+    let imported = clipstream_core::import::import(
+        source,
+        &out,
+        &options,
+        &mut |step| eprintln!("{step}…"),
+        &cancel,
+    )?;
     report_import(cli, &imported);
     Ok(())
 }

@@ -80,7 +80,7 @@ async function wireModelButtons() {
     }
   };
   $("get-model").onclick = () => run(api.getModel, true);
-  $("import-model").onclick = () => run(api.importModel, false);
+  $("import-model").onclick = () => run(api.importModel, true);
   $("cancel-model").onclick = () => api.cancelModel();
   const observer = new MutationObserver(() => {
     if (!document.body.contains(progress)) { unlisten(); observer.disconnect(); }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
 
@@ -100,5 +101,54 @@ def save_random_clip(config: CLIPConfig, out_dir: Path, seed: int = 0) -> Path:
     model.save_pretrained(out_dir)
     size = config.vision_config.image_size
     CLIPImageProcessor(size={"shortest_edge": size}, crop_size={"height": size, "width": size}).save_pretrained(out_dir)
+    save_tokenizer_files(out_dir)
+    return out_dir
+
+
+def save_clip_from_export(model_dir: Path, config: CLIPConfig, processor: CLIPImageProcessor, out_dir: Path) -> Path:
+    """The checkpoint an exported model folder was made from, written the way the hub stores one.
+
+    Our exports keep transformers' names for every weight except the MatMul operands, which torch's
+    exporter stores transposed under generated names and which are found by their node's name
+    (`/text_model/encoder/layers.0/self_attn/q_proj/MatMul` → `...q_proj.weight`); the 8-bit token
+    embedding is dequantized exactly (`(q - zero_point) * scale`). `logit_scale`, which no tower
+    uses, keeps its initial value.
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    state: dict[str, torch.Tensor] = {}
+    for name in ("text_hybrid_int8.onnx", "text_fp32.onnx", "vision.onnx"):
+        path = model_dir / name
+        if not path.exists():
+            continue
+        graph = onnx.load(str(path)).graph
+        weights = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+        for key, value in weights.items():
+            if key.startswith(("text_model.", "vision_model.")) and key.endswith(
+                (".weight", ".bias", "class_embedding")
+            ):
+                state[key] = torch.from_numpy(value.copy())
+        for node in graph.node:
+            if node.op_type == "MatMul" and node.input[1] in weights and node.name.endswith("/MatMul"):
+                key = node.name.strip("/").removesuffix("/MatMul").replace("/", ".") + ".weight"
+                state[key] = torch.from_numpy(weights[node.input[1]].T.copy())
+        table = "text_model.embeddings.token_embedding.weight"
+        if table + "_quantized" in weights:
+            q = weights[table + "_quantized"].astype(np.float32)
+            zero, scale = weights[table + "_zero_point"].astype(np.float32), weights[table + "_scale"]
+            state[table] = torch.from_numpy((q - zero) * scale)
+    model = CLIPModel(config)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected or set(missing) - {
+        "logit_scale",
+        "text_model.embeddings.position_ids",
+        "vision_model.embeddings.position_ids",
+    }:
+        raise ValueError(f"{model_dir}: weights missing {missing}, unexpected {unexpected}")
+    model.eval()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir)
+    processor.save_pretrained(out_dir)
     save_tokenizer_files(out_dir)
     return out_dir

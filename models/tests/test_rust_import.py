@@ -24,7 +24,7 @@ import pytest
 from tokenizers import Tokenizer
 from transformers import CLIPConfig
 
-from clipstream_models import corpus, export, quantize, towers
+from clipstream_models import corpus, export, quantize, tiny, towers
 from clipstream_models import tokenizer as clip_tokenizer
 
 from .conftest import small_config
@@ -89,18 +89,22 @@ def import_ok(source: Path, out: Path) -> Path:
     return out
 
 
+TINY_CLIP = Path(__file__).resolve().parent.parent / "tiny-clip"
+
 CHECKPOINTS = {
-    "vit-b-32": lambda: towers.vit_b32_config(),
-    "small": small_config,
-    "other-shape": other_shape_config,
+    # The random-weight ViT-B/32 (the exact hub configuration, legacy pooling).
+    "vit-b-32": lambda out: towers.save_random_clip(towers.vit_b32_config(), out, seed=5),
+    # The app's test model (models/tiny-clip), its checkpoint recovered from the committed export.
+    "tiny-clip": lambda out: towers.save_clip_from_export(TINY_CLIP, tiny.tiny_config(), tiny.processor(), out),
+    "other-shape": lambda out: towers.save_random_clip(other_shape_config(), out, seed=5),
 }
 
 
 @pytest.fixture(scope="module", params=list(CHECKPOINTS))
 def imported(request, tmp_path_factory):
-    """(name, checkpoint folder, the Rust model folder, the PyTorch CLIP)."""
+    """(name, checkpoint folder, the Rust model folder, the PyTorch CLIP, its image processor)."""
     name = request.param
-    source = towers.save_random_clip(CHECKPOINTS[name](), tmp_path_factory.mktemp(f"{name}-source"), seed=5)
+    source = CHECKPOINTS[name](tmp_path_factory.mktemp(f"{name}-source"))
     out = import_ok(source, tmp_path_factory.mktemp(f"{name}-import") / "model")
     clip, processor = towers.load_clip(source)
     yield name, source, out, clip, processor
@@ -170,6 +174,22 @@ def test_hybrid_graph_is_onnxruntimes_quantization_of_the_token_embedding_only(i
             assert np.array_equal(ours[name], arr), name
 
 
+def test_the_test_models_checkpoint_imports_as_the_committed_test_model(tok, tmp_path):
+    """Importing models/tiny-clip's own checkpoint gives back models/tiny-clip: the same 8-bit
+    table and the same embeddings from both graphs."""
+    source = CHECKPOINTS["tiny-clip"](tmp_path / "source")
+    out = import_ok(source, tmp_path / "model")
+    ours = quantize.initializer_arrays(onnx.load(str(out / "text_hybrid_int8.onnx")))
+    committed = quantize.initializer_arrays(onnx.load(str(TINY_CLIP / "text_hybrid_int8.onnx")))
+    for suffix in ("_quantized", "_scale", "_zero_point"):
+        assert np.array_equal(ours[TABLE + suffix], committed[TABLE + suffix]), suffix
+    ids = export.pad_batch([tok.encode(q).ids for q in corpus.query_set(32)])
+    text = [export.session(d / "text_hybrid_int8.onnx").run(None, {"input_ids": ids})[0] for d in (out, TINY_CLIP)]
+    pixels = np.random.default_rng(1).standard_normal((4, 3, 64, 64)).astype(np.float32)
+    vision = [export.session(d / "vision.onnx").run(None, {"pixel_values": pixels})[0] for d in (out, TINY_CLIP)]
+    assert_close([export.compare("text vs committed", *text), export.compare("vision vs committed", *vision)])
+
+
 def test_graphs_are_valid_opset14_with_the_exports_interface(imported):
     _, _, out, clip, _ = imported
     for name, (inp, outp) in {
@@ -191,13 +211,20 @@ def test_graphs_are_valid_opset14_with_the_exports_interface(imported):
 
 
 def test_tokenizer_is_the_python_pipelines(imported):
-    """The same tokenizer.json as tokenizer.py builds, and the same ids on the query corpus."""
+    """The same tokenizer.json as tokenizer.py builds, and the same ids on the tokenizer corpus."""
     _, _, out, _, _ = imported
     ours = json.loads((out / "tokenizer.json").read_text())
     theirs = json.loads(clip_tokenizer.build_tokenizer().to_str())
     assert ours == theirs
-    a, b = Tokenizer.from_file(str(out / "tokenizer.json")), clip_tokenizer.build_tokenizer()
-    texts = [*corpus.query_set(), "it’s a ﬁne day", "ＦＵＬＬ\u3000ｗｉｄｔｈ", "<|endoftext|> typed", "日本の桜 🌸"]
+    a = clip_tokenizer.with_context_length(Tokenizer.from_file(str(out / "tokenizer.json")), 77)
+    b = clip_tokenizer.with_context_length(clip_tokenizer.build_tokenizer(), 77)
+    texts = [
+        *corpus.tokenizer_corpus(),
+        "it’s a ﬁne day",
+        "ＦＵＬＬ\u3000ｗｉｄｔｈ",
+        "<|endoftext|> typed",
+        "日本の桜 🌸",
+    ]
     assert [a.encode(t).ids for t in texts] == [b.encode(t).ids for t in texts]
 
 
@@ -411,3 +438,16 @@ def test_model_get_downloads_checks_and_imports_from_the_hub(small_checkpoint, t
     assert not any((tmp_path / "cache").rglob("*.safetensors*"))
     assert missing.returncode == 1 and "nobody/nothing" in missing.stderr, missing.stderr
     assert not (tmp_path / "none").exists()
+
+
+def test_what_a_killed_import_left_is_removed_by_the_next(small_checkpoint, tmp_path):
+    """A kill mid-import leaves `.model.importing-PID`; the next import removes it (its process is
+    gone) but not one whose process still runs."""
+    abandoned = tmp_path / ".model.importing-4194305"  # above Linux's largest pid (PID_MAX_LIMIT)
+    abandoned.mkdir()
+    (abandoned / "text_fp32.onnx").write_bytes(b"half")
+    running = tmp_path / f".model.importing-{os.getpid()}"
+    running.mkdir()
+    import_ok(small_checkpoint, tmp_path / "model")
+    assert not abandoned.exists()
+    assert running.exists()

@@ -418,6 +418,11 @@ pub async fn get_model<R: Runtime>(app: AppHandle<R>) -> ApiResult<ModelReady> {
 #[tauri::command]
 pub async fn import_model<R: Runtime>(app: AppHandle<R>) -> ApiResult<Option<ModelReady>> {
     let out = user_model_dir()?;
+    let cancel = {
+        let state = app.state::<AppState>();
+        state.model_cancel.store(false, Ordering::SeqCst);
+        Arc::clone(&state.model_cancel)
+    };
     tauri::async_runtime::spawn_blocking(move || {
         let Some(source) = app
             .dialog()
@@ -427,7 +432,7 @@ pub async fn import_model<R: Runtime>(app: AppHandle<R>) -> ApiResult<Option<Mod
         else {
             return Ok(None);
         };
-        let imported = import::import(&source, &out, &model_options(), &mut |what| {
+        let progress = &mut |what: &str| {
             let _ = app.emit(
                 MODEL_PROGRESS_EVENT,
                 ModelProgress {
@@ -436,7 +441,8 @@ pub async fn import_model<R: Runtime>(app: AppHandle<R>) -> ApiResult<Option<Mod
                     total: 0,
                 },
             );
-        })?;
+        };
+        let imported = import::import(&source, &out, &model_options(), progress, &cancel)?;
         Ok(Some(ModelReady {
             model_id: imported.model_id,
             embedding_dim: imported.embedding_dim,

@@ -22,7 +22,7 @@ mod onnx {
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use serde_json::{Value, json};
@@ -71,8 +71,17 @@ pub fn import(
     out: &Path,
     options: &Options,
     progress: &mut dyn FnMut(&str),
+    cancel: &AtomicBool,
 ) -> Result<Imported> {
     let started = Instant::now();
+    // Each step starts only if not cancelled; a cancelled import leaves the previous model.
+    let mut step = |what: &str| {
+        if cancel.load(Ordering::SeqCst) {
+            return Err(Error::Cancelled);
+        }
+        progress(what);
+        Ok(())
+    };
     let fail = |reason: String| Error::Import {
         path: source.to_path_buf(),
         reason,
@@ -94,14 +103,15 @@ pub fn import(
     let parent = out.parent().unwrap_or(Path::new("."));
     let name = folder_name(out);
     fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+    remove_abandoned(parent, &name);
     let staging = parent.join(format!(".{name}.importing-{}", std::process::id()));
     if staging.exists() {
         fs::remove_dir_all(&staging).map_err(|e| io(&staging, e))?;
     }
     fs::create_dir(&staging).map_err(|e| io(&staging, e))?;
     let written = (|| {
-        write_model(source, &staging, &inputs, &model_id, options, progress)?;
-        progress("checking the new model in ONNX Runtime");
+        write_model(source, &staging, &inputs, &model_id, options, &mut step)?;
+        step("checking the new model in ONNX Runtime")?;
         check(&staging, cfg, options.threads)
     })();
     if let Err(e) = written {
@@ -156,9 +166,13 @@ pub fn get(
             "commit": plan.commit,
         }
     }));
-    let imported = import(&downloads, out, &options, &mut |step| {
-        progress(Step::Import(step))
-    })?;
+    let imported = import(
+        &downloads,
+        out,
+        &options,
+        &mut |step| progress(Step::Import(step)),
+        cancel,
+    )?;
     let _ = fs::remove_dir_all(&downloads);
     Ok(imported)
 }
@@ -333,7 +347,7 @@ fn write_model(
     inputs: &Inputs,
     model_id: &str,
     options: &Options,
-    progress: &mut dyn FnMut(&str),
+    progress: &mut dyn FnMut(&str) -> Result<()>,
 ) -> Result<()> {
     let fail = |reason: String| Error::Import {
         path: source.to_path_buf(),
@@ -342,22 +356,22 @@ fn write_model(
     let (cfg, ck) = (&inputs.config, &inputs.checkpoint);
     let version = env!("CARGO_PKG_VERSION");
 
-    progress("writing the tokenizer");
+    progress("writing the tokenizer")?;
     let tok = tokenizer::build(&inputs.vocabulary).map_err(fail)?;
     let path = dir.join(TOKENIZER);
     tok.save(&path, false).map_err(|e| io(&path, e))?;
 
-    progress("building the text tower (FP32)");
+    progress("building the text tower (FP32)")?;
     let text = towers::text(ck, cfg, false).map_err(fail)?;
     write_file(&dir.join(TEXT_FP32), &text.encode(version))?;
-    progress("building the hybrid text tower (8-bit token embedding)");
+    progress("building the hybrid text tower (8-bit token embedding)")?;
     let hybrid = towers::text(ck, cfg, true).map_err(fail)?;
     write_file(&dir.join(TEXT_HYBRID), &hybrid.encode(version))?;
-    progress("building the vision tower");
+    progress("building the vision tower")?;
     let vision = towers::vision(ck, cfg).map_err(fail)?;
     write_file(&dir.join(VISION), &vision.encode(version))?;
 
-    progress("writing manifest.json");
+    progress("writing manifest.json")?;
     let mut files = serde_json::Map::new();
     for name in [TEXT_FP32, TEXT_HYBRID, TOKENIZER, VISION] {
         let path = dir.join(name);
@@ -473,6 +487,28 @@ fn replace_dir(staging: &Path, out: &Path) -> Result<()> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Removes what an import killed mid-way left beside `out` (`.NAME.importing-PID` and
+/// `.NAME.previous-PID` of processes no longer running).
+fn remove_abandoned(parent: &Path, name: &str) {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let file = file.to_string_lossy();
+        let pid = [".importing-", ".previous-"].iter().find_map(|kind| {
+            file.strip_prefix(&format!(".{name}{kind}"))
+                .and_then(|pid| pid.parse::<u32>().ok())
+        });
+        if let Some(pid) = pid
+            && pid != std::process::id()
+            && !Path::new("/proc").join(pid.to_string()).exists()
+        {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 fn list_files(dir: &Path) -> Result<Vec<(String, u64)>> {

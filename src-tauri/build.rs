@@ -20,6 +20,11 @@ const COMMANDS: &[&str] = &[
     "open_image",
     "reveal_image",
     "drag_out",
+    "model_offer",
+    "get_model",
+    "import_model",
+    "cancel_model",
+    "restart",
 ];
 
 fn main() {

@@ -46,7 +46,8 @@ function modelHelpHtml() {
 async function wireModelButtons() {
   const offer = await api.modelOffer().catch(() => null);
   if (offer && $("get-model")) {
-    $("get-model").textContent = `Get the CLIP model (${number(offer.megabytes)} MB, from ${offer.source})`;
+    const source = offer.source.replace(/^https?:\/\//, "");
+    $("get-model").textContent = `Get the CLIP model (${number(offer.megabytes)} MB, from ${source})`;
   }
   const progress = $("model-progress"), result = $("model-result");
   const busy = (on) => {

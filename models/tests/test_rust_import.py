@@ -7,16 +7,12 @@ runs this file after `cargo test` has built both (marker `rust_import`).
 
 from __future__ import annotations
 
-import hashlib
-import http.server
 import json
 import os
 import shutil
 import subprocess
-import threading
 from collections import Counter
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 import onnx
@@ -24,7 +20,7 @@ import pytest
 from tokenizers import Tokenizer
 from transformers import CLIPConfig
 
-from clipstream_models import corpus, export, quantize, tiny, towers
+from clipstream_models import corpus, export, fakehub, quantize, tiny, towers
 from clipstream_models import tokenizer as clip_tokenizer
 
 from .conftest import small_config
@@ -356,81 +352,24 @@ def test_a_failed_import_keeps_the_previous_model(small_checkpoint, tmp_path):
 # --- `model get` against a hub on 127.0.0.1 ----------------------------------------------------
 
 
-class Hub(http.server.BaseHTTPRequestHandler):
-    """The hub's URL layout for one repository: the revision API, `resolve` answering 302 to a
-    CDN path (as huggingface.co does for LFS files), and the CDN honouring Range."""
-
-    files: ClassVar[dict[str, bytes]] = {}
-    commit = "0123456789abcdef0123456789abcdef01234567"
-    seen: ClassVar[list[str]] = []
-
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        self.seen.append(self.path)
-        if self.path.startswith("/api/models/test/small/revision/main"):
-            siblings = [
-                {"rfilename": name, "size": len(data)}
-                | (
-                    {"lfs": {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}}
-                    if name.endswith(".safetensors")
-                    else {}
-                )
-                for name, data in self.files.items()
-            ]
-            self.reply(200, json.dumps({"id": "test/small", "sha": self.commit, "siblings": siblings}).encode())
-        elif self.path.startswith(f"/test/small/resolve/{self.commit}/"):
-            self.send_response(302)
-            self.send_header("Location", "/cdn/" + self.path.rsplit("/", 1)[1])
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-        elif self.path.startswith("/cdn/") and self.path[5:] in self.files:
-            data = self.files[self.path[5:]]
-            start = int(self.headers.get("Range", "bytes=0-")[6:].rstrip("-") or 0)
-            self.reply(206 if start else 200, data[start:], start, len(data))
-        else:
-            self.reply(404, b'{"error": "Repository not found"}')
-
-    def reply(self, code, body, start=0, total=None):
-        self.send_response(code)
-        if code == 206:
-            self.send_header("Content-Range", f"bytes {start}-{(total or 1) - 1}/{total}")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
 def test_model_get_downloads_checks_and_imports_from_the_hub(small_checkpoint, tmp_path):
-    Hub.files = {p.name: p.read_bytes() for p in small_checkpoint.iterdir()}
-    Hub.seen = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hub)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    env = dict(
-        os.environ, HF_ENDPOINT=f"http://127.0.0.1:{server.server_address[1]}", XDG_CACHE_HOME=str(tmp_path / "cache")
-    )
-    try:
-        got = subprocess.run(
-            [str(cli()), "model", "get", "test/small", "--out", str(tmp_path / "got")],
+    def get(repo: str, out: Path) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(cli()), "model", "get", repo, "--out", str(out)],
             capture_output=True,
             text=True,
             timeout=300,
-            env=env,
+            env=dict(os.environ, HF_ENDPOINT=hub.url, XDG_CACHE_HOME=str(tmp_path / "cache")),
         )
-        missing = subprocess.run(
-            [str(cli()), "model", "get", "nobody/nothing", "--out", str(tmp_path / "none")],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=env,
-        )
-    finally:
-        server.shutdown()
+
+    with fakehub.serving(small_checkpoint, "test/small") as hub:
+        got = get("test/small", tmp_path / "got")
+        missing = get("nobody/nothing", tmp_path / "none")
     assert got.returncode == 0, got.stderr
-    assert "/cdn/model.safetensors" in Hub.seen, "the redirect was followed"
+    assert "/cdn/model.safetensors" in hub.seen, "the redirect was followed"
     manifest = json.loads((tmp_path / "got" / "manifest.json").read_text())
     assert manifest["model_id"] == "test/small"
-    assert manifest["source"]["commit"] == Hub.commit and manifest["source"]["repository"] == "test/small"
+    assert manifest["source"]["commit"] == fakehub.COMMIT and manifest["source"]["repository"] == "test/small"
     # The same graphs as importing the folder directly, byte for byte; the download is cleaned up.
     direct = import_ok(small_checkpoint, tmp_path / "direct")
     for name in ("text_fp32.onnx", "text_hybrid_int8.onnx", "vision.onnx", "tokenizer.json"):

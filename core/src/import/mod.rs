@@ -455,9 +455,20 @@ fn check(dir: &Path, cfg: &ClipConfig, threads: usize) -> Result<()> {
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f = fs::File::create(path).map_err(|e| io(path, e))?;
-    f.write_all(bytes).map_err(|e| io(path, e))?;
-    f.sync_all().map_err(|e| io(path, e))
+    let written = fs::File::create(path).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    written.map_err(|e| match e.raw_os_error() {
+        Some(libc::ENOSPC) => Error::DiskFull {
+            path: path.to_path_buf(),
+            reason: format!(
+                "{e}; the model needs about {} MB more",
+                bytes.len() / 1_000_000 + 1
+            ),
+        },
+        _ => io(path, e),
+    })
 }
 
 /// Moves `staging` to `out`; a previous model at `out` is removed only after the move.

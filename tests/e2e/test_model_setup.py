@@ -10,12 +10,25 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from .test_app import ROOT, SHOTS, answer_folder_picker, app_status, empty_kind, required_path, visible_windows
+from .test_app import (
+    ROOT,
+    SHAPES,
+    SHOTS,
+    answer_folder_picker,
+    app_status,
+    empty_kind,
+    required_path,
+    search_for,
+    top_tiles_names,
+    visible_windows,
+)
 from .webdriver import Session, launched
 
 sys.path.insert(0, str(ROOT / "models"))
@@ -106,9 +119,36 @@ def test_the_app_gets_the_model_with_cancel_and_resume_imports_a_folder_and_star
         assert "source" not in manifest and manifest["model_id"] == "clip-vit-base-patch32"
         assert s.js("return !!document.getElementById('switch-model')")
 
-    # "Switch to it" restarts the app, which then finds the model: started again, it runs on it.
+    # The user's library was indexed earlier with another model (the CLI and the committed test
+    # model, whose id differs): 8 red circles among 100 other shapes.
+    labels = json.loads((SHAPES / "labels.json").read_text())
+    circles = [n for n, x in sorted(labels.items()) if (x["shape"], x["colour"]) == ("circle", "red")][:8]
+    others = [n for n, x in sorted(labels.items()) if x["shape"] != "circle"][::9][:100]
+    photos = home / "photos"
+    photos.mkdir()
+    for name in circles + others:
+        shutil.copy(SHAPES / name, photos / name)
+    cli = required_path("CLIPSTREAM_APP").with_name("clipstream")
+    indexed = subprocess.run(
+        [str(cli), "--model", str(ROOT / "models" / "tiny-clip"), "index", str(photos)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert indexed.returncode == 0, indexed.stderr
+
+    # "Switch to it" restarts the app, which then finds the model: started again, it runs on it,
+    # offers to re-index the library made with the other model, and then searches with the new one.
     with launched(required_path("CLIPSTREAM_APP"), required_path("TAURI_DRIVER"), env, SHOTS / "model-real.log") as s:
-        status = s.wait("the real model loaded", lambda: (st := app_status(s) or {}).get("model_id") and st)
-        assert status["mode"] == "real" and status["model_id"] == "clip-vit-base-patch32", status
-        s.wait("the add-folder screen", lambda: empty_kind(s) == "no-folders")
+        s.wait("the re-index offer", lambda: empty_kind(s) == "model-mismatch")
+        status = app_status(s)
+        assert status["mode"] == "real" and status["model_dir"] == str(model_dir), status
+        s.screenshot(SHOTS / "model-reindex-offer.png")
+        s.click("#reindex")
+        s.wait("the library on the new model", lambda: (app_status(s) or {}).get("model_id") == "clip-vit-base-patch32")
+        s.wait("re-indexed", lambda: not app_status(s)["indexing"] and app_status(s)["library"]["images"] == 108)
+        search_for(s, "a red circle")
+        top = top_tiles_names(s, 5)
+        assert set(top) <= set(circles), top
         s.screenshot(SHOTS / "model-real.png")

@@ -35,7 +35,7 @@ function modelHelpHtml() {
       <button id="cancel-model" class="ghost small">Cancel</button></p>
     <p id="model-result" hidden></p>
     <details><summary>Other ways</summary>
-    <p>A folder from <code>git clone https://huggingface.co/openai/clip-vit-base-patch32</code> (or its
+    <p>A clone of the hub repository <code>huggingface.co/openai/clip-vit-base-patch32</code> (or its
     config.json, model.safetensors, vocab.json and merges.txt) can be imported with the button above or
     <code>clipstream model import FOLDER</code>; <code>clipstream model get</code> downloads it.
     ClipStream looks for the model in ${where || "the data folder"} (or set <code>CLIPSTREAM_MODEL</code>).</p>

@@ -21,7 +21,6 @@ type Built = Result<String, String>;
 /// layer stays FP32.
 pub fn text(ck: &Checkpoint, cfg: &ClipConfig, hybrid: bool) -> Result<Graph, String> {
     let t = &cfg.text;
-    let w = t.tower.hidden;
     let mut g = Graph::new("clip_text");
     let ids = g.input(
         TEXT_INPUT,
@@ -35,7 +34,62 @@ pub fn text(ck: &Checkpoint, cfg: &ClipConfig, hybrid: bool) -> Result<Graph, St
     let batch = g.op(s, "Gather", &[&shape, &zero], vec![int("axis", 0)]);
     let seq = g.op(s, "Gather", &[&shape, &one], vec![int("axis", 0)]);
 
-    // Token and position embeddings.
+    let mut x = text_embeddings(&mut g, ck, cfg, hybrid, &ids, &seq)?;
+    let mask = causal_mask(&mut g, &seq, &zero, &one);
+    for layer in 0..t.tower.layers {
+        x = encoder_layer(
+            &mut g,
+            ck,
+            &t.tower,
+            &format!("text_model.encoder.layers.{layer}"),
+            &format!("/text_model/encoder/layers.{layer}"),
+            &x,
+            Some(&mask),
+        )?;
+    }
+    let last = layer_norm(
+        &mut g,
+        ck,
+        "text_model.final_layer_norm",
+        "/text_model/final_layer_norm",
+        t.tower.hidden,
+        t.tower.layer_norm_eps,
+        &x,
+    )?;
+    let pooled = pool_at_end_of_text(&mut g, cfg, &ids, &last, [&batch, &seq, &zero, &one]);
+    let projection = matrix(
+        &mut g,
+        ck,
+        "text_projection.weight",
+        cfg.projection_dim,
+        t.tower.hidden,
+    )?;
+    g.op(
+        "/text_projection",
+        "MatMul",
+        &[&pooled, &projection],
+        vec![],
+    );
+    g.rename_last_output(TEXT_OUTPUT);
+    g.output(
+        TEXT_OUTPUT,
+        DataType::Float,
+        &[Dim::Named("batch"), Dim::Fixed(cfg.projection_dim as i64)],
+    );
+    Ok(g)
+}
+
+/// Token embeddings (8-bit with `hybrid`) plus the first `seq` position embeddings.
+fn text_embeddings(
+    g: &mut Graph,
+    ck: &Checkpoint,
+    cfg: &ClipConfig,
+    hybrid: bool,
+    ids: &str,
+    seq: &str,
+) -> Built {
+    let t = &cfg.text;
+    let w = t.tower.hidden;
     let e = "/text_model/embeddings";
     let name = "text_model.embeddings.token_embedding.weight";
     let table = ck.read(name, &[t.vocab_size, w])?;
@@ -59,7 +113,7 @@ pub fn text(ck: &Checkpoint, cfg: &ClipConfig, hybrid: bool) -> Result<Graph, St
         let gather = format!("{e}/token_embedding/Gather");
         let value = format!("{gather}_output_0");
         let quantized = format!("{value}_quantized");
-        g.named(&gather, "Gather", &[&qt, &ids], &quantized);
+        g.named(&gather, "Gather", &[&qt, ids], &quantized);
         g.named(
             &format!("{value}_DequantizeLinear"),
             "DequantizeLinear",
@@ -71,7 +125,7 @@ pub fn text(ck: &Checkpoint, cfg: &ClipConfig, hybrid: bool) -> Result<Graph, St
         g.op(
             &format!("{e}/token_embedding"),
             "Gather",
-            &[&table, &ids],
+            &[&table, ids],
             vec![],
         )
     };
@@ -81,48 +135,41 @@ pub fn text(ck: &Checkpoint, cfg: &ClipConfig, hybrid: bool) -> Result<Graph, St
     let start = g.int64s("slice_start", &[1], &[0]);
     let axis0 = g.int64s("axis_0", &[1], &[0]);
     let unsqueeze0 = g.int64s("unsqueeze_0", &[1], &[0]);
-    let seq_1d = g.op(e, "Unsqueeze", &[&seq, &unsqueeze0], vec![]);
+    let seq_1d = g.op(e, "Unsqueeze", &[seq, &unsqueeze0], vec![]);
     let used = g.op(e, "Slice", &[&positions, &start, &seq_1d, &axis0], vec![]);
-    let mut x = g.op(e, "Add", &[&tokens, &used], vec![]);
+    Ok(g.op(e, "Add", &[&tokens, &used], vec![]))
+}
 
-    // Causal mask [sequence, sequence]: float32's minimum above the diagonal, as transformers adds.
-    let range = g.op(s, "Range", &[&zero, &seq, &one], vec![]);
-    let unsqueeze1 = g.int64s("unsqueeze_1", &[1], &[1]);
-    let rows = g.op(s, "Unsqueeze", &[&range, &unsqueeze1], vec![]);
-    let cols = g.op(s, "Unsqueeze", &[&range, &unsqueeze0], vec![]);
+/// `[seq, seq]`: float32's minimum above the diagonal, as transformers adds, 0 elsewhere.
+fn causal_mask(g: &mut Graph, seq: &str, zero: &str, one: &str) -> String {
+    let s = "/text_model";
+    let range = g.op(s, "Range", &[zero, seq, one], vec![]);
+    let rows_axis = g.int64s("mask_rows_axis", &[1], &[1]);
+    let cols_axis = g.int64s("mask_cols_axis", &[1], &[0]);
+    let rows = g.op(s, "Unsqueeze", &[&range, &rows_axis], vec![]);
+    let cols = g.op(s, "Unsqueeze", &[&range, &cols_axis], vec![]);
     let above = g.op(s, "Greater", &[&cols, &rows], vec![]);
     let masked = g.floats("mask_min", &[], &[f32::MIN]);
     let open = g.floats("mask_zero", &[], &[0.0]);
-    let mask = g.op(s, "Where", &[&above, &masked, &open], vec![]);
+    g.op(s, "Where", &[&above, &masked, &open], vec![])
+}
 
-    for layer in 0..t.tower.layers {
-        x = encoder_layer(
-            &mut g,
-            ck,
-            &t.tower,
-            &format!("text_model.encoder.layers.{layer}"),
-            &format!("/text_model/encoder/layers.{layer}"),
-            &x,
-            Some(&mask),
-        )?;
-    }
-    let last = layer_norm(
-        &mut g,
-        ck,
-        "text_model.final_layer_norm",
-        "/text_model/final_layer_norm",
-        w,
-        t.tower.layer_norm_eps,
-        &x,
-    )?;
-
-    // Pooling at the end-of-text token (transformers' two rules, see `TextConfig::eos_token_id`).
-    let ids32 = g.op(s, "Cast", &[&ids], vec![int("to", DataType::Int32 as i64)]);
-    let scores = if t.eos_token_id == 2 {
+/// Each row's hidden state at its end-of-text token, by transformers' two rules (see
+/// `TextConfig::eos_token_id`): `[batch, seq, width]` → `[batch, width]`.
+fn pool_at_end_of_text(
+    g: &mut Graph,
+    cfg: &ClipConfig,
+    ids: &str,
+    last: &str,
+    [batch, seq, zero, one]: [&str; 4],
+) -> String {
+    let s = "/text_model";
+    let ids32 = g.op(s, "Cast", &[ids], vec![int("to", DataType::Int32 as i64)]);
+    let scores = if cfg.text.eos_token_id == 2 {
         ids32
     } else {
-        let eos = g.int64s("eos_token_id", &[], &[t.eos_token_id]);
-        let is_eos = g.op(s, "Equal", &[&ids, &eos], vec![]);
+        let eos = g.int64s("eos_token_id", &[], &[cfg.text.eos_token_id]);
+        let is_eos = g.op(s, "Equal", &[ids, &eos], vec![]);
         g.op(
             s,
             "Cast",
@@ -136,33 +183,20 @@ pub fn text(ck: &Checkpoint, cfg: &ClipConfig, hybrid: bool) -> Result<Graph, St
         &[&scores],
         vec![int("axis", -1), int("keepdims", 0)],
     );
-    let rows_shape = g.int64s("rows_shape", &[2], &[-1, w as i64]);
-    let flat = g.op(s, "Reshape", &[&last, &rows_shape], vec![]);
-    let row_starts = g.op(s, "Range", &[&zero, &batch, &one], vec![]);
-    let row_starts = g.op(s, "Mul", &[&row_starts, &seq], vec![]);
+    let width = cfg.text.tower.hidden as i64;
+    let rows_shape = g.int64s("rows_shape", &[2], &[-1, width]);
+    let flat = g.op(s, "Reshape", &[last, &rows_shape], vec![]);
+    let row_starts = g.op(s, "Range", &[zero, batch, one], vec![]);
+    let row_starts = g.op(s, "Mul", &[&row_starts, seq], vec![]);
     let rows_at = g.op(s, "Add", &[&row_starts, &at], vec![]);
-    let pooled = g.op(s, "Gather", &[&flat, &rows_at], vec![int("axis", 0)]);
-    let projection = matrix(&mut g, ck, "text_projection.weight", cfg.projection_dim, w)?;
-    g.op(
-        "/text_projection",
-        "MatMul",
-        &[&pooled, &projection],
-        vec![],
-    );
-    g.rename_last_output(TEXT_OUTPUT);
-    g.output(
-        TEXT_OUTPUT,
-        DataType::Float,
-        &[Dim::Named("batch"), Dim::Fixed(cfg.projection_dim as i64)],
-    );
-    Ok(g)
+    g.op(s, "Gather", &[&flat, &rows_at], vec![int("axis", 0)])
 }
 
 /// The vision tower: `pixel_values [batch, 3, size, size]` → `image_embeds [batch, projection]`.
 pub fn vision(ck: &Checkpoint, cfg: &ClipConfig) -> Result<Graph, String> {
     let v = &cfg.vision;
     let d = v.tower.hidden;
-    let (size, patch, grid) = (v.image_size, v.patch_size, v.grid());
+    let size = v.image_size;
     let mut g = Graph::new("clip_vision");
     let pixels = g.input(
         VISION_INPUT,
@@ -174,37 +208,7 @@ pub fn vision(ck: &Checkpoint, cfg: &ClipConfig) -> Result<Graph, String> {
             Dim::Fixed(size as i64),
         ],
     );
-    let e = "/vision_model/embeddings";
-    let name = "vision_model.embeddings.patch_embedding.weight";
-    let kernel = ck.read(name, &[d, v.channels, patch, patch])?;
-    let kernel = g.floats(name, &[d, v.channels, patch, patch], &kernel.data);
-    let p = patch as i64;
-    let patches = g.op(
-        &format!("{e}/patch_embedding"),
-        "Conv",
-        &[&pixels, &kernel],
-        vec![ints("kernel_shape", &[p, p]), ints("strides", &[p, p])],
-    );
-    let flat_shape = g.int64s("patches_shape", &[3], &[0, d as i64, -1]);
-    let patches = g.op(e, "Reshape", &[&patches, &flat_shape], vec![]);
-    let patches = g.op(e, "Transpose", &[&patches], vec![ints("perm", &[0, 2, 1])]);
-
-    let name = "vision_model.embeddings.class_embedding";
-    let class = ck.read(name, &[d])?;
-    let class = g.floats(name, &[1, 1, d], &class.data);
-    let shape = g.op(e, "Shape", &[&pixels], vec![]);
-    let start = g.int64s("slice_start", &[1], &[0]);
-    let end = g.int64s("slice_end", &[1], &[1]);
-    let batch = g.op(e, "Slice", &[&shape, &start, &end], vec![]);
-    let rest = g.int64s("class_shape", &[2], &[1, d as i64]);
-    let class_shape = g.op(e, "Concat", &[&batch, &rest], vec![int("axis", 0)]);
-    let classes = g.op(e, "Expand", &[&class, &class_shape], vec![]);
-    let tokens = g.op(e, "Concat", &[&classes, &patches], vec![int("axis", 1)]);
-    let name = "vision_model.embeddings.position_embedding.weight";
-    let n = grid * grid + 1;
-    let positions = ck.read(name, &[n, d])?;
-    let positions = g.floats(name, &[n, d], &positions.data);
-    let tokens = g.op(e, "Add", &[&tokens, &positions], vec![]);
+    let tokens = vision_embeddings(&mut g, ck, cfg, &pixels)?;
 
     let eps = v.tower.layer_norm_eps;
     let mut x = layer_norm(
@@ -263,6 +267,44 @@ pub fn vision(ck: &Checkpoint, cfg: &ClipConfig) -> Result<Graph, String> {
         &[Dim::Named("batch"), Dim::Fixed(cfg.projection_dim as i64)],
     );
     Ok(g)
+}
+
+/// The class token, then one token per patch (a strided Conv), plus position embeddings:
+/// `[batch, 3, size, size]` → `[batch, 1 + patches, width]`.
+fn vision_embeddings(g: &mut Graph, ck: &Checkpoint, cfg: &ClipConfig, pixels: &str) -> Built {
+    let v = &cfg.vision;
+    let (d, patch, grid) = (v.tower.hidden, v.patch_size, v.grid());
+    let e = "/vision_model/embeddings";
+    let name = "vision_model.embeddings.patch_embedding.weight";
+    let kernel = ck.read(name, &[d, v.channels, patch, patch])?;
+    let kernel = g.floats(name, &[d, v.channels, patch, patch], &kernel.data);
+    let p = patch as i64;
+    let patches = g.op(
+        &format!("{e}/patch_embedding"),
+        "Conv",
+        &[pixels, &kernel],
+        vec![ints("kernel_shape", &[p, p]), ints("strides", &[p, p])],
+    );
+    let flat_shape = g.int64s("patches_shape", &[3], &[0, d as i64, -1]);
+    let patches = g.op(e, "Reshape", &[&patches, &flat_shape], vec![]);
+    let patches = g.op(e, "Transpose", &[&patches], vec![ints("perm", &[0, 2, 1])]);
+
+    let name = "vision_model.embeddings.class_embedding";
+    let class = ck.read(name, &[d])?;
+    let class = g.floats(name, &[1, 1, d], &class.data);
+    let shape = g.op(e, "Shape", &[pixels], vec![]);
+    let start = g.int64s("slice_start", &[1], &[0]);
+    let end = g.int64s("slice_end", &[1], &[1]);
+    let batch = g.op(e, "Slice", &[&shape, &start, &end], vec![]);
+    let rest = g.int64s("class_shape", &[2], &[1, d as i64]);
+    let class_shape = g.op(e, "Concat", &[&batch, &rest], vec![int("axis", 0)]);
+    let classes = g.op(e, "Expand", &[&class, &class_shape], vec![]);
+    let tokens = g.op(e, "Concat", &[&classes, &patches], vec![int("axis", 1)]);
+    let name = "vision_model.embeddings.position_embedding.weight";
+    let n = grid * grid + 1;
+    let positions = ck.read(name, &[n, d])?;
+    let positions = g.floats(name, &[n, d], &positions.data);
+    Ok(g.op(e, "Add", &[&tokens, &positions], vec![]))
 }
 
 /// A torch Linear weight `[out, in]` as the `[in, out]` right operand of a MatMul.

@@ -60,7 +60,7 @@ def app(home: Path):
     app_binary = required_path("CLIPSTREAM_APP")
     driver_binary = required_path("TAURI_DRIVER")
     ort = required_path("ORT_DYLIB_PATH")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLIPSTREAM_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLIPSTREAM_") and k != "HF_ENDPOINT"}
     env.update(
         XDG_DATA_HOME=str(home / "data"),  # no real model here: the app starts in demo mode
         XDG_CONFIG_HOME=str(home / "config"),
@@ -623,3 +623,16 @@ def register_default_viewer(home: Path, mime: str, log: Path) -> None:
         f"[Desktop Entry]\nType=Application\nName=Test viewer\nExec={viewer} %F\nMimeType={mime};\n"
     )
     (home / "config" / "mimeapps.list").write_text(f"[Default Applications]\n{mime}=test-viewer.desktop\n")
+
+
+def test_the_demo_offers_the_real_model(app: Session):
+    """The demo's banner leads to the first start's offer: get the real CLIP, or import a folder."""
+    s = app
+    s.wait("the demo banner", lambda: s.js("return !!document.getElementById('how-real')"))
+    s.click("#how-real")
+    s.wait("the offer", lambda: empty_kind(s) == "model-help" and "MB, from" in s.text("#get-model"))
+    assert s.text("#get-model") == "Get the CLIP model (606 MB, from huggingface.co/openai/clip-vit-base-patch32)"
+    assert s.text("#import-model") == "Import a downloaded model folder…"
+    s.screenshot(SHOTS / "demo-model-offer.png")
+    s.click("#back-to-demo")
+    s.wait("back to the demo", lambda: empty_kind(s) != "model-help")

@@ -35,10 +35,11 @@ gzip -9n <packaging/changelog >"$stage/changelog.gz"
 # Manual pages: the CLI's from its own --help (each command's help under COMMANDS), the app's by hand.
 {
   echo "[COMMANDS]"
-  for command in index search similar status remove doctor; do
+  for command in index search similar status remove "model import" "model get" doctor; do
     echo ".SS $command"
     echo ".nf"
-    target/release/clipstream help "$command" | sed -e 's/\\/\\\\/g' -e "s/^[.']/\\\\\&&/"
+    # shellcheck disable=SC2086 # "model import" is a command and its subcommand
+    target/release/clipstream help $command | sed -e 's/\\/\\\\/g' -e "s/^[.']/\\\\\&&/"
     echo ".fi"
   done
 } >"$stage/commands.h2m"

@@ -678,15 +678,8 @@ fn import_model(
 ) -> anyhow::Result<()> {
     runtime::environment()?;
     let out = model_out(out)?;
-    let options = clipstream_core::import::Options {
-        model_id,
-        extra: None,
-        threads: cli.threads.unwrap_or_else(embed::default_threads),
-    };
-    let cancel = Arc::new(AtomicBool::new(false));
-    for signal in [SIGINT, SIGTERM] {
-        signal_hook::flag::register(signal, Arc::clone(&cancel))?;
-    }
+    let options = import_options(cli, model_id);
+    let cancel = cancel_on_signals()?;
     let imported = clipstream_core::import::import(
         source,
         &out,
@@ -696,6 +689,23 @@ fn import_model(
     )?;
     report_import(cli, &imported);
     Ok(())
+}
+
+fn import_options(cli: &Cli, model_id: Option<String>) -> clipstream_core::import::Options {
+    clipstream_core::import::Options {
+        model_id,
+        extra: None,
+        threads: cli.threads.unwrap_or_else(embed::default_threads),
+    }
+}
+
+/// Ctrl-C and SIGTERM set the flag: the import or download stops between steps, cleanly.
+fn cancel_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&cancel))?;
+    }
+    Ok(cancel)
 }
 
 fn model_out(out: Option<&Path>) -> anyhow::Result<PathBuf> {
@@ -715,15 +725,8 @@ fn get_model(cli: &Cli, repo: &str, revision: &str, out: Option<&Path>) -> anyho
         repo: repo.to_string(),
         revision: revision.to_string(),
     };
-    let cancel = Arc::new(AtomicBool::new(false));
-    for signal in [SIGINT, SIGTERM] {
-        signal_hook::flag::register(signal, Arc::clone(&cancel))?;
-    }
-    let options = clipstream_core::import::Options {
-        model_id: None,
-        extra: None,
-        threads: cli.threads.unwrap_or_else(embed::default_threads),
-    };
+    let cancel = cancel_on_signals()?;
+    let options = import_options(cli, None);
     let bar = ProgressBar::hidden();
     let imported = clipstream_core::import::get(
         &request,

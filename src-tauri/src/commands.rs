@@ -369,6 +369,15 @@ pub struct ModelReady {
     pub embedding_dim: usize,
 }
 
+impl From<import::Imported> for ModelReady {
+    fn from(imported: import::Imported) -> Self {
+        Self {
+            model_id: imported.model_id,
+            embedding_dim: imported.embedding_dim,
+        }
+    }
+}
+
 fn model_options() -> import::Options {
     import::Options {
         threads: clipstream_core::embed::default_threads(),
@@ -404,10 +413,7 @@ pub async fn get_model<R: Runtime>(app: AppHandle<R>) -> ApiResult<ModelReady> {
             },
             &cancel,
         )?;
-        Ok(ModelReady {
-            model_id: imported.model_id,
-            embedding_dim: imported.embedding_dim,
-        })
+        Ok(ModelReady::from(imported))
     })
     .await
     .map_err(internal)?
@@ -443,10 +449,7 @@ pub async fn import_model<R: Runtime>(app: AppHandle<R>) -> ApiResult<Option<Mod
             );
         };
         let imported = import::import(&source, &out, &model_options(), progress, &cancel)?;
-        Ok(Some(ModelReady {
-            model_id: imported.model_id,
-            embedding_dim: imported.embedding_dim,
-        }))
+        Ok(Some(ModelReady::from(imported)))
     })
     .await
     .map_err(internal)?

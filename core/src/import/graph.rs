@@ -82,24 +82,28 @@ impl Graph {
         let name = if *n == 0 { key } else { format!("{key}_{n}") };
         *n += 1;
         let output = format!("{name}_output_0");
-        self.nodes.push(NodeProto {
-            input: inputs.iter().map(|s| s.to_string()).collect(),
-            output: vec![output.clone()],
-            name: Some(name),
-            op_type: Some(op.into()),
-            attribute: attributes,
-            ..Default::default()
-        });
-        output
+        self.push(&name, op, inputs, attributes, &output)
     }
 
     /// Adds a node with the given name and output name.
     pub fn named(&mut self, name: &str, op: &str, inputs: &[&str], output: &str) -> String {
+        self.push(name, op, inputs, Vec::new(), output)
+    }
+
+    fn push(
+        &mut self,
+        name: &str,
+        op: &str,
+        inputs: &[&str],
+        attributes: Vec<AttributeProto>,
+        output: &str,
+    ) -> String {
         self.nodes.push(NodeProto {
             input: inputs.iter().map(|s| s.to_string()).collect(),
             output: vec![output.into()],
             name: Some(name.into()),
             op_type: Some(op.into()),
+            attribute: attributes,
             ..Default::default()
         });
         output.into()

@@ -55,6 +55,10 @@ enum Command {
         /// Drop every embedding and index again (after changing the model).
         #[arg(long)]
         reindex: bool,
+        /// Read every skipped file again (one that crashed the decoder, or whose permissions
+        /// were fixed), not only those that changed.
+        #[arg(long)]
+        retry_skipped: bool,
     },
     /// Search by text; combine terms with + and -, weight them with 2:term, or name an image file
     /// to search by it.
@@ -113,7 +117,8 @@ enum Command {
     /// Keep the library up to date by itself: add FOLDERs (remembered), index, then index again
     /// whenever a photo is added, changed, moved or deleted, until Ctrl-C or SIGTERM (exit 0).
     Watch { folders: Vec<PathBuf> },
-    /// Forget a folder and its images (the photos themselves are not touched).
+    /// Forget a folder and its images (the photos themselves are not touched); also a folder
+    /// whose drive is not connected.
     Remove { folder: PathBuf },
     /// Get the CLIP model: import a downloaded Hugging Face checkpoint, or download one.
     Model {
@@ -279,9 +284,17 @@ fn open(cli: &Cli, with_model: bool, reindex: bool) -> anyhow::Result<Library> {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
-        Command::Index { folders, reindex } => {
+        Command::Index {
+            folders,
+            reindex,
+            retry_skipped,
+        } => {
             let lib = open(&cli, true, *reindex)?;
             add_folders(&lib, folders, "index")?;
+            if *retry_skipped {
+                let n = lib.retry_skipped()?;
+                println!("reading {n} skipped files again");
+            }
             index(&lib, &AtomicBool::new(false))?;
         }
         Command::Watch { folders } => {
@@ -371,8 +384,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("images:  {}", status.images);
                 println!("skipped: {}", status.skipped);
                 for f in &status.folders {
-                    let note = if f.reachable { "" } else { "  (not reachable)" };
-                    println!("folder:  {} ({} images){note}", f.path.display(), f.images);
+                    print_folder(f);
                 }
             }
             if *skipped {
@@ -428,13 +440,41 @@ impl FilterArgs {
     }
 }
 
+/// One folder of `status`: online or offline (since when, why), and the parts it could not read.
+fn print_folder(f: &clipstream_core::library::FolderStatus) {
+    let state = match &f.offline {
+        None => "online".to_string(),
+        Some(off) => match off.since.and_then(date::moment) {
+            Some(since) => format!("OFFLINE since {since}: {}; its photos are kept", off.reason),
+            None => format!("OFFLINE: {}; its photos are kept", off.reason),
+        },
+    };
+    println!(
+        "folder:  {} ({} images) {state}",
+        f.path.display(),
+        f.images
+    );
+    for part in &f.unreadable {
+        println!(
+            "         not read: {}: {} (its photos are kept)",
+            part.path.display(),
+            part.reason
+        );
+    }
+}
+
 fn print_results(results: &Results, json: bool) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(&results.hits)?);
         return Ok(());
     }
     for hit in &results.hits {
-        println!("{:.3}  {}", hit.score, hit.path.display());
+        let offline = if hit.offline {
+            "  (offline: its drive is not connected)"
+        } else {
+            ""
+        };
+        println!("{:.3}  {}{offline}", hit.score, hit.path.display());
     }
     if results.hits.is_empty() {
         println!("no confident matches");
@@ -569,8 +609,14 @@ fn index(lib: &Library, cancel: &AtomicBool) -> anyhow::Result<()> {
             report.skipped
         );
     }
-    for f in &report.unreachable {
-        println!("folder not reachable, its images kept: {}", f.display());
+    for (part, why) in &report.offline {
+        println!("offline, its photos kept: {}: {why}", part.display());
+    }
+    if report.not_read > 0 {
+        println!(
+            "{} files could not be read now (a drive going away?); kept, and read again next time",
+            report.not_read
+        );
     }
     Ok(())
 }
@@ -585,6 +631,19 @@ fn watch(lib: &Library) -> anyhow::Result<()> {
     }
     watch_library(lib, WatchOptions::default(), &stop, &mut |event| {
         match event {
+            WatchEvent::Drive { path, connected } => {
+                if connected {
+                    eprintln!(
+                        "{}: connected again, bringing it up to date",
+                        path.display()
+                    );
+                } else {
+                    eprintln!(
+                        "{}: its drive is not connected; its photos are kept (offline) until it is back",
+                        path.display()
+                    );
+                }
+            }
             WatchEvent::Folders(folders) => {
                 for f in folders {
                     match &f.polled {
@@ -827,5 +886,19 @@ fn doctor(cli: &Cli, query: &str) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64() * 1000.0,
         loaded.as_secs_f64() * 1000.0
     );
+    // The library's folders, if there is a library yet: which are online, which are not and why.
+    let library = library_dir(cli.library.as_deref())?;
+    if library.join(clipstream_core::catalog::DATABASE).is_file() {
+        let status = open(cli, false, false)?.status()?;
+        println!(
+            "Library: {} ({} images, {} skipped)",
+            status.library.display(),
+            status.images,
+            status.skipped
+        );
+        for f in &status.folders {
+            print_folder(f);
+        }
+    }
     Ok(())
 }

@@ -557,4 +557,105 @@ fn a_decoder_that_crashes_the_process_costs_one_file_not_the_run() {
     let fixed = clipstream(&library).arg("index").output().expect("runs");
     assert!(fixed.status.success(), "{}", text(&fixed));
     assert_eq!(image_count(&library), 40, "the changed file is tried again");
+
+    // Or, unchanged, when a person asks. Another file changes (new bytes) and crashes the
+    // decoder...
+    let changed = folder.join("00018.png");
+    let png = std::fs::read(&changed).expect("read");
+    std::fs::write(&changed, hostile::png_with_text(&png, "changed")).expect("write");
+    let convicted = clipstream(&library)
+        .env("CLIPSTREAM_TEST_ABORT_DECODING", "00018.png")
+        .arg("index")
+        .arg(&folder)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        convicted.status.code(),
+        None,
+        "the hook fires on a new culprit"
+    );
+    let judged = clipstream(&library)
+        .env("CLIPSTREAM_TEST_ABORT_DECODING", "00018.png")
+        .arg("index")
+        .output()
+        .expect("runs");
+    assert!(judged.status.success(), "{}", text(&judged));
+    assert_eq!(image_count(&library), 39);
+    // ...and read again with --retry-skipped once the decoder is fixed (the hook gone).
+    let retried = clipstream(&library)
+        .args(["index", "--retry-skipped"])
+        .output()
+        .expect("runs");
+    assert!(retried.status.success(), "{}", text(&retried));
+    assert_eq!(image_count(&library), 40, "{}", text(&retried));
+}
+
+/// Set a folder's permission bits.
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// A folder (or a part of one) the user cannot read is offline: its photos are kept, searchable
+/// and marked, `status` says which part and why; readable again, it is reconciled.
+#[test]
+fn folders_that_cannot_be_read_keep_their_photos() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (folder, library) = (tmp.path().join("photos"), tmp.path().join("library"));
+    let private = folder.join("private");
+    distinct_pngs(&folder, 0..3);
+    distinct_pngs(&private, 3..7);
+    let run = |cmd: &mut Command| {
+        let out = without_override(cmd).output().expect("runs");
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(clipstream(&library).arg("index").arg(&folder));
+    assert_eq!(image_count(&library), 7);
+
+    chmod(&private, 0o000);
+    let indexed = run(clipstream(&library).arg("index"));
+    chmod(&private, 0o755);
+    assert!(indexed.contains(" 0 removed"), "{indexed}");
+    assert_eq!(
+        image_count(&library),
+        7,
+        "photos of an unreadable part are kept"
+    );
+    let status = run(clipstream(&library).arg("status"));
+    assert!(
+        status.contains(&format!("not read: {}: unreadable", private.display()))
+            && status.contains("Permission denied"),
+        "{status}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&run(clipstream(&library).args(["status", "--json"]))).expect("json");
+    assert_eq!(json["folders"][0]["online"], true);
+    assert_eq!(
+        json["folders"][0]["unreadable"][0]["path"],
+        private.to_str().expect("utf-8")
+    );
+    let hits: Vec<serde_json::Value> = serde_json::from_str(&run(
+        clipstream(&library).args(["search", "a shape", "--all", "--json"])
+    ))
+    .expect("json");
+    assert_eq!(hits.len(), 7, "all still found");
+    let offline = hits.iter().filter(|h| h["offline"] == true).count();
+    assert_eq!(offline, 4, "the private ones are marked offline");
+
+    // The folder itself unreadable: offline as a whole, nothing removed.
+    chmod(&folder, 0o000);
+    let indexed = run(clipstream(&library).arg("index"));
+    chmod(&folder, 0o755);
+    assert!(indexed.contains(" 0 removed"), "{indexed}");
+    assert!(indexed.contains("offline, its photos kept"), "{indexed}");
+    assert_eq!(image_count(&library), 7);
+
+    // Readable again: reconciled, with a photo deleted meanwhile removed.
+    std::fs::remove_file(private.join("00003.png")).expect("rm");
+    let indexed = run(clipstream(&library).arg("index"));
+    assert!(indexed.contains(" 1 removed"), "{indexed}");
+    let status = run(clipstream(&library).arg("status"));
+    assert!(!status.contains("not read"), "{status}");
+    assert!(status.contains("online"), "{status}");
 }

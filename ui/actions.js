@@ -10,10 +10,9 @@ const OPEN_AT_MOST = 20; // more windows than this at once is never what a perso
 async function copyToFolder() {
   const ids = chosenHits().map((h) => h.id);
   try {
-    const folder = await api.pickFolder();
-    if (!folder) return;
-    const copies = await api.copyImages(ids, folder);
-    toast(`Copied ${number(copies.length)} photo${copies.length === 1 ? "" : "s"} to ${folder}`);
+    const done = await api.copyToPickedFolder(ids);
+    if (!done) return;
+    toast(`Copied ${number(done.copies)} photo${done.copies === 1 ? "" : "s"} to ${done.folder}`);
   } catch (e) { toast(e.message); }
 }
 

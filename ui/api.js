@@ -17,12 +17,15 @@ export const imageInfo = (id) => call("image_info", { id });
 export const duplicates = () => call("duplicates");
 /** Move photos (by id) to the desktop's trash; resolves with {ids, failed}. */
 export const trash = (ids) => call("trash", { ids });
-/** Copy photos (by id) into a folder; resolves with where each copy went. */
-export const copyImages = (ids, destination) => call("copy_images", { ids, destination });
+/** Copy photos (by id) into a folder the user picks; resolves with {folder, copies}, or null. */
+export const copyToPickedFolder = (ids) => call("copy_to_picked_folder", { ids });
 export const addFolder = (path) => call("add_folder", { path });
-export const pickFolder = () => call("pick_folder");
+/** Add a folder the user picks (the path stays in Rust); resolves with the status, or null. */
+export const addPickedFolder = () => call("add_picked_folder");
 export const removeFolder = (id) => call("remove_folder", { id });
 export const skipped = () => call("skipped");
+/** Read every skipped file again; resolves with the run's report. */
+export const retrySkipped = () => call("retry_skipped");
 export const cancelIndex = () => call("cancel_index");
 export const reindexLibrary = () => call("reindex_library");
 export const openImage = (id) => call("open_image", { id });
@@ -52,5 +55,7 @@ export const onFoldersAdded = (handler) => tauri.event.listen("folders-added", (
 /** Every window hears each run's progress and its end, whoever started it. */
 export const onIndexProgress = (handler) => tauri.event.listen("index-progress", (e) => handler(e.payload));
 export const onIndexFinished = (handler) => tauri.event.listen("index-finished", (e) => handler(e.payload));
+/** A folder's drive went away or came back: {folder_id, connected}. */
+export const onDriveChanged = (handler) => tauri.event.listen("drive-changed", (e) => handler(e.payload));
 /** How the folders are followed for changes (inotify, periodic scans) changed: ask for the status. */
 export const onWatchChanged = (handler) => tauri.event.listen("watch-changed", () => handler());

@@ -1,7 +1,7 @@
 // The Folders drawer: the library's folders (by id), adding and removing them, skipped files.
 import * as api from "./api.js";
 import { $, button, toast } from "./dom.js";
-import { fileName, number } from "./format.js";
+import { fileName, number, offlineText } from "./format.js";
 import { startIndexing } from "./indexing.js";
 import { refreshStatus } from "./status.js";
 import { runSearch } from "./search.js";
@@ -17,13 +17,13 @@ export function renderFolders(status) {
   for (const f of lib.folders) {
     const li = document.createElement("li");
     li.dataset.id = f.id;
-    if (!f.reachable) li.classList.add("unreachable");
+    li.classList.toggle("offline", !f.online);
     const name = document.createElement("div");
     name.className = "folder-name";
     name.textContent = f.path;
     const meta = document.createElement("div");
     meta.className = "folder-meta";
-    meta.textContent = `${number(f.images)} photos${f.reachable ? "" : " · not reachable (unplugged?) — photos kept"}`;
+    meta.textContent = `${number(f.images)} photos · ${offlineText(f)}`;
     // New photos appear by themselves; where inotify cannot follow, say how instead and why.
     const watch = (status.watching || []).find((w) => w.folder_id === f.id);
     if (watch && !watch.polled) meta.textContent += " · watched: new photos appear by themselves";
@@ -37,6 +37,13 @@ export function renderFolders(status) {
       catch (e) { toast(e.message); }
     });
     li.append(name, meta, note, remove);
+    // Parts the last run could not read: their photos are kept, and said why.
+    for (const part of f.unreadable) {
+      const p = document.createElement("div");
+      p.className = "folder-unreadable";
+      p.textContent = `Not read: ${part.path} — ${part.reason} (its photos are kept)`;
+      li.append(p);
+    }
     list.append(li);
     filter.append(new Option(fileName(f.path) || f.path, String(f.id)));
   }
@@ -76,8 +83,19 @@ export async function addFolder(path) {
 
 export async function pickAndAdd() {
   try {
-    const path = await api.pickFolder();
-    if (path) await addFolder(path);
+    if (!(await api.addPickedFolder())) return;
+    await refreshStatus();
+    runSearch();
+    startIndexing();
+  } catch (e) { toast(e.message); }
+}
+
+async function retrySkipped() {
+  try {
+    await api.retrySkipped();
+    await refreshStatus();
+    renderSkipped();
+    runSearch();
   } catch (e) { toast(e.message); }
 }
 
@@ -106,6 +124,11 @@ export function wireFolders() {
     if (path) { $("folder-path").value = ""; addFolder(path); }
   };
   $("skipped-box").addEventListener("toggle", renderSkipped);
+  $("retry-skipped").onclick = retrySkipped;
+  api.onDriveChanged(async ({ connected }) => {
+    toast(connected ? "A drive is back: bringing its folder up to date." : "A drive is not connected: its photos are kept, marked offline.");
+    await refreshStatus();
+  });
   api.onFoldersAdded(async ({ added, errors }) => {
     for (const e of errors) toast(e.message);
     if (added.length) { await refreshStatus(); runSearch(); startIndexing(); }

@@ -67,6 +67,13 @@ export function progressView(p) {
   };
 }
 
+/** A folder's state in words: online, or offline since when and why (its photos are kept). */
+export function offlineText(f) {
+  if (f.online) return "online";
+  const since = f.offline?.since ? ` since ${new Date(f.offline.since * 1000).toLocaleString()}` : "";
+  return `offline${since}: ${f.offline?.reason ?? "not connected"} — its photos are kept and still found`;
+}
+
 /** What a finished run did, in one line. */
 export function reportSummary(report) {
   const bits = [];
@@ -76,7 +83,8 @@ export function reportSummary(report) {
   if (report.copied) bits.push(`${number(report.copied)} copies`);
   if (report.removed) bits.push(`${number(report.removed)} removed`);
   if (report.skipped_total) bits.push(`${number(report.skipped_total)} skipped (see Folders)`);
-  if (report.unreachable.length) bits.push(`${report.unreachable.length} folder(s) unreachable`);
+  if (report.offline.length) bits.push(`${report.offline.length} offline (photos kept)`);
+  if (report.not_read) bits.push(`${number(report.not_read)} not read now`);
   if (!bits.length) bits.push("no changes");
   return bits.join(" · ");
 }

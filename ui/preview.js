@@ -22,6 +22,10 @@ export function openPreview(i) {
   // A RAW + JPEG pair is one photo: the RAW is named beside it.
   $("preview-file").textContent = `${hit.format.toUpperCase()}, ${bytes(hit.size)}${hit.twin ? ` · ${hit.twin.format.toUpperCase()} twin: ${fileName(hit.twin.path)}` : ""}`;
   $("preview-score").textContent = hit.score.toFixed(3);
+  // An offline photo shows its thumbnail; Open and Show in folder need its drive.
+  $("preview-offline").hidden = !hit.offline;
+  $("open-button").disabled = hit.offline;
+  $("reveal-button").disabled = hit.offline;
   const d = $("preview");
   d.dataset.id = hit.id;
   if (!d.open) d.showModal();

@@ -356,6 +356,15 @@ function tile(hit, i) {
   img.src = api.thumbnailUrl(hit.id);
   img.onerror = () => t.classList.add("missing");
   t.append(img);
+  if (hit.offline) {
+    // Found by its stored embedding and shown by its thumbnail; its drive is not connected.
+    t.classList.add("offline");
+    t.title += " — offline: its drive is not connected";
+    const mark = document.createElement("span");
+    mark.className = "offline-mark";
+    mark.textContent = "offline";
+    t.append(mark);
+  }
   if (!browsing) {
     const score = document.createElement("span");
     score.className = "score";

@@ -23,15 +23,21 @@ impl Library {
     /// forget them at once. Refused as busy while an indexing run writes. One that cannot be moved
     /// stays on disk and in the library, reported in [`Trashed::failed`].
     pub fn trash(&self, ids: &[i64]) -> Result<Trashed> {
-        let _slot = self.writer_slot_now()?;
+        let slot = self.writer_slot_now()?;
         let _writer = lock::try_acquire(self.dir())?;
-        self.refresh(false)?;
+        self.refresh_for_writer(&slot)?;
         let rows: Vec<ImageRow> = ids
             .iter()
             .map(|&id| self.image(id).ok_or(Error::UnknownImage { id }))
             .collect::<Result<_>>()?;
         let mut done = Trashed::default();
         for row in rows {
+            // Only a photo that is still what was catalogued, where it was (not a link out, not
+            // on a drive that is away).
+            if let Err(e) = self.original(row.id) {
+                done.failed.push((row.id, e.to_string()));
+                continue;
+            }
             match trash::delete(&row.path) {
                 Ok(()) => done.ids.push(row.id),
                 Err(e) => done.failed.push((row.id, e.to_string())),
@@ -55,26 +61,26 @@ impl Library {
     /// library folder is picked up by the next run, as copies).
     pub fn copy_images(&self, ids: &[i64], destination: &Path) -> Result<Vec<PathBuf>> {
         if !destination.is_dir() {
-            return Err(Error::Query(format!(
-                "{} is not a folder",
-                destination.display()
-            )));
+            return Err(Error::Io {
+                path: destination.to_path_buf(),
+                reason: "is not a folder".into(),
+            });
         }
-        let rows: Vec<ImageRow> = ids
+        let sources: Vec<PathBuf> = ids
             .iter()
-            .map(|&id| self.image(id).ok_or(Error::UnknownImage { id }))
+            .map(|&id| self.original(id))
             .collect::<Result<_>>()?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let target = free_name(destination, &row.path);
+        let mut out = Vec::with_capacity(sources.len());
+        for source in sources {
+            let target = free_name(destination, &source);
             // Fails rather than replaces if the name was taken meanwhile (create_new).
             let copied = std::fs::File::create_new(&target).and_then(|mut to| {
-                let mut from = std::fs::File::open(&row.path)?;
+                let mut from = std::fs::File::open(&source)?;
                 std::io::copy(&mut from, &mut to)
             });
             copied.map_err(|e| Error::Io {
                 path: target.clone(),
-                reason: format!("cannot copy {} there: {e}", row.path.display()),
+                reason: format!("cannot copy {} there: {e}", source.display()),
             })?;
             out.push(target);
         }

@@ -32,6 +32,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0003_rows_without_embeddings",
         include_str!("../../migrations/0003_rows_without_embeddings.sql"),
     ),
+    (
+        4,
+        "0004_offline_folders",
+        include_str!("../../migrations/0004_offline_folders.sql"),
+    ),
 ];
 
 pub const DATABASE: &str = "catalog.sqlite";
@@ -179,6 +184,28 @@ pub struct Skipped {
     #[serde(serialize_with = "lossy_path")]
     pub path: PathBuf,
     pub reason: String,
+}
+
+/// A part of a library folder that the last run could not walk (the folder itself when `path`
+/// is the folder's): its catalogued photos are kept and stay searchable.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OfflinePart {
+    pub folder_id: i64,
+    #[serde(serialize_with = "lossy_path")]
+    pub path: PathBuf,
+    pub reason: String,
+    /// Unix seconds: offline since this run first found it so.
+    pub since: i64,
+}
+
+/// What a run learned of one folder's state: replaces what the catalog held for it.
+#[derive(Debug, Clone, Default)]
+pub struct FolderState {
+    pub folder_id: i64,
+    /// The parts that could not be walked, with why (empty: the whole folder was walked).
+    pub offline: Vec<(PathBuf, String)>,
+    /// The device of the folder and of each mount point inside it.
+    pub volumes: Vec<(PathBuf, u64)>,
 }
 
 /// Which image rows one write changed, by id: what memory must read again from the catalog.
@@ -597,6 +624,52 @@ impl Catalog {
             .map_err(|e| self.err(e))
     }
 
+    /// Forget every skipped file, so the next run reads each again. Returns how many there were.
+    pub fn retry_skipped(&self) -> Result<u64> {
+        self.conn
+            .execute("DELETE FROM skipped", [])
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every part of a library folder that is offline, by path.
+    pub fn offline_parts(&self) -> Result<Vec<OfflinePart>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT folder_id, path, reason, since FROM offline ORDER BY path")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(OfflinePart {
+                    folder_id: r.get(0)?,
+                    path: bytes_path(&r.get::<_, Vec<u8>>(1)?),
+                    reason: r.get(2)?,
+                    since: r.get(3)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The device of a folder and of the mount points inside it, as its last clean walk saw them.
+    pub fn volumes_of(&self, folder_id: i64) -> Result<Vec<(PathBuf, u64)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path, device FROM volumes WHERE folder_id = ?1 ORDER BY path")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([folder_id], |r| {
+                Ok((
+                    bytes_path(&r.get::<_, Vec<u8>>(0)?),
+                    r.get::<_, i64>(1)? as u64,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
     /// Run `read` on one snapshot of the catalog: another process's commit in the middle of it is
     /// not seen (a read transaction in WAL mode).
     pub fn snapshot<T>(&self, read: impl FnOnce(&Catalog) -> Result<T>) -> Result<T> {
@@ -650,6 +723,8 @@ pub struct Batch {
     pub delete_images: Vec<i64>,
     pub skip: Vec<(i64, PathBuf, Stamp, String)>,
     pub unskip: Vec<PathBuf>,
+    /// Folders whose state a walk established (offline parts, devices).
+    pub folder_states: Vec<FolderState>,
 }
 
 impl Batch {
@@ -659,6 +734,7 @@ impl Batch {
             && self.delete_images.is_empty()
             && self.skip.is_empty()
             && self.unskip.is_empty()
+            && self.folder_states.is_empty()
     }
 }
 
@@ -740,11 +816,48 @@ fn write_batch(tx: &Transaction<'_>, batch: &Batch) -> rusqlite::Result<Changes>
             params![path_bytes(path), folder, stamp.size as i64, stamp.mtime_ns, reason, now()],
         )?;
     }
+    for state in &batch.folder_states {
+        write_folder_state(tx, state)?;
+    }
     // Any change to an image row, a move or a touch included: other processes read paths too.
     if !changes.is_empty() {
         bump_generation(tx)?;
     }
     Ok(changes)
+}
+
+/// Replace what the catalog holds of one folder's state; a part offline before and still offline
+/// keeps its `since`.
+fn write_folder_state(tx: &Transaction<'_>, state: &FolderState) -> rusqlite::Result<()> {
+    let folder = state.folder_id;
+    let still: HashSet<&[u8]> = state.offline.iter().map(|(p, _)| path_bytes(p)).collect();
+    for path in offline_paths_of(tx, folder)? {
+        if !still.contains(path.as_slice()) {
+            tx.execute("DELETE FROM offline WHERE path = ?1", [&path])?;
+        }
+    }
+    for (path, reason) in &state.offline {
+        tx.execute(
+            "INSERT INTO offline (path, folder_id, reason, since) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(path) DO UPDATE SET folder_id = ?2, reason = ?3",
+            params![path_bytes(path), folder, reason, now()],
+        )?;
+    }
+    tx.execute("DELETE FROM volumes WHERE folder_id = ?1", [folder])?;
+    for (path, device) in &state.volumes {
+        tx.execute(
+            "INSERT INTO volumes (path, folder_id, device) VALUES (?1, ?2, ?3)
+             ON CONFLICT(path) DO UPDATE SET folder_id = ?2, device = ?3",
+            params![path_bytes(path), folder, *device as i64],
+        )?;
+    }
+    Ok(())
+}
+
+fn offline_paths_of(tx: &Transaction<'_>, folder: i64) -> rusqlite::Result<Vec<Vec<u8>>> {
+    let mut stmt = tx.prepare("SELECT path FROM offline WHERE folder_id = ?1")?;
+    let paths = stmt.query_map([folder], |r| r.get(0))?;
+    paths.collect()
 }
 
 fn bump_generation(tx: &Transaction<'_>) -> rusqlite::Result<()> {
@@ -783,12 +896,13 @@ mod tests {
             vec![
                 (1, "0001_init".to_string()),
                 (2, "0002_image_ids_never_reused".to_string()),
-                (3, "0003_rows_without_embeddings".to_string())
+                (3, "0003_rows_without_embeddings".to_string()),
+                (4, "0004_offline_folders".to_string())
             ]
         );
         drop(catalog);
         let again = Catalog::open(&dir.path().join(DATABASE)).expect("reopens");
-        assert_eq!(again.migrations().expect("reads").len(), 3);
+        assert_eq!(again.migrations().expect("reads").len(), 4);
     }
 
     #[test]

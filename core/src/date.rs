@@ -17,6 +17,13 @@ pub fn text(seconds: i64) -> Option<String> {
     Some(TimeZone::UTC.to_datetime(at).to_string())
 }
 
+/// A moment (unix seconds, as the catalog records events such as a folder going offline) for a
+/// person: `2026-12-02 08:15 UTC`.
+pub fn moment(unix_seconds: i64) -> Option<String> {
+    let at = jiff::Timestamp::from_second(unix_seconds).ok()?;
+    Some(at.strftime("%Y-%m-%d %H:%M UTC").to_string())
+}
+
 /// `YYYY-MM-DD` → the seconds at that day's start; a day that does not exist (2024-02-31) is an
 /// error that says so.
 pub fn day_start(text: &str) -> Result<i64, String> {

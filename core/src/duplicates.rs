@@ -57,7 +57,7 @@ pub struct Group {
 impl Library {
     /// Groups of identical and near-identical images (see the module), largest saving first.
     pub fn duplicates(&self, threshold: f32) -> Result<Vec<Group>> {
-        self.refresh(false)?;
+        self.refresh()?;
         let state = self.state();
         let rows: Vec<&ImageRow> = state.rows.values().collect();
         // One representative per content; similarity is between contents.

@@ -101,6 +101,20 @@ pub enum Error {
     #[error("no image with id {id} in this library")]
     UnknownImage { id: i64 },
 
+    #[error("no folder with id {id} in this library")]
+    UnknownFolder { id: i64 },
+
+    /// A catalogued photo whose drive or folder is not there now; its entry is kept.
+    #[error(
+        "{path} is on a drive or folder that is not connected ({reason}); connect it and try \
+         again (the photo stays in the library meanwhile)"
+    )]
+    Offline { path: PathBuf, reason: String },
+
+    /// A Hugging Face repository, revision or listing that `model get` cannot use.
+    #[error("{repo}: {reason}")]
+    Repository { repo: String, reason: String },
+
     #[error("ONNX Runtime failed on {path}: {reason}")]
     Inference { path: PathBuf, reason: String },
 }

@@ -228,14 +228,20 @@ pub fn download(
 ) -> Result<PathBuf> {
     check_request(req)?;
     if !is_hex(&plan.commit, 40) {
-        return Err(Error::Query(format!(
-            "not a commit id: {:?}; make the plan with hub::plan",
-            plan.commit
-        )));
+        return Err(Error::Repository {
+            repo: req.repo.clone(),
+            reason: format!(
+                "not a commit id: {:?}; make the plan with hub::plan",
+                plan.commit
+            ),
+        });
     }
     // Files that are not simple names would be written outside `dest`.
     if let Some(f) = plan.files.iter().find(|f| !is_plain_name(&f.name)) {
-        return Err(Error::Query(format!("not a file name: {:?}", f.name)));
+        return Err(Error::Repository {
+            repo: req.repo.clone(),
+            reason: format!("lists a file that is not a plain name: {:?}", f.name),
+        });
     }
 
     // What is still missing, and whether it fits: checked before any byte is written.
@@ -322,16 +328,21 @@ fn check_request(req: &Request) -> Result<()> {
     let repo_ok =
         matches!(req.repo.split_once('/'), Some((owner, name)) if segment(owner) && segment(name));
     if !repo_ok {
-        return Err(Error::Query(format!(
-            "not a Hugging Face repository: {:?}; expected OWNER/NAME, like {DEFAULT_REPO}",
-            req.repo
-        )));
+        return Err(Error::Repository {
+            repo: req.repo.clone(),
+            reason: format!(
+                "not a Hugging Face repository; expected OWNER/NAME, like {DEFAULT_REPO}"
+            ),
+        });
     }
     if !req.revision.split('/').all(segment) {
-        return Err(Error::Query(format!(
-            "not a revision: {:?}; expected a branch, tag or commit, like {DEFAULT_REVISION}",
-            req.revision
-        )));
+        return Err(Error::Repository {
+            repo: req.repo.clone(),
+            reason: format!(
+                "not a revision: {:?}; expected a branch, tag or commit, like {DEFAULT_REVISION}",
+                req.revision
+            ),
+        });
     }
     Ok(())
 }

@@ -21,6 +21,8 @@ use crate::journal::Journal;
 use crate::library::Library;
 use crate::lock;
 use crate::model::Preprocess;
+use crate::offline::{self, Judgement};
+use crate::probe;
 use crate::scan;
 use crate::thumbnail;
 use crate::vindex::VectorIndex;
@@ -67,8 +69,12 @@ pub struct Report {
     /// Skipped this run (new reasons), and all currently skipped files.
     pub skipped: u64,
     pub skipped_total: u64,
-    /// Folders that were missing (not walked; their images kept).
-    pub unreachable: Vec<PathBuf>,
+    /// Parts of folders that could not be walked (missing, not mounted, unreadable), with why:
+    /// their photos are kept, offline.
+    pub offline: Vec<(PathBuf, String)>,
+    /// Files the disk would not read this run (an I/O error: a drive going away?): kept as they
+    /// were, and read again by the next run.
+    pub not_read: u64,
     pub cancelled: bool,
     pub seconds: f64,
     /// Where the time went.
@@ -149,9 +155,13 @@ enum Outcome {
         job: Job,
         reason: String,
     },
-    /// Deleted between the walk and the read: forgotten, not skipped.
-    Gone {
+    /// Not found when read (deleted, or its drive gone since the walk): left to the next run's
+    /// walk, which tells the two apart.
+    Gone,
+    /// The disk would not read it (an I/O error, not the file's content): kept as it was.
+    NotRead {
         job: Job,
+        reason: String,
     },
 }
 
@@ -165,8 +175,6 @@ struct Decoder<'a> {
     max_file_bytes: u64,
     library: &'a Path,
     clock: Clock,
-    /// See [`ABORT_HOOK`].
-    abort_on: Option<std::ffi::OsString>,
 }
 
 /// One indexing run: the writer's own catalog connection and everything the phases share.
@@ -181,23 +189,20 @@ struct Run<'a> {
     batch: Batch,
     /// Catalogued files not found on disk, by content: a file with the same bytes elsewhere is
     /// the same photo moved; whatever is left at the end was deleted.
-    vanished: HashMap<[u8; 32], Vec<i64>>,
+    vanished: HashMap<[u8; 32], Vec<(i64, i64, PathBuf)>>,
+    /// Per folder walked to the end: which parts are offline (and so prove nothing gone).
+    judged: HashMap<i64, Judgement>,
+    /// Folders whose state changed after the walk (files the disk would not read, a drive gone).
+    restated: HashSet<i64>,
     /// Decoded images waiting for the vision model.
     pending: Vec<Ready>,
     encoded: u64,
     encode_started: Instant,
     /// Images/s of the last full run on this library: the ETA's rate until this run has its own.
     rate_hint: Option<f64>,
-    /// Files being decoded when a run died, with others: decoded first, one at a time.
+    /// Files being decoded when a run died: each decoded first in a child process.
     suspects: Vec<Job>,
 }
-
-/// Why a file that crashed the decoder is not read again.
-const CRASHED: &str = "crashed the decoder (ClipStream stopped while reading it, twice); \
-                       tried again when the file changes";
-
-/// Test hook: a decoder "crashes" (the process aborts) on the file of this name.
-const ABORT_HOOK: &str = "CLIPSTREAM_TEST_ABORT_DECODING";
 
 /// Where the catalog remembers the last run's rate (same machine and model, most likely).
 const RATE_KEY: &str = "indexing_images_per_s";
@@ -231,7 +236,7 @@ impl Library {
         on_progress: &mut (dyn FnMut(&Progress) + Send),
         cancel: &AtomicBool,
     ) -> Result<Report> {
-        let _slot = self.writer_slot();
+        let slot = self.writer_slot();
         let started = Instant::now();
         self.encoders()?;
         let mut progress = Progress {
@@ -256,7 +261,7 @@ impl Library {
         };
         VectorIndex::remove_partial_saves(&self.dir);
         // Start from what another process may have added or removed since we last read.
-        self.refresh(false)?;
+        self.refresh_for_writer(&slot)?;
         progress.waiting_for = None;
         let mut run = Run {
             library: self,
@@ -268,6 +273,8 @@ impl Library {
             report: Report::default(),
             batch: Batch::default(),
             vanished: HashMap::new(),
+            judged: HashMap::new(),
+            restated: HashSet::new(),
             pending: Vec::new(),
             encoded: 0,
             encode_started: Instant::now(),
@@ -295,8 +302,9 @@ impl Run<'_> {
         self.cancel.load(Ordering::Relaxed)
     }
 
-    /// Walk every reachable folder and compare with the catalog: unchanged files are left alone,
-    /// new and changed ones become jobs, catalogued files not found are `vanished`.
+    /// Walk every folder and compare with the catalog: unchanged files are left alone, new and
+    /// changed ones become jobs, catalogued files that a clean walk did not find are `vanished`.
+    /// What could not be walked is offline ([`crate::offline`]): its photos are kept.
     fn discover(&mut self) -> Result<Vec<Job>> {
         self.rate_hint = self
             .writer
@@ -307,35 +315,44 @@ impl Run<'_> {
         self.tell();
         let mut jobs = Vec::new();
         let mut known_files = self.writer.known_files()?;
-        // Files a decoder was reading when a run died: the ones it read alone crashed it.
-        let (mut culprits, mut suspects) = (HashMap::new(), HashMap::new());
-        for left in Journal::new(&self.library.dir).take_leftovers() {
-            let into = if left.alone {
-                &mut culprits
-            } else {
-                &mut suspects
-            };
-            into.insert(left.path, left.stamp);
-        }
-        // Folders walked to the end: their catalogued files that were not found are gone.
-        let mut walked = HashSet::new();
+        // Files a decoder was working on when a run died: decoded first, each in a child process.
+        let mut suspects: HashMap<PathBuf, Stamp> = Journal::new(&self.library.dir)
+            .take_leftovers()
+            .into_iter()
+            .map(|left| (left.path, left.stamp))
+            .collect();
+        // Per folder walked to the end: what its walk proved (which parts are offline).
+        let mut judged: HashMap<i64, Judgement> = HashMap::new();
         let folders = self.writer.folders()?;
         let roots: Vec<PathBuf> = folders.iter().map(|f| f.path.clone()).collect();
         for folder in folders {
-            if !folder.path.is_dir() {
-                self.report.unreachable.push(folder.path);
-                continue;
-            }
+            let recorded = self.writer.volumes_of(folder.id)?;
+            let root_device = match scan::probe(&folder.path) {
+                Ok(device) => device,
+                Err(reason) => {
+                    let judgement = offline::unreachable(folder.id, &folder.path, reason, recorded);
+                    self.note_offline(&judgement);
+                    judged.insert(folder.id, judgement);
+                    continue;
+                }
+            };
             let walk = scan::walk(&folder.path, &roots, self.cancel);
             let mut skipped = self.writer.skipped_of(folder.id)?;
-            for f in walk.found {
+            // Which of the walk's files the catalog held (indexes into `walk.found`).
+            let mut found_known: Vec<usize> = Vec::new();
+            for (i, f) in walk.found.iter().enumerate() {
                 self.progress.found += 1;
                 let known = known_files.remove(&f.path);
                 let was_skipped = skipped.remove(&f.path);
+                if known.is_some() {
+                    found_known.push(i);
+                }
                 if let Some(k) = known.filter(|k| k.stamp == f.stamp) {
                     if k.folder_id != folder.id {
                         // Now under a library folder added inside its old one.
-                        self.batch.moves.push((k.id, folder.id, f.path, f.stamp));
+                        self.batch
+                            .moves
+                            .push((k.id, folder.id, f.path.clone(), f.stamp));
                     }
                     self.report.unchanged += 1;
                     continue;
@@ -348,18 +365,10 @@ impl Run<'_> {
                     // Changed since it was skipped: try again; a new failure records a new reason.
                     self.batch.unskip.push(f.path.clone());
                 }
-                if culprits.remove(&f.path) == Some(f.stamp) {
-                    self.batch.delete_images.extend(known.map(|k| k.id));
-                    self.batch
-                        .skip
-                        .push((folder.id, f.path, f.stamp, CRASHED.into()));
-                    self.report.skipped += 1;
-                    continue;
-                }
                 let suspect = suspects.remove(&f.path) == Some(f.stamp);
                 let job = Job {
                     folder_id: folder.id,
-                    path: f.path,
+                    path: f.path.clone(),
                     stamp: f.stamp,
                     replaces: known,
                 };
@@ -369,32 +378,76 @@ impl Run<'_> {
                     jobs.push(job);
                 }
             }
-            for (path, why) in walk.errors {
+            for (path, why) in walk.errors.iter().cloned() {
                 self.log_unreadable(folder.id, path, why);
             }
-            // A walk cut short by a cancel has not seen everything: nothing counts as vanished.
-            if !self.cancelled() {
-                walked.insert(folder.id);
-                self.batch.unskip.extend(skipped.into_keys());
+            // A walk cut short by a cancel has not seen everything: it proves nothing gone.
+            if !walk.complete {
+                self.tell();
+                continue;
             }
+            let after = scan::probe(&folder.path);
+            let judgement = offline::judge(
+                folder.id,
+                &folder.path,
+                root_device,
+                &walk,
+                after,
+                recorded,
+                &mut |part| {
+                    let missing = known_files
+                        .iter()
+                        .filter(|(p, k)| k.folder_id == folder.id && p.starts_with(part))
+                        .count() as u64;
+                    let found = found_known
+                        .iter()
+                        .filter(|&&i| walk.found[i].path.starts_with(part))
+                        .count() as u64;
+                    (missing + found, found)
+                },
+            );
+            self.note_offline(&judgement);
+            // Skipped files not met again are gone, unless they lie where the walk could not see.
+            self.batch.unskip.extend(
+                skipped
+                    .into_keys()
+                    .filter(|path| judgement.proves_gone(path)),
+            );
+            judged.insert(folder.id, judgement);
             self.tell();
         }
-        for known in known_files.into_values() {
-            if walked.contains(&known.folder_id) {
-                self.vanished.entry(known.hash).or_default().push(known.id);
+        for (path, known) in known_files {
+            let proven = judged
+                .get(&known.folder_id)
+                .is_some_and(|j| j.proves_gone(&path));
+            if proven {
+                self.vanished.entry(known.hash).or_default().push((
+                    known.id,
+                    known.folder_id,
+                    path,
+                ));
             }
         }
+        self.judged = judged;
         self.report.found = self.progress.found;
         self.progress.phase = Phase::Indexing;
         self.progress.to_process = (jobs.len() + self.suspects.len()) as u64;
         self.progress.skipped = self.report.skipped;
-        // What the walk found is kept at once: a file found to have crashed a decoder stays
-        // skipped even if this run dies too.
+        // What the walk found is kept at once: the folders' state, and a file found to have
+        // crashed a decoder stays skipped even if this run dies too.
         self.commit()?;
         self.encode_started = Instant::now();
         self.report_rate();
         self.tell();
         Ok(jobs)
+    }
+
+    /// Record a folder's state for the catalog, and its offline parts for the report.
+    fn note_offline(&mut self, judgement: &Judgement) {
+        self.report
+            .offline
+            .extend(judgement.state.offline.iter().cloned());
+        self.batch.folder_states.push(judgement.state.clone());
     }
 
     /// Read, hash and decode on worker threads; place, encode and commit here.
@@ -410,17 +463,37 @@ impl Run<'_> {
             max_file_bytes: lib.options.max_file_bytes,
             library: &lib.dir,
             clock: Clock::default(),
-            abort_on: std::env::var_os(ABORT_HOOK),
         };
         let batch_size = lib.options.batch_size.max(1);
-        // Suspects from a run that died, one at a time: if one crashes the decoder again, the
-        // next run knows it was that one.
+        // Suspects from a run that died: one of them may crash the decoder, or none (the run was
+        // killed). A child process decodes each first: only its own crash convicts the file.
         let journal = Journal::new(&lib.dir);
-        for job in std::mem::take(&mut self.suspects) {
-            let note = journal.begin_alone(&job.path, job.stamp);
-            let outcome = decoder.read_and_decode(job);
-            drop(note);
-            self.place(outcome, &decoder)?;
+        for (n, job) in std::mem::take(&mut self.suspects).into_iter().enumerate() {
+            if self.cancelled() {
+                break;
+            }
+            // Noted while it is judged: a kill now leaves it a suspect, nothing more.
+            let note = journal.begin_suspect(n, &job.path, job.stamp);
+            match probe::decode_in_child(&job.path, &decoder.probe_limits()) {
+                probe::Verdict::Crashed(why) => {
+                    drop(note);
+                    let reason = format!(
+                        "crashed the decoder ({why}); tried again when the file changes or with \
+                         `clipstream index --retry-skipped`"
+                    );
+                    self.place(Outcome::Skipped { job, reason }, &decoder)?;
+                }
+                probe::Verdict::Clean => {
+                    let outcome = decoder.read_and_decode(job);
+                    drop(note);
+                    self.place(outcome, &decoder)?;
+                }
+                probe::Verdict::Unknown(why) => {
+                    // Judged next run; the note stays.
+                    note.keep();
+                    self.place(Outcome::NotRead { job, reason: why }, &decoder)?;
+                }
+            }
         }
         let (job_tx, job_rx) = bounded::<Job>(batch_size * 2);
         let (out_tx, out_rx) = bounded::<Outcome>(batch_size * 2);
@@ -491,9 +564,14 @@ impl Run<'_> {
                     self.place(outcome, decoder)?;
                 }
             },
-            Outcome::Gone { job } => {
+            Outcome::Gone => self.progress.done += 1,
+            Outcome::NotRead { job, reason } => {
                 self.progress.done += 1;
-                self.batch.delete_images.extend(job.replaces.map(|k| k.id));
+                self.report.not_read += 1;
+                if let Some(judgement) = self.judged.get_mut(&job.folder_id) {
+                    judgement.state.offline.push((job.path, reason));
+                    self.restated.insert(job.folder_id);
+                }
             }
             Outcome::Skipped { job, reason } => {
                 self.progress.done += 1;
@@ -522,7 +600,7 @@ impl Run<'_> {
             }
             self.batch.delete_images.push(old.id);
         }
-        if let Some(id) = self.vanished.get_mut(&hash).and_then(Vec::pop) {
+        if let Some((id, _, _)) = self.vanished.get_mut(&hash).and_then(Vec::pop) {
             self.batch
                 .moves
                 .push((id, job.folder_id, job.path, job.stamp));
@@ -621,9 +699,21 @@ impl Run<'_> {
     fn finish(mut self, started: Instant) -> Result<Report> {
         self.report.cancelled = self.cancelled();
         if !self.report.cancelled {
-            for ids in std::mem::take(&mut self.vanished).into_values() {
-                self.report.removed += ids.len() as u64;
-                self.batch.delete_images.extend(ids);
+            self.recheck_drives();
+            for (id, folder, path) in std::mem::take(&mut self.vanished).into_values().flatten() {
+                if self
+                    .judged
+                    .get(&folder)
+                    .is_some_and(|j| j.proves_gone(&path))
+                {
+                    self.report.removed += 1;
+                    self.batch.delete_images.push(id);
+                }
+            }
+        }
+        for folder in std::mem::take(&mut self.restated) {
+            if let Some(judgement) = self.judged.get(&folder) {
+                self.batch.folder_states.push(judgement.state.clone());
             }
         }
         self.commit()?;
@@ -642,6 +732,32 @@ impl Run<'_> {
         self.progress.eta_s = Some(0.0);
         self.tell();
         Ok(self.report)
+    }
+
+    /// A drive unplugged after its folder was walked (during decoding, say) makes that walk's
+    /// silence worthless: each device the walk saw is looked at again before anything is deleted.
+    fn recheck_drives(&mut self) {
+        for (&folder, judgement) in &mut self.judged {
+            let moved: Vec<(PathBuf, String)> = judgement
+                .state
+                .volumes
+                .iter()
+                .filter(|(part, _)| judgement.proves_gone(part))
+                .filter_map(|(part, device)| match scan::probe(part) {
+                    Ok(now) if now == *device => None,
+                    Ok(_) => Some((
+                        part.clone(),
+                        "changed drive during the run (unplugged?)".into(),
+                    )),
+                    Err(reason) => Some((part.clone(), reason)),
+                })
+                .collect();
+            if !moved.is_empty() {
+                self.report.offline.extend(moved.iter().cloned());
+                judgement.state.offline.extend(moved);
+                self.restated.insert(folder);
+            }
+        }
     }
 
     /// Record an entry the walk could not use, if it is a photo or a folder (a folder the user
@@ -677,6 +793,15 @@ impl Run<'_> {
 }
 
 impl Decoder<'_> {
+    /// The limits a child process checking a suspect decodes with: the run's own.
+    fn probe_limits(&self) -> probe::Limits {
+        probe::Limits {
+            short_side: self.short_side,
+            max_pixels: self.max_pixels,
+            max_file_bytes: self.max_file_bytes,
+        }
+    }
+
     /// A job's outcome, as a worker finds it.
     fn read_and_decode(&self, job: Job) -> Outcome {
         self.decode(job, self.known)
@@ -690,15 +815,23 @@ impl Decoder<'_> {
         });
         let bytes = match read {
             Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Outcome::Gone { job },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Outcome::Gone,
             Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
                 return Outcome::Skipped {
                     job,
                     reason: e.to_string(),
                 };
             }
-            Err(e) => {
+            // The user can change a permission: listed, and read again once the file changes.
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
                 return Outcome::Skipped {
+                    job,
+                    reason: format!("unreadable: {e}"),
+                };
+            }
+            // Anything else is the disk's doing (EIO, a network share gone), not the file's.
+            Err(e) => {
+                return Outcome::NotRead {
                     job,
                     reason: format!("unreadable: {e}"),
                 };
@@ -708,10 +841,7 @@ impl Decoder<'_> {
         if known.contains(&hash) {
             return Outcome::Known { job, hash };
         }
-        if self.abort_on.is_some() && job.path.file_name() == self.abort_on.as_deref() {
-            // What a segfaulting C decoder does to the process (tests only).
-            std::process::abort();
-        }
+        probe::crash_hook(&job.path);
         // A decoder bug must not take the run down: a panic becomes this file's skip reason.
         let decoded = Clock::time(&clock.decode, || {
             std::panic::catch_unwind(|| {

@@ -4,10 +4,11 @@
 //!
 //! Each decoding thread notes the file it reads in `<library>/decoding/<slot>` and removes the
 //! note when done. A note still there when the next run starts names a file that was being
-//! decoded when the process died. That run decodes such suspects first, one at a time, noted as
-//! decoding *alone*; a file whose alone-note survives a second death is the culprit: it is
-//! skipped with a reason, and tried again only when it changes. A file that decodes fine alone
-//! was innocent (another file crashed the run) and is indexed as usual.
+//! decoded when the process died. A death is no verdict (a kill leaves the same notes), so that
+//! run decodes such suspects first, each in a child process ([`crate::probe`]): a file whose child
+//! dies of a crash signal is skipped with a reason, and tried again only when it changes; one
+//! that decodes fine was innocent and is indexed as usual. While a suspect is being judged it
+//! keeps a note of its own, so a kill then leaves it a suspect.
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -16,16 +17,12 @@ use std::path::{Path, PathBuf};
 use crate::catalog::Stamp;
 
 pub const FOLDER: &str = "decoding";
-/// The slot of a suspect decoded on its own.
-const ALONE: &str = "alone";
 
 /// A file a decoder was working on when the process died.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Leftover {
     pub path: PathBuf,
     pub stamp: Stamp,
-    /// It was being decoded on its own: it crashed the decoder.
-    pub alone: bool,
 }
 
 pub struct Journal {
@@ -35,6 +32,13 @@ pub struct Journal {
 /// A file being decoded; its note goes when this is dropped.
 pub struct Note {
     file: PathBuf,
+}
+
+impl Note {
+    /// Leave the note in place: the file stays a suspect for the next run.
+    pub fn keep(self) {
+        std::mem::forget(self);
+    }
 }
 
 impl Drop for Note {
@@ -57,15 +61,15 @@ impl Journal {
         };
         let mut out = Vec::new();
         for entry in entries.flatten() {
-            let alone = entry.file_name() == ALONE;
             if let Ok(bytes) = std::fs::read(entry.path())
                 && let Some((stamp, path)) = parse(&bytes)
             {
-                out.push(Leftover { path, stamp, alone });
+                out.push(Leftover { path, stamp });
             }
             let _ = std::fs::remove_file(entry.path());
         }
         out.sort_by(|a, b| a.path.cmp(&b.path));
+        out.dedup();
         out
     }
 
@@ -75,9 +79,9 @@ impl Journal {
         self.write(&slot.to_string(), path, stamp)
     }
 
-    /// Note that `path` is decoded alone (a suspect from a run that died).
-    pub fn begin_alone(&self, path: &Path, stamp: Stamp) -> Note {
-        self.write(ALONE, path, stamp)
+    /// Note that suspect number `n` (from a run that died) is being judged.
+    pub fn begin_suspect(&self, n: usize, path: &Path, stamp: Stamp) -> Note {
+        self.write(&format!("suspect-{n}"), path, stamp)
     }
 
     fn write(&self, slot: &str, path: &Path, stamp: Stamp) -> Note {
@@ -117,9 +121,10 @@ mod tests {
         let odd = Path::new(OsStr::from_bytes(b"/photos/caf\xe9 1.heic"));
         drop(journal.begin(0, Path::new("/photos/done.heic"), stamp));
         let crashed = journal.begin(1, odd, stamp);
-        let alone = journal.begin_alone(Path::new("/photos/bad.heic"), stamp);
+        let judged = journal.begin_suspect(0, Path::new("/photos/bad.heic"), stamp);
         // The process dies here: the notes stay.
-        std::mem::forget((crashed, alone));
+        std::mem::forget(crashed);
+        judged.keep();
         let left = journal.take_leftovers();
         assert_eq!(
             left,
@@ -127,12 +132,10 @@ mod tests {
                 Leftover {
                     path: "/photos/bad.heic".into(),
                     stamp,
-                    alone: true
                 },
                 Leftover {
                     path: odd.to_path_buf(),
                     stamp,
-                    alone: false
                 },
             ]
         );

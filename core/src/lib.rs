@@ -23,6 +23,8 @@ pub mod library;
 pub mod lock;
 pub mod memory;
 pub mod model;
+pub(crate) mod offline;
+pub(crate) mod probe;
 pub mod runtime;
 pub mod scan;
 pub mod search;

@@ -26,7 +26,7 @@ use std::sync::{
 
 use serde::Serialize;
 
-use crate::catalog::{self, Catalog, Changes, Folder, ImageRow, Skipped};
+use crate::catalog::{self, Catalog, Changes, Folder, ImageRow, OfflinePart, Skipped};
 use crate::decode::{self, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS};
 use crate::embed::{self, TextEncoder, VisionEncoder};
 use crate::lock;
@@ -301,14 +301,25 @@ fn build_and_take_over(
     Ok(())
 }
 
-/// A folder with its image count; `reachable` is false when it is missing (an unplugged drive).
+/// A folder with its image count and whether its photos can be read now.
 #[derive(Debug, Clone, Serialize)]
 pub struct FolderStatus {
     pub id: i64,
     #[serde(serialize_with = "catalog::lossy_path")]
     pub path: PathBuf,
     pub images: u64,
-    pub reachable: bool,
+    /// The folder itself can be read (its drive is connected); its photos are kept either way.
+    pub online: bool,
+    /// Why it is offline, and since when (unix seconds; `None` when found only now, before a run).
+    pub offline: Option<OfflineSince>,
+    /// Parts inside it that the last run could not read, with why: their photos are kept.
+    pub unreadable: Vec<OfflinePart>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct OfflineSince {
+    pub reason: String,
+    pub since: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -328,6 +339,9 @@ pub struct Status {
 pub fn default_dir() -> Option<PathBuf> {
     dirs::data_dir().map(|d| d.join("clipstream").join("library"))
 }
+
+/// Lock 1 held: this process's one writer.
+pub(crate) type WriterSlot<'a> = MutexGuard<'a, ()>;
 
 /// Who holds a library's writer slot when it is this process's own indexing run.
 const OWN_RUN: &str = "the indexing run in progress";
@@ -412,10 +426,21 @@ impl Library {
         state.vectors.as_ref()?.build().map(|b| b.status())
     }
 
-    /// Read the catalog and vector index again if another process changed them since we did.
-    /// With `saved_only`, wait until that process has saved its vector index (mid-run the file
-    /// lags the catalog, and loading it would mean a rebuild on every search).
-    pub(crate) fn refresh(&self, saved_only: bool) -> Result<()> {
+    /// For readers (searches, browsing, duplicates): read the catalog and vector index again if
+    /// another process changed them, once that process has saved its vector index. Mid-run the
+    /// file lags the catalog, and loading it then would drop the mapped index for a rebuild;
+    /// this process's own run is mid-way between a commit and its absorb the same way.
+    pub(crate) fn refresh(&self) -> Result<()> {
+        self.reload_if_changed(true)
+    }
+
+    /// For writers, who hold the writer slot (so no run of this process is mid-way): read the
+    /// catalog again if another process changed it at all, before writing on top of it.
+    pub(crate) fn refresh_for_writer(&self, _slot: &WriterSlot<'_>) -> Result<()> {
+        self.reload_if_changed(false)
+    }
+
+    fn reload_if_changed(&self, saved_only: bool) -> Result<()> {
         let current = self.catalog().generation()?;
         if current == self.state().generation
             || (saved_only && VectorIndex::saved_generation(&self.dir) != Some(current))
@@ -456,12 +481,12 @@ impl Library {
     }
 
     /// Lock 1, waiting for this process's other writer (an indexing run waits for a removal).
-    pub(crate) fn writer_slot(&self) -> MutexGuard<'_, ()> {
+    pub(crate) fn writer_slot(&self) -> WriterSlot<'_> {
         self.writing.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Lock 1 now, or [`Error::Busy`] when this process's own run holds it.
-    pub(crate) fn writer_slot_now(&self) -> Result<MutexGuard<'_, ()>> {
+    pub(crate) fn writer_slot_now(&self) -> Result<WriterSlot<'_>> {
         match self.writing.try_lock() {
             Ok(guard) => Ok(guard),
             Err(TryLockError::Poisoned(p)) => Ok(p.into_inner()),
@@ -542,15 +567,13 @@ impl Library {
     /// Forget folder `id` and its images (the photos on disk are not touched). Returns the
     /// count. Refused as busy while an indexing run (this process's or another's) is writing.
     pub fn remove_folder(&self, id: i64) -> Result<usize> {
-        let _slot = self.writer_slot_now()?;
+        let slot = self.writer_slot_now()?;
         let _writer = lock::try_acquire(&self.dir)?;
         if !self.folders()?.iter().any(|f| f.id == id) {
-            return Err(Error::Query(format!(
-                "no folder with id {id} in this library"
-            )));
+            return Err(Error::UnknownFolder { id });
         }
         VectorIndex::remove_partial_saves(&self.dir);
-        self.refresh(false)?;
+        self.refresh_for_writer(&slot)?;
         let changes = self.catalog().remove_folder(id)?;
         self.after_removal(&changes)?;
         Ok(changes.deleted.len())
@@ -573,16 +596,31 @@ impl Library {
         let index_build = self.index_build();
         self.catalog().snapshot(|catalog| {
             let per_folder = catalog.folder_counts()?;
-            let folders = catalog
-                .folders()?
-                .into_iter()
-                .map(|f| FolderStatus {
+            let parts = catalog.offline_parts()?;
+            let mut folders = Vec::new();
+            for f in catalog.folders()? {
+                let (own, inside): (Vec<OfflinePart>, Vec<OfflinePart>) = parts
+                    .iter()
+                    .filter(|p| p.folder_id == f.id)
+                    .cloned()
+                    .partition(|p| p.path == f.path);
+                // What the last run found, or what a look now finds (a drive just unplugged).
+                let offline = match own.into_iter().next() {
+                    Some(part) => Some(OfflineSince {
+                        reason: part.reason,
+                        since: Some(part.since),
+                    }),
+                    None => self.gone_since_last_run(catalog, &f)?,
+                };
+                folders.push(FolderStatus {
                     id: f.id,
                     images: per_folder.get(&f.id).copied().unwrap_or(0),
-                    reachable: f.path.is_dir(),
+                    online: offline.is_none(),
+                    offline,
+                    unreadable: inside,
                     path: f.path,
-                })
-                .collect();
+                });
+            }
             Ok(Status {
                 library: self.dir.clone(),
                 model_id: catalog.meta("model_id")?,
@@ -595,8 +633,49 @@ impl Library {
         })
     }
 
+    /// Whether a folder the last run found online is offline now: missing, unreadable, or on
+    /// another device than its last clean walk recorded with none of its photos to be seen.
+    fn gone_since_last_run(
+        &self,
+        catalog: &Catalog,
+        folder: &Folder,
+    ) -> Result<Option<OfflineSince>> {
+        let now = match crate::scan::probe(&folder.path) {
+            Err(reason) => {
+                return Ok(Some(OfflineSince {
+                    reason,
+                    since: None,
+                }));
+            }
+            Ok(device) => device,
+        };
+        let recorded = catalog
+            .volumes_of(folder.id)?
+            .into_iter()
+            .find(|(p, _)| *p == folder.path);
+        let moved = recorded.is_some_and(|(_, device)| device != now);
+        let empty = std::fs::read_dir(&folder.path).is_ok_and(|mut d| d.next().is_none());
+        Ok((moved && empty).then(|| OfflineSince {
+            reason: "not mounted (the drive that was here is not connected)".into(),
+            since: None,
+        }))
+    }
+
     pub fn skipped(&self) -> Result<Vec<Skipped>> {
         self.catalog().skipped()
+    }
+
+    /// Forget every skipped file, so that the next run reads each again (a file that crashed the
+    /// decoder, one whose permissions were fixed). Returns how many there were.
+    pub fn retry_skipped(&self) -> Result<u64> {
+        let _slot = self.writer_slot_now()?;
+        let _writer = lock::try_acquire(&self.dir)?;
+        self.catalog().retry_skipped()
+    }
+
+    /// The parts of library folders that are offline (see [`crate::offline`]).
+    pub fn offline_parts(&self) -> Result<Vec<OfflinePart>> {
+        self.catalog().offline_parts()
     }
 
     /// The catalogued image at `path` (as the catalog stores it: absolute, canonical).
@@ -615,22 +694,29 @@ impl Library {
         if let Ok(bytes) = std::fs::read(thumbnail::path(&self.dir, &row.hash)) {
             return Ok(bytes);
         }
-        let image = self.read_upright(&row, thumbnail::BOX)?;
+        let image = self.read_upright(id, thumbnail::BOX)?;
         thumbnail::store(&self.dir, &row.hash, &image)
     }
 
-    /// Catalogued image `id`, upright and scaled to fit in `max_side`×`max_side`, as JPEG.
+    /// Catalogued image `id`, upright and scaled to fit in `max_side`×`max_side`, as JPEG. An
+    /// offline photo is shown by its thumbnail (the original is not there to read).
     pub fn preview(&self, id: i64, max_side: u32) -> Result<Vec<u8>> {
         let row = self.image(id).ok_or(Error::UnknownImage { id })?;
-        let image = self.read_upright(&row, max_side)?;
+        let image = match self.read_upright(id, max_side) {
+            Err(Error::Offline { path, reason }) => {
+                return std::fs::read(thumbnail::path(&self.dir, &row.hash))
+                    .map_err(|_| Error::Offline { path, reason });
+            }
+            read => read?,
+        };
         thumbnail::jpeg(&image, 90).map_err(|e| Error::Io {
             path: row.path,
             reason: e.to_string(),
         })
     }
 
-    fn read_upright(&self, row: &ImageRow, max_side: u32) -> Result<image::RgbImage> {
-        let path = self.catalogued_file(row)?;
+    fn read_upright(&self, id: i64, max_side: u32) -> Result<image::RgbImage> {
+        let path = self.original(id)?;
         let bytes = self.read_file(&path)?;
         decode::decode_to_fit(&bytes, max_side, self.options.max_pixels).map_err(|e| Error::Io {
             path: path.clone(),
@@ -646,14 +732,37 @@ impl Library {
         })
     }
 
-    /// The file of a catalogued image, refused when it now resolves outside the library's folders
-    /// (replaced by a link since it was indexed): the app shows catalogued photos and nothing else.
-    fn catalogued_file(&self, row: &ImageRow) -> Result<PathBuf> {
+    /// The file of catalogued image `id`, as it resolves now: every access to a photo by id goes
+    /// through here (previews, thumbnails, copies, opening, showing in a folder, dragging out).
+    /// Refused when the file now resolves outside the library's folders (replaced by a link since
+    /// it was indexed: the app shows catalogued photos and nothing else), and
+    /// [`Error::Offline`] when it lies in a part of a folder that is not there now.
+    pub fn original(&self, id: i64) -> Result<PathBuf> {
+        let row = self.image(id).ok_or(Error::UnknownImage { id })?;
         let refuse = |reason: String| Error::Io {
             path: row.path.clone(),
             reason,
         };
-        let real = std::fs::canonicalize(&row.path).map_err(|e| refuse(e.to_string()))?;
+        let real = match std::fs::canonicalize(&row.path) {
+            Ok(real) => real,
+            Err(e) => {
+                let parts = self.offline_parts()?;
+                if let Some(part) = parts.into_iter().find(|p| row.path.starts_with(&p.path)) {
+                    return Err(Error::Offline {
+                        path: row.path.clone(),
+                        reason: part.reason,
+                    });
+                }
+                let folder = self.folders()?.into_iter().find(|f| f.id == row.folder_id);
+                if let Some(Err(reason)) = folder.map(|f| crate::scan::probe(&f.path)) {
+                    return Err(Error::Offline {
+                        path: row.path.clone(),
+                        reason,
+                    });
+                }
+                return Err(refuse(format!("{e}; re-scan to update the library")));
+            }
+        };
         if self.folders()?.iter().any(|f| real.starts_with(&f.path)) {
             Ok(real)
         } else {
@@ -727,7 +836,7 @@ impl Library {
     /// ones last, most recently indexed first), starting after `after`. Keyset pagination over
     /// the catalog's rows in memory: a page costs one pass over the rows, never the whole answer.
     pub fn list(&self, filters: &Filters, after: Option<ListCursor>, limit: usize) -> Result<Page> {
-        self.refresh(true)?;
+        self.refresh()?;
         let state = self.state();
         let cursor = |r: &ImageRow| ListCursor {
             taken_at: r.taken_at,
@@ -746,7 +855,9 @@ impl Library {
         rows.truncate(limit);
         rows.sort_unstable_by(newest_first);
         let next = more.then(|| rows.last().map(|r| cursor(r))).flatten();
-        let images = rows.into_iter().map(|r| Hit::of(r, 0.0)).collect();
+        let mut images: Vec<Hit> = rows.into_iter().map(|r| Hit::of(r, 0.0)).collect();
+        drop(state);
+        search::mark_offline(&mut images, &self.offline_parts()?);
         Ok(Page {
             images: search::fold_raw_twins(images),
             next,
@@ -789,7 +900,7 @@ impl Library {
         sort: Sort,
         exclude: Option<i64>,
     ) -> Result<Results> {
-        self.refresh(true)?;
+        self.refresh()?;
         let state = self.state();
         let Some(vectors) = &state.vectors else {
             return Ok(Results {
@@ -829,6 +940,8 @@ impl Library {
                 hits.push(Hit::of(r, n.score));
             }
         }
+        drop(state);
+        search::mark_offline(&mut hits, &self.offline_parts()?);
         let mut hits = search::fold_raw_twins(hits);
         search::sort_hits(&mut hits, sort);
         Ok(Results {

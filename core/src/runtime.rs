@@ -24,14 +24,15 @@ pub fn library_candidates() -> Vec<PathBuf> {
     )
 }
 
-/// The search order, from the environment's parts: `ORT_DYLIB_PATH` alone when set, else next
-/// to the executable, the installed package's folder, then the data folder.
+/// The search order, from the environment's parts: `ORT_DYLIB_PATH` alone when set (and not
+/// empty), else next to the executable, the installed package's folder, then the data folder.
 fn candidates(
     explicit: Option<std::ffi::OsString>,
     exe: Option<&Path>,
     data_dir: Option<PathBuf>,
 ) -> Vec<PathBuf> {
-    if let Some(path) = explicit {
+    // Set but empty is as good as unset (a shell's `ORT_DYLIB_PATH= cmd`), not the path "".
+    if let Some(path) = explicit.filter(|p| !p.is_empty()) {
         return vec![PathBuf::from(path)];
     }
     let mut out = Vec::new();
@@ -115,6 +116,15 @@ mod tests {
             ]
         );
         assert!(candidates(None, None, None).is_empty());
+        let blank = candidates(
+            Some("".into()),
+            Some(exe),
+            Some("/home/u/.local/share".into()),
+        );
+        assert_eq!(
+            blank, found,
+            "an empty ORT_DYLIB_PATH is looked up as if unset"
+        );
     }
 
     #[test]

@@ -4,7 +4,13 @@
 //! Hidden entries and system folders are skipped. Symbolic links are followed only while their
 //! targets stay inside the library's folders (a link out of them could put any file the user can
 //! read into the catalog and the app's thumbnails); loops are detected.
+//!
+//! A walk also says what it could *not* see: the parts the disk refused to read (an I/O error, a
+//! permission, a network share gone) and the mount points it passed, with their device. The
+//! indexing run uses both to tell a drive that is away from photos that are gone.
 
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::UNIX_EPOCH;
@@ -51,11 +57,35 @@ pub struct Found {
     pub kind: Kind,
 }
 
-/// The candidates under one root, and the entries that could not be read (permissions, loops).
+/// The candidates under one root, and what could not be used.
 #[derive(Debug, Default)]
 pub struct Walk {
     pub found: Vec<Found>,
+    /// Entries not used, with why (a link out of the library, a loop, a folder or file the disk
+    /// would not read): listed for the user.
     pub errors: Vec<(PathBuf, String)>,
+    /// Of those, the ones the disk refused (not the library's rules): what is catalogued there is
+    /// not known to be gone.
+    pub unreadable: Vec<(PathBuf, String)>,
+    /// Folders inside the root that are mount points (on another device than their parent),
+    /// with their device.
+    pub mounts: Vec<(PathBuf, u64)>,
+    /// The root holds no entry at all (what an empty mount point looks like).
+    pub empty: bool,
+    /// Walked to the end (not stopped by a cancel).
+    pub complete: bool,
+}
+
+/// The device a library folder is on now, or why it cannot be read at all.
+pub fn probe(root: &Path) -> Result<u64, String> {
+    match std::fs::metadata(root) {
+        Ok(meta) if meta.is_dir() => Ok(meta.dev()),
+        Ok(_) => Err("is no longer a folder".into()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err("missing (an unplugged drive?)".into())
+        }
+        Err(e) => Err(format!("unreadable: {e}")),
+    }
 }
 
 /// Classify a file name; `None` when it is not a photo at all.
@@ -92,7 +122,12 @@ pub fn link_outside(link: &Path, folders: &[PathBuf]) -> Option<String> {
 /// of the library inside `root` is left to its own walk, so each file is found once, under the
 /// innermost library folder holding it.
 pub fn walk(root: &Path, folders: &[PathBuf], cancel: &AtomicBool) -> Walk {
-    let mut out = Walk::default();
+    let mut out = Walk {
+        empty: true,
+        ..Walk::default()
+    };
+    // The device of each folder walked, to find the mount points among them.
+    let mut devices: HashMap<PathBuf, u64> = HashMap::new();
     let mut entries = WalkDir::new(root)
         .follow_links(true)
         .into_iter()
@@ -103,7 +138,7 @@ pub fn walk(root: &Path, folders: &[PathBuf], cancel: &AtomicBool) -> Walk {
         });
     while let Some(entry) = entries.next() {
         if cancel.load(Ordering::Relaxed) {
-            break;
+            return out;
         }
         let entry = match entry {
             Ok(e) => e,
@@ -112,15 +147,19 @@ pub fn walk(root: &Path, folders: &[PathBuf], cancel: &AtomicBool) -> Walk {
                     .path()
                     .map(Path::to_path_buf)
                     .unwrap_or_else(|| root.to_path_buf());
-                let reason = if e.loop_ancestor().is_some() {
-                    "symbolic link loop".to_string()
+                if e.loop_ancestor().is_some() {
+                    out.errors.push((path, "symbolic link loop".into()));
                 } else {
-                    format!("unreadable: {e}")
-                };
-                out.errors.push((path, reason));
+                    let reason = format!("unreadable: {e}");
+                    out.unreadable.push((path.clone(), reason.clone()));
+                    out.errors.push((path, reason));
+                }
                 continue;
             }
         };
+        if entry.depth() > 0 {
+            out.empty = false;
+        }
         if entry.path_is_symlink()
             && let Some(why) = link_outside(entry.path(), folders)
         {
@@ -128,6 +167,16 @@ pub fn walk(root: &Path, folders: &[PathBuf], cancel: &AtomicBool) -> Walk {
                 entries.skip_current_dir();
             }
             out.errors.push((entry.into_path(), why));
+            continue;
+        }
+        if entry.file_type().is_dir() {
+            if let Ok(meta) = entry.metadata() {
+                let parent = entry.path().parent().and_then(|p| devices.get(p));
+                if parent.is_some_and(|&d| d != meta.dev()) {
+                    out.mounts.push((entry.path().to_path_buf(), meta.dev()));
+                }
+                devices.insert(entry.path().to_path_buf(), meta.dev());
+            }
             continue;
         }
         if !entry.file_type().is_file() {
@@ -152,11 +201,15 @@ pub fn walk(root: &Path, folders: &[PathBuf], cancel: &AtomicBool) -> Walk {
                     kind,
                 });
             }
-            Err(e) => out
-                .errors
-                .push((entry.into_path(), format!("unreadable: {e}"))),
+            Err(e) => {
+                let reason = format!("unreadable: {e}");
+                out.unreadable
+                    .push((entry.path().to_path_buf(), reason.clone()));
+                out.errors.push((entry.into_path(), reason));
+            }
         }
     }
+    out.complete = true;
     out
 }
 

@@ -208,6 +208,9 @@ pub struct Hit {
     /// The camera RAW shot with this JPEG (or HEIC…): same folder, same name. The pair is one
     /// photo in results; this is the other file.
     pub twin: Option<Twin>,
+    /// Its folder or drive is not connected: found by its stored embedding, shown by its
+    /// thumbnail, but it cannot be opened now.
+    pub offline: bool,
 }
 
 /// The other file of a RAW + JPEG pair.
@@ -263,7 +266,18 @@ impl Hit {
             size: row.size,
             taken_at: row.taken_at,
             twin: None,
+            offline: false,
         }
+    }
+}
+
+/// Mark the hits that lie in an offline part of a library folder (see [`crate::offline`]).
+pub fn mark_offline(hits: &mut [Hit], offline: &[crate::catalog::OfflinePart]) {
+    if offline.is_empty() {
+        return;
+    }
+    for hit in hits {
+        hit.offline = offline.iter().any(|part| hit.path.starts_with(&part.path));
     }
 }
 
@@ -384,6 +398,7 @@ mod tests {
             size: 1,
             taken_at: None,
             twin: None,
+            offline: false,
         }
     }
 

@@ -302,9 +302,34 @@ impl Default for BuildPace {
     }
 }
 
-/// Test hook: the build reads pages of this many images and the process aborts right after the
-/// first page's checkpoint is saved (a crash).
+/// Test builds only: the build reads pages of this many images and the process aborts right after
+/// the first page's checkpoint is saved (a crash).
+#[cfg(feature = "test-hooks")]
 const ABORT_AFTER_CHECKPOINT: &str = "CLIPSTREAM_TEST_ABORT_AFTER_INDEX_CHECKPOINT";
+
+/// The pace the test hook asks for, if it does.
+#[cfg(feature = "test-hooks")]
+fn hooked_pace() -> Option<BuildPace> {
+    let page = std::env::var(ABORT_AFTER_CHECKPOINT).ok()?.parse().ok()?;
+    Some(BuildPace {
+        page,
+        checkpoint_every: Duration::ZERO,
+        held: None,
+    })
+}
+
+#[cfg(not(feature = "test-hooks"))]
+fn hooked_pace() -> Option<BuildPace> {
+    None
+}
+
+/// The test hook's crash after a checkpoint.
+fn checkpoint_hook() {
+    #[cfg(feature = "test-hooks")]
+    if std::env::var_os(ABORT_AFTER_CHECKPOINT).is_some() {
+        std::process::abort();
+    }
+}
 
 /// Build the vector index of the catalog in `dir`, from the checkpoint an earlier build left if
 /// there is one, reading the catalog a page at a time through `catalog` and adding each page
@@ -319,17 +344,7 @@ pub fn build(
     pace: BuildPace,
     progress: &BuildProgress,
 ) -> Result<Option<VectorIndex>> {
-    let pace = match std::env::var(ABORT_AFTER_CHECKPOINT)
-        .ok()
-        .and_then(|n| n.parse().ok())
-    {
-        Some(page) => BuildPace {
-            page,
-            checkpoint_every: Duration::ZERO,
-            held: None,
-        },
-        None => pace,
-    };
+    let pace = hooked_pace().unwrap_or(pace);
     let total = catalog.count_images()? as usize;
     progress.total.store(total as u64, Ordering::Relaxed);
     let (mut index, built_up_to) = match VectorIndex::load_checkpoint(dir, dimensions, scalar) {
@@ -385,9 +400,7 @@ pub fn build(
             // one again (those deleted since included): a checkpoint claims no more than that.
             let _ = index.save_checkpoint(dir, after.max(built_up_to));
             last_checkpoint = Instant::now();
-            if std::env::var_os(ABORT_AFTER_CHECKPOINT).is_some() {
-                std::process::abort();
-            }
+            checkpoint_hook();
         }
     }
     for id in 1..=built_up_to {

@@ -1,10 +1,21 @@
 //! The vector index: a usearch HNSW graph (cosine) over image embeddings, keyed by image id.
 //!
 //! It is a cache of the catalog, saved beside it with a stamp (`vectors.usearch.json`) that names
-//! the catalog generation it reflects. Missing, unreadable, or stale (another generation, another
-//! count) → rebuilt from SQLite.
+//! the catalog generation it reflects, and the file's length and checksum. Missing, unreadable,
+//! stale (another generation, another count) or damaged (another length or checksum: what a power
+//! loss or a bad disk leaves) → rebuilt from SQLite. The file is checked before it is mapped: a
+//! mapped read past the end of a truncated file is a SIGBUS, and usearch trusts the offsets it
+//! reads. Saves write the file and the stamp under temporary names, fsync them and their folder,
+//! then rename: a stamp never names a file that is not all on disk.
+//!
+//! usearch takes paths as UTF-8 strings; the files are handed to it as `/proc/self/fd/N` (an open
+//! file, or the library folder's descriptor), so a library folder of any name works and the file
+//! usearch opens is the one that was checked.
 
 use std::collections::HashSet;
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -54,6 +65,71 @@ struct Stamp {
     /// wish, so a checkpoint is never searched as if complete.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     built_up_to: Option<i64>,
+    /// The saved file as it was written; a stamp without one (an older build's) is not trusted.
+    #[serde(default)]
+    file: Option<FileCheck>,
+}
+
+impl Stamp {
+    /// Whether this names the same index as `other` (the file's check aside).
+    fn same_index(&self, other: &Stamp) -> bool {
+        (
+            self.generation,
+            self.count,
+            self.dimensions,
+            self.scalar,
+            self.built_up_to,
+        ) == (
+            other.generation,
+            other.count,
+            other.dimensions,
+            other.scalar,
+            other.built_up_to,
+        )
+    }
+}
+
+/// The saved file's length and XXH3-64 checksum, checked before the file is used.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+struct FileCheck {
+    bytes: u64,
+    xxh3: u64,
+}
+
+impl FileCheck {
+    /// Read the whole of `file` (from its start) and check it.
+    fn of(file: &File) -> std::io::Result<Self> {
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+        let mut buffer = vec![0u8; 1 << 20];
+        let mut bytes = 0u64;
+        loop {
+            let n = reader.read(&mut buffer)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buffer[..n]);
+            bytes += n as u64;
+        }
+        Ok(Self {
+            bytes,
+            xxh3: hasher.digest(),
+        })
+    }
+}
+
+/// The saved index file at `path`, opened, if it is exactly the file `check` describes.
+fn open_checked(path: &Path, check: &FileCheck) -> Option<File> {
+    let file = File::open(path).ok()?;
+    if file.metadata().ok()?.len() != check.bytes {
+        return None;
+    }
+    (FileCheck::of(&file).ok()? == *check).then_some(file)
+}
+
+/// A path usearch can take for an open file or folder (see the module comment).
+fn fd_path(handle: &File) -> String {
+    format!("/proc/self/fd/{}", handle.as_raw_fd())
 }
 
 /// One match: image id and cosine similarity.
@@ -71,11 +147,16 @@ pub struct VectorIndex {
     viewed: Option<Viewed>,
 }
 
+/// What the index's own (in-memory) operations fail with: no file is involved.
+const IN_MEMORY: &str = "(the vector index in memory)";
+
 /// A saved index used in place: memory-mapped, so its pages are the page cache's, shared and
 /// dropped under pressure, not this process's heap (~145 MiB at 100k photos). Images added since
 /// go to a small index in memory; those of the file removed or replaced since are filtered out.
 struct Viewed {
     file: PathBuf,
+    /// The viewed file as checked when it was opened.
+    check: FileCheck,
     added: Box<VectorIndex>,
     added_ids: HashSet<i64>,
     removed: HashSet<i64>,
@@ -178,6 +259,7 @@ impl VectorIndex {
             dimensions,
             scalar,
             built_up_to: None,
+            file: None,
         };
         Ok(Self::load(dir, &want, map))
     }
@@ -198,19 +280,21 @@ impl VectorIndex {
         Some(read_stamp(dir)?.generation)
     }
 
-    /// The saved index if its stamp is `want`: viewed in place, or read into memory (to add to it
-    /// from many threads, as a build does).
+    /// The saved index if its stamp is `want` and its file is the one the stamp describes: viewed
+    /// in place, or read into memory (to add to it from many threads, as a build does).
     fn load(dir: &Path, want: &Stamp, view: bool) -> Option<Self> {
         let stamp = read_stamp(dir)?;
-        if &stamp != want {
+        if !stamp.same_index(want) {
             return None;
         }
-        let file = dir.join(INDEX_FILE);
+        let check = stamp.file?;
+        let path = dir.join(INDEX_FILE);
+        let file = open_checked(&path, &check)?;
         let index = if view {
-            Self::view(file, want.dimensions, want.scalar).ok()?
+            Self::view(&file, path, check, want.dimensions, want.scalar).ok()?
         } else {
             let index = Self::new(want.dimensions, want.scalar).ok()?;
-            index.index.load(file.to_str()?).ok()?;
+            index.index.load(&fd_path(&file)).ok()?;
             index
         };
         if index.index.size() != want.count || index.index.dimensions() != want.dimensions {
@@ -251,12 +335,14 @@ impl VectorIndex {
     /// returned to use in its place.
     pub fn save(&self, dir: &Path, generation: i64) -> Result<Option<VectorIndex>> {
         let Some(viewed) = &self.viewed else {
-            return self.save_stamped(dir, generation, None).map(|()| None);
+            return self.save_stamped(dir, generation, None).map(|_| None);
         };
         let path = dir.join(INDEX_FILE);
         if viewed.file == path && viewed.added_ids.is_empty() && viewed.removed.is_empty() {
             // The file already holds exactly this: only the stamp is new.
-            return self.write_stamp(dir, generation, None).map(|()| None);
+            return self
+                .write_stamp(dir, generation, None, viewed.check)
+                .map(|()| None);
         }
         // The file with the changes since applied, in memory, saved; then viewed in its place.
         // The file at this path is the one viewed: a writer reloads the state before it writes
@@ -266,13 +352,10 @@ impl VectorIndex {
             path: viewed.file.clone(),
             reason,
         };
+        let file = open_checked(&viewed.file, &viewed.check)
+            .ok_or_else(|| fail("changed on disk since it was opened".into()))?;
         full.index
-            .load(
-                viewed
-                    .file
-                    .to_str()
-                    .ok_or_else(|| fail("path is not UTF-8".into()))?,
-            )
+            .load(&fd_path(&file))
             .map_err(|e| fail(e.to_string()))?;
         full.reserve(full.len() + viewed.added_ids.len() + 1024)?;
         for &id in &viewed.removed {
@@ -285,29 +368,34 @@ impl VectorIndex {
                 .ok_or_else(|| index_error("an added vector cannot be read back"))?;
             full.add(id, &vector)?;
         }
-        full.save_stamped(dir, generation, None)?;
-        Self::view(path, self.dimensions, self.scalar).map(Some)
+        let check = full.save_stamped(dir, generation, None)?;
+        let file = File::open(&path).map_err(|e| fail(e.to_string()))?;
+        Self::view(&file, path, check, self.dimensions, self.scalar).map(Some)
     }
 
-    /// The index saved at `file`, used in place (see [`Viewed`]), with no changes yet.
-    fn view(file: PathBuf, dimensions: usize, scalar: Scalar) -> Result<Self> {
-        let fail = |reason: String| Error::VectorIndex {
-            path: file.clone(),
-            reason,
-        };
+    /// The index saved in `file` (at `path`, checked as `check`), used in place (see [`Viewed`]),
+    /// with no changes yet.
+    fn view(
+        file: &File,
+        path: PathBuf,
+        check: FileCheck,
+        dimensions: usize,
+        scalar: Scalar,
+    ) -> Result<Self> {
         let mut index = Self::new(dimensions, scalar)?;
         index
             .index
-            .view(
-                file.to_str()
-                    .ok_or_else(|| fail("path is not UTF-8".into()))?,
-            )
-            .map_err(|e| fail(e.to_string()))?;
+            .view(&fd_path(file))
+            .map_err(|e| Error::VectorIndex {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
         index.viewed = Some(Viewed {
             added: Box::new(Self::new(dimensions, scalar)?),
             added_ids: HashSet::new(),
             removed: HashSet::new(),
-            file,
+            file: path,
+            check,
         });
         Ok(index)
     }
@@ -315,29 +403,45 @@ impl VectorIndex {
     /// Save a build in progress that holds the catalog's images up to id `built_up_to`: a build
     /// that stops (a crash, the app closed) goes on from here next time.
     pub fn save_checkpoint(&self, dir: &Path, built_up_to: i64) -> Result<()> {
-        self.save_stamped(dir, -1, Some(built_up_to))
+        self.save_stamped(dir, -1, Some(built_up_to)).map(|_| ())
     }
 
-    fn save_stamped(&self, dir: &Path, generation: i64, built_up_to: Option<i64>) -> Result<()> {
+    /// Write the file, then its stamp (see the module comment); returns the file's check.
+    fn save_stamped(
+        &self,
+        dir: &Path,
+        generation: i64,
+        built_up_to: Option<i64>,
+    ) -> Result<FileCheck> {
         let path = dir.join(INDEX_FILE);
         let fail = |reason: String| Error::VectorIndex {
             path: path.clone(),
             reason,
         };
         let _ = std::fs::remove_file(dir.join(STAMP_FILE));
+        let folder = File::open(dir).map_err(|e| fail(e.to_string()))?;
         // A name of this process's own: the app and the CLI may save the same library at once.
-        let tmp = dir.join(format!("{INDEX_FILE}.{}.partial", std::process::id()));
+        let name = format!("{INDEX_FILE}.{}.partial", std::process::id());
         self.index
-            .save(
-                tmp.to_str()
-                    .ok_or_else(|| fail("path is not UTF-8".into()))?,
-            )
+            .save(&format!("{}/{name}", fd_path(&folder)))
             .map_err(|e| fail(e.to_string()))?;
+        let tmp = dir.join(&name);
+        let written = File::open(&tmp).map_err(|e| fail(e.to_string()))?;
+        let check = FileCheck::of(&written).map_err(|e| fail(e.to_string()))?;
+        written.sync_all().map_err(|e| fail(e.to_string()))?;
         std::fs::rename(&tmp, &path).map_err(|e| fail(e.to_string()))?;
-        self.write_stamp(dir, generation, built_up_to)
+        folder.sync_all().map_err(|e| fail(e.to_string()))?;
+        self.write_stamp(dir, generation, built_up_to, check)?;
+        Ok(check)
     }
 
-    fn write_stamp(&self, dir: &Path, generation: i64, built_up_to: Option<i64>) -> Result<()> {
+    fn write_stamp(
+        &self,
+        dir: &Path,
+        generation: i64,
+        built_up_to: Option<i64>,
+        check: FileCheck,
+    ) -> Result<()> {
         let fail = |reason: String| Error::VectorIndex {
             path: dir.join(STAMP_FILE),
             reason,
@@ -348,11 +452,18 @@ impl VectorIndex {
             dimensions: self.dimensions,
             scalar: self.scalar,
             built_up_to,
+            file: Some(check),
         };
         let json = serde_json::to_vec(&stamp).map_err(|e| fail(e.to_string()))?;
         let tmp = dir.join(format!("{STAMP_FILE}.{}.partial", std::process::id()));
-        std::fs::write(&tmp, json).map_err(|e| fail(e.to_string()))?;
-        std::fs::rename(&tmp, dir.join(STAMP_FILE)).map_err(|e| fail(e.to_string()))
+        let mut written = File::create(&tmp).map_err(|e| fail(e.to_string()))?;
+        std::io::Write::write_all(&mut written, &json)
+            .and_then(|()| written.sync_all())
+            .map_err(|e| fail(e.to_string()))?;
+        std::fs::rename(&tmp, dir.join(STAMP_FILE)).map_err(|e| fail(e.to_string()))?;
+        File::open(dir)
+            .and_then(|folder| folder.sync_all())
+            .map_err(|e| fail(e.to_string()))
     }
 
     /// Delete the `.partial` files of saves that never finished (a process killed mid-save).
@@ -537,7 +648,7 @@ fn read_stamp(dir: &Path) -> Option<Stamp> {
 /// An in-memory index operation failed (no file involved).
 fn index_error(e: impl std::fmt::Display) -> Error {
     Error::VectorIndex {
-        path: PathBuf::new(),
+        path: PathBuf::from(IN_MEMORY),
         reason: e.to_string(),
     }
 }

@@ -4,6 +4,11 @@
 //! The watcher only decides *when* to run: the run is the ordinary incremental index (an
 //! unchanged file costs one `stat`), so watching adds no second way of changing the catalog.
 //!
+//! Drives come and go: each folder's device is looked at every second, so a drive unplugged or
+//! unmounted (its folder gone, or left as an empty mount point on the parent's device) and one
+//! plugged in again are noticed and said ([`WatchEvent::Drive`]); the run that follows marks the
+//! folder offline, never deleting its photos ([`crate::offline`]), or reconciles it when back.
+//!
 //! Where inotify is weak the folder is also scanned periodically: on a network file system
 //! (changes made by other machines raise no event here), when the folder is not reachable (an
 //! unplugged drive: scanned again once it is back), and once the system's limit of inotify
@@ -76,6 +81,9 @@ pub struct FolderWatch {
 pub enum WatchEvent {
     /// How each folder is followed (at the start and whenever that changes).
     Folders(Vec<FolderWatch>),
+    /// A library folder's drive went away (`connected` false: unplugged, unmounted) or came back.
+    /// Its photos are kept either way; a run follows.
+    Drive { path: PathBuf, connected: bool },
     /// The folders changed: bring the library up to date (an incremental index run).
     RunDue(String),
 }
@@ -97,8 +105,11 @@ pub fn watch_library(
         let now: Vec<PathBuf> = library.folders()?.into_iter().map(|f| f.path).collect();
         if roots.is_none() || watcher.out_of_date(&now) {
             let before = watcher.report();
-            watcher.sync(&now);
+            let drives = watcher.sync(&now);
             let after = watcher.report();
+            for (path, connected) in drives {
+                on_event(WatchEvent::Drive { path, connected })?;
+            }
             if roots.is_none() || after != before {
                 on_event(WatchEvent::Folders(after))?;
             }
@@ -137,8 +148,10 @@ pub struct FolderWatcher {
     due: Option<String>,
     /// Folders appeared, vanished or moved: the watches must follow.
     needs_sync: bool,
-    /// Whether each of `roots` was reachable at the last sync.
-    reachable: Vec<bool>,
+    /// Each of `roots` at the last sync: its device, or `None` when it could not be read.
+    presence: Vec<Option<u64>>,
+    /// Roots left as an empty mount point: on their parent's device since their drive went.
+    unmounted: BTreeSet<PathBuf>,
     last_poll: Instant,
 }
 
@@ -157,47 +170,83 @@ impl FolderWatcher {
             pending: BTreeMap::new(),
             due: None,
             needs_sync: false,
-            reachable: Vec::new(),
+            presence: Vec::new(),
+            unmounted: BTreeSet::new(),
             last_poll: Instant::now(),
         })
     }
 
     /// Whether the watches no longer match `roots`: folders added or removed, a folder gone or
-    /// back (an unplugged drive raises no event of its own), folders made or moved inside.
+    /// back or on another device (an unplugged drive raises no event of its own), folders made or
+    /// moved inside.
     pub fn out_of_date(&self, roots: &[PathBuf]) -> bool {
-        self.needs_sync || self.roots != roots || self.reachable != reachability(roots)
+        self.needs_sync || self.roots != roots || self.presence != presence(roots)
     }
 
-    /// Watch every folder under `roots` (the library's folders) and nothing else.
-    pub fn sync(&mut self, roots: &[PathBuf]) {
+    /// Watch every folder under `roots` (the library's folders) and nothing else. Returns the
+    /// folders whose drive went (`false`) or came back (`true`) since the last sync.
+    pub fn sync(&mut self, roots: &[PathBuf]) -> Vec<(PathBuf, bool)> {
         self.needs_sync = false;
-        let reachable = reachability(roots);
-        // A folder back (a drive plugged in again) may hold anything: scan it.
-        let back = roots
-            .iter()
-            .zip(&reachable)
-            .filter(|&(root, &now)| {
-                now && self
-                    .roots
-                    .iter()
-                    .position(|r| r == root)
-                    .is_some_and(|i| !self.reachable[i])
-            })
-            .map(|(root, _)| root.display().to_string())
-            .collect::<Vec<_>>();
-        if !back.is_empty() {
-            self.due = Some(format!("folder reachable again: {}", back.join(", ")));
+        let presence = presence(roots);
+        let mut drives = Vec::new();
+        for (root, now) in roots.iter().zip(&presence) {
+            let Some(i) = self.roots.iter().position(|r| r == root) else {
+                continue; // new to the library: its first run comes from whoever added it
+            };
+            let before = self.presence[i];
+            if before == *now {
+                continue;
+            }
+            // Its watches were on the old drive (or on the empty mount point): made again below.
+            let stale: Vec<PathBuf> = self
+                .watched
+                .iter()
+                .filter(|d| owner(d, &self.roots) == Some(root))
+                .cloned()
+                .collect();
+            for dir in stale {
+                let _ = self.debouncer.unwatch(&dir);
+                self.watched.remove(&dir);
+            }
+            let on_parent = now.is_some() && *now == root.parent().and_then(device);
+            let connected = match (before, now) {
+                (_, None) => false,
+                (Some(_), Some(_)) if on_parent => false,
+                _ => true,
+            };
+            if connected {
+                self.unmounted.remove(root);
+            } else if now.is_some() {
+                self.unmounted.insert(root.clone());
+            }
+            drives.push((root.clone(), connected));
+        }
+        if !drives.is_empty() {
+            let said: Vec<String> = drives
+                .iter()
+                .map(|(root, connected)| {
+                    let how = if *connected {
+                        "connected"
+                    } else {
+                        "not connected"
+                    };
+                    format!("{} {how}", root.display())
+                })
+                .collect();
+            // Back, it may hold anything; gone, its folder is marked offline (photos kept).
+            self.due = Some(format!("drive changed: {}", said.join(", ")));
         }
         self.roots = roots.to_vec();
-        self.reachable = reachable;
+        self.presence = presence;
+        self.unmounted.retain(|r| roots.contains(r));
         self.polled.clear();
         let mut wanted = BTreeSet::new();
         let mut limit_reached = false;
-        for (root, reachable) in roots.iter().zip(self.reachable.clone()) {
-            if !reachable {
+        for (root, present) in roots.iter().zip(self.presence.clone()) {
+            if present.is_none() || self.unmounted.contains(root) {
                 self.polled.insert(
                     root.clone(),
-                    "not reachable (an unplugged drive?): checked every minute, its photos kept"
+                    "not connected (an unplugged drive?): checked every minute, its photos kept"
                         .into(),
                 );
                 continue;
@@ -241,6 +290,7 @@ impl FolderWatcher {
             let _ = self.debouncer.unwatch(&dir);
             self.watched.remove(&dir);
         }
+        drives
     }
 
     fn add_watch(&mut self, dir: &Path) -> notify::Result<()> {
@@ -379,8 +429,14 @@ impl FolderWatcher {
     }
 }
 
-fn reachability(roots: &[PathBuf]) -> Vec<bool> {
-    roots.iter().map(|r| r.is_dir()).collect()
+/// Each root's device, or `None` when it cannot be read (see [`crate::scan::probe`]).
+fn presence(roots: &[PathBuf]) -> Vec<Option<u64>> {
+    roots.iter().map(|r| crate::scan::probe(r).ok()).collect()
+}
+
+fn device(path: &Path) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| m.dev())
 }
 
 fn stamp(path: &Path) -> Option<(u64, SystemTime)> {

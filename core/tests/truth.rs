@@ -413,6 +413,15 @@ mod model_based {
         Crash {
             after: usize,
         },
+        /// Top folder `folder` (`a`, with `a/nested`, or `b`) goes away, as an unplugged drive's
+        /// does: its catalogued photos must stay.
+        Unplug {
+            folder: usize,
+        },
+        /// It comes back, as it was.
+        Plug {
+            folder: usize,
+        },
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -432,6 +441,8 @@ mod model_based {
             4 => Just(Op::Index),
             1 => (0usize..8).prop_map(|after| Op::Cancel { after }),
             1 => (0usize..8).prop_map(|after| Op::Crash { after }),
+            1 => (0usize..2).prop_map(|folder| Op::Unplug { folder }),
+            1 => (0usize..2).prop_map(|folder| Op::Plug { folder }),
         ]
     }
 
@@ -445,6 +456,8 @@ mod model_based {
         /// Modification times are set by hand, one second apart: the test must not depend on
         /// the file system's clock granularity (same size and same coarse mtime look unchanged).
         clock: u64,
+        /// Top folders away (unplugged), each with what the catalog held under it then: kept.
+        away: BTreeMap<usize, BTreeSet<(PathBuf, [u8; 32])>>,
     }
 
     impl World {
@@ -453,13 +466,23 @@ mod model_based {
         }
 
         fn picked(&self, pick: usize) -> Option<PathBuf> {
-            (!self.files.is_empty()).then(|| {
-                self.files
-                    .keys()
-                    .nth(pick % self.files.len())
-                    .cloned()
-                    .expect("in range")
-            })
+            let here: Vec<&PathBuf> = self.files.keys().filter(|p| self.reachable(p)).collect();
+            (!here.is_empty()).then(|| here[pick % here.len()].clone())
+        }
+
+        /// The top folder `folder` of the test (where it is when plugged in).
+        fn top(&self, folder: usize) -> PathBuf {
+            self.root.join(FOLDERS[folder])
+        }
+
+        /// Where an unplugged top folder waits.
+        fn parked(&self, folder: usize) -> PathBuf {
+            self.root.join(format!("away-{folder}"))
+        }
+
+        /// Not on a drive that is away.
+        fn reachable(&self, path: &Path) -> bool {
+            !self.away.keys().any(|&f| path.starts_with(self.top(f)))
         }
 
         fn stamp(&mut self, path: &Path) {
@@ -487,8 +510,10 @@ mod model_based {
                 .collect();
             self.files
                 .iter()
-                .filter(|(path, _)| roots.iter().any(|r| path.starts_with(r)))
+                .filter(|(path, _)| self.reachable(path))
                 .map(|(path, &c)| (path.clone(), blake3::hash(&self.contents[c]).into()))
+                .chain(self.away.values().flatten().cloned())
+                .filter(|(path, _)| roots.iter().any(|r| path.starts_with(r)))
                 .collect()
         }
     }
@@ -634,6 +659,7 @@ mod model_based {
             folders: BTreeSet::new(),
             contents,
             clock: 0,
+            away: BTreeMap::new(),
         };
         let mut library = open_with(&world.library_dir, options());
         for f in [0, 1] {
@@ -651,18 +677,20 @@ mod model_based {
                     content,
                 } => {
                     let path = world.path(folder, name);
-                    world.write(&path, content);
+                    if world.reachable(&path) {
+                        world.write(&path, content);
+                    }
                 }
                 Op::Copy { pick, folder, name } => {
-                    if let Some(from) = world.picked(pick) {
-                        let to = world.path(folder, name);
+                    let to = world.path(folder, name);
+                    if let Some(from) = world.picked(pick).filter(|_| world.reachable(&to)) {
                         let content = world.files[&from];
                         world.write(&to, content);
                     }
                 }
                 Op::Move { pick, folder, name } => {
-                    if let Some(from) = world.picked(pick) {
-                        let to = world.path(folder, name);
+                    let to = world.path(folder, name);
+                    if let Some(from) = world.picked(pick).filter(|_| world.reachable(&to)) {
                         std::fs::rename(&from, &to).expect("move");
                         let content = world.files.remove(&from).expect("known");
                         world.files.insert(to, content);
@@ -680,10 +708,10 @@ mod model_based {
                     }
                 }
                 Op::AddFolder { folder } => {
-                    library
-                        .add_folder(&world.root.join(FOLDERS[folder]))
-                        .expect("adds");
-                    world.folders.insert(folder);
+                    if world.reachable(&world.top(folder)) {
+                        library.add_folder(&world.top(folder)).expect("adds");
+                        world.folders.insert(folder);
+                    }
                 }
                 Op::RemoveFolder { folder } => {
                     if let Ok(f) = library.folder_at(&world.root.join(FOLDERS[folder])) {
@@ -706,6 +734,22 @@ mod model_based {
                     if run(&library, Stop::Crash(after)).is_none() {
                         drop(library);
                         library = open_with(&world.library_dir, options());
+                    }
+                }
+                Op::Unplug { folder } => {
+                    if !world.away.contains_key(&folder) {
+                        let top = world.top(folder);
+                        let kept = catalogued(&world.library_dir)
+                            .into_iter()
+                            .filter(|(path, _)| path.starts_with(&top))
+                            .collect();
+                        std::fs::rename(&top, world.parked(folder)).expect("unplug");
+                        world.away.insert(folder, kept);
+                    }
+                }
+                Op::Plug { folder } => {
+                    if world.away.remove(&folder).is_some() {
+                        std::fs::rename(world.parked(folder), world.top(folder)).expect("plug");
                     }
                 }
             }

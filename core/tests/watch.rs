@@ -53,6 +53,7 @@ impl Watched {
                         WatchEvent::Folders(f) => {
                             let _ = tx.send(f);
                         }
+                        WatchEvent::Drive { .. } => {}
                         WatchEvent::RunDue(_) => {
                             let report = library.index(&mut |_| {}, &AtomicBool::new(false))?;
                             *skipped.lock().expect("lock") += report.skipped;
@@ -300,7 +301,7 @@ fn a_folder_that_goes_away_is_checked_periodically_and_watched_again_when_back()
         folders[0]
             .polled
             .as_deref()
-            .is_some_and(|r| r.contains("not reachable")),
+            .is_some_and(|r| r.contains("not connected")),
         "{folders:?}"
     );
     assert_eq!(

@@ -221,19 +221,35 @@ pub async fn trash(state: State<'_, AppState>, ids: Vec<i64>) -> ApiResult<Trash
     with_library(&state, move |lib| Ok(lib.trash(&ids)?)).await
 }
 
-/// Copy the photos `ids` into `destination` (a folder the user picked or typed); never
-/// overwrites. Returns where each copy went.
+/// Where "Copy to folder…" put the photos.
+#[derive(Debug, Clone, Serialize)]
+pub struct Copied {
+    /// The folder, for the message only (shown lossily when its name is not UTF-8).
+    pub folder: String,
+    pub copies: usize,
+}
+
+/// Copy the photos `ids` into a folder the user picks in the system's folder picker (its path
+/// never crosses the webview, so any folder name works); never overwrites. `None` when the user
+/// closes the picker.
 #[tauri::command]
-pub async fn copy_images(
-    state: State<'_, AppState>,
+pub async fn copy_to_picked_folder<R: Runtime>(
+    app: AppHandle<R>,
     ids: Vec<i64>,
-    destination: String,
-) -> ApiResult<Vec<String>> {
-    with_library(&state, move |lib| {
-        let copied = lib.copy_images(&ids, &PathBuf::from(destination))?;
-        Ok(copied.iter().map(|p| p.display().to_string()).collect())
+) -> ApiResult<Option<Copied>> {
+    let library = app.state::<AppState>().library()?;
+    let Some(folder) = pick(app).await? else {
+        return Ok(None);
+    };
+    tauri::async_runtime::spawn_blocking(move || {
+        let copied = library.copy_images(&ids, &folder)?;
+        Ok(Some(Copied {
+            folder: folder.display().to_string(),
+            copies: copied.len(),
+        }))
     })
     .await
+    .map_err(internal)?
 }
 
 #[tauri::command]
@@ -241,6 +257,7 @@ pub async fn image_info(state: State<'_, AppState>, id: i64) -> ApiResult<ImageR
     with_library(&state, move |lib| catalogued(lib, id)).await
 }
 
+/// Add a folder the user typed.
 #[tauri::command]
 pub async fn add_folder(state: State<'_, AppState>, path: String) -> ApiResult<Status> {
     with_library(&state, move |lib| {
@@ -250,16 +267,33 @@ pub async fn add_folder(state: State<'_, AppState>, path: String) -> ApiResult<S
     .await
 }
 
-/// The system folder picker; `None` when the user cancels.
+/// Add a folder the user picks in the system's folder picker; its path goes from the picker to
+/// the library in Rust (a folder whose name is not UTF-8 is added as it is). `None` when the user
+/// closes the picker.
 #[tauri::command]
-pub async fn pick_folder<R: Runtime>(app: AppHandle<R>) -> ApiResult<Option<String>> {
+pub async fn add_picked_folder<R: Runtime>(app: AppHandle<R>) -> ApiResult<Option<Status>> {
+    let library = app.state::<AppState>().library()?;
+    let Some(folder) = pick(app).await? else {
+        return Ok(None);
+    };
+    tauri::async_runtime::spawn_blocking(move || add_folder_path(&library, &folder).map(Some))
+        .await
+        .map_err(internal)?
+}
+
+/// Add `folder` (a path from the desktop: the picker, a drop) as it is, bytes and all.
+pub fn add_folder_path(library: &Library, folder: &std::path::Path) -> ApiResult<Status> {
+    library.add_folder(folder)?;
+    Ok(library.status()?)
+}
+
+/// The system folder picker's answer as a path; `None` when the user cancels.
+async fn pick<R: Runtime>(app: AppHandle<R>) -> ApiResult<Option<PathBuf>> {
     let picked =
         tauri::async_runtime::spawn_blocking(move || app.dialog().file().blocking_pick_folder())
             .await
             .map_err(internal)?;
-    Ok(picked
-        .and_then(|p| p.into_path().ok())
-        .map(|p| p.display().to_string()))
+    Ok(picked.and_then(|p| p.into_path().ok()))
 }
 
 /// Forget a library folder, by id (a folder whose name is not UTF-8 works like any other).
@@ -471,6 +505,22 @@ pub async fn skipped(state: State<'_, AppState>) -> ApiResult<Vec<Skipped>> {
     with_library(&state, |lib| Ok(lib.skipped()?)).await
 }
 
+/// Read every skipped file again (one that crashed the decoder, one whose permissions were
+/// fixed): forgets the reasons, then runs as Re-scan does. `busy` while a run is going.
+#[tauri::command]
+pub async fn retry_skipped<R: Runtime>(app: AppHandle<R>) -> ApiResult<Report> {
+    tauri::async_runtime::spawn_blocking(move || {
+        let state = app.state::<AppState>();
+        if state.is_indexing() {
+            return Err(ApiError::new("busy", "Wait for indexing to finish."));
+        }
+        state.library()?.retry_skipped()?;
+        index_now(&app)
+    })
+    .await
+    .map_err(internal)?
+}
+
 /// Throw away the embeddings of another model and index again with this one. Opening hashes the
 /// model and reads the library: blocking work, so it runs on the blocking pool.
 #[tauri::command]
@@ -480,6 +530,8 @@ pub async fn reindex_library<R: Runtime>(app: AppHandle<R>) -> ApiResult<Status>
     }
     tauri::async_runtime::spawn_blocking(move || {
         let lib = app.state::<AppState>().open(true)?;
+        // The folders are watched for the library now open (the old watcher lets go of the old).
+        crate::watch_folders(&app);
         Ok(lib.status()?)
     })
     .await
@@ -490,7 +542,7 @@ pub async fn reindex_library<R: Runtime>(app: AppHandle<R>) -> ApiResult<Status>
 #[tauri::command]
 pub async fn open_image(state: State<'_, AppState>, id: i64) -> ApiResult<()> {
     with_library(&state, move |lib| {
-        tauri_plugin_opener::open_path(catalogued(lib, id)?.path, None::<&str>).map_err(desktop)
+        tauri_plugin_opener::open_path(lib.original(id)?, None::<&str>).map_err(desktop)
     })
     .await
 }
@@ -499,7 +551,7 @@ pub async fn open_image(state: State<'_, AppState>, id: i64) -> ApiResult<()> {
 #[tauri::command]
 pub async fn reveal_image(state: State<'_, AppState>, id: i64) -> ApiResult<()> {
     with_library(&state, move |lib| {
-        tauri_plugin_opener::reveal_item_in_dir(catalogued(lib, id)?.path).map_err(desktop)
+        tauri_plugin_opener::reveal_item_in_dir(lib.original(id)?).map_err(desktop)
     })
     .await
 }
@@ -516,7 +568,7 @@ pub async fn drag_out<R: Runtime>(
 ) -> ApiResult<()> {
     let paths = with_library(&state, move |lib| {
         ids.iter()
-            .map(|&id| Ok(catalogued(lib, id)?.path))
+            .map(|&id| Ok(lib.original(id)?))
             .collect::<ApiResult<Vec<PathBuf>>>()
     })
     .await?;

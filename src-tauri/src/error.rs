@@ -28,7 +28,9 @@ impl From<Error> for ApiError {
                 "model_invalid"
             }
             Error::ModelMismatch { .. } => "model_mismatch",
-            Error::UnknownImage { .. } => "not_found",
+            Error::UnknownImage { .. } | Error::UnknownFolder { .. } => "not_found",
+            // The UI says the drive is not connected (and keeps the photo's thumbnail).
+            Error::Offline { .. } => "offline",
             Error::Busy { .. } | Error::IndexBuilding { .. } => "busy",
             Error::Query(_) => "bad_query",
             Error::Io { .. } => "io",
@@ -37,7 +39,7 @@ impl From<Error> for ApiError {
             Error::Inference { .. } => "inference",
             Error::Internal(_) => "internal",
             Error::Import { .. } => "import",
-            Error::Download { .. } => "download",
+            Error::Download { .. } | Error::Repository { .. } => "download",
             Error::Cancelled => "cancelled",
         };
         Self::new(code, e.to_string())

@@ -8,9 +8,10 @@ pub mod state;
 
 use std::path::PathBuf;
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use clipstream_core::Library;
 use clipstream_core::watch::{self, WatchEvent, WatchOptions};
 use tauri::{AppHandle, Builder, DragDropEvent, Emitter, Manager, Runtime, WindowEvent};
 
@@ -31,13 +32,14 @@ pub fn app<R: Runtime>(builder: Builder<R>, state: AppState) -> Builder<R> {
             commands::image_info,
             commands::duplicates,
             commands::trash,
-            commands::copy_images,
+            commands::copy_to_picked_folder,
             commands::add_folder,
-            commands::pick_folder,
+            commands::add_picked_folder,
             commands::remove_folder,
             commands::index,
             commands::cancel_index,
             commands::skipped,
+            commands::retry_skipped,
             commands::reindex_library,
             commands::open_image,
             commands::reveal_image,
@@ -113,25 +115,52 @@ pub fn run() {
 }
 
 /// Photos added, changed, moved or deleted in the library's folders are indexed by themselves
-/// while the app runs (the same run as Re-scan; one waits for the other). Runs for the app's life.
-fn watch_folders<R: Runtime>(app: &AppHandle<R>) {
+/// while the app runs (the same run as Re-scan; one waits for the other). Watches the library open
+/// now, on a thread of its own, for as long as it stays the open one: called again after the
+/// library is opened anew ("Re-index with this model"), it stops the watcher of the old one.
+pub fn watch_folders<R: Runtime>(app: &AppHandle<R>) {
     let state = app.state::<AppState>();
     let Ok(library) = state.library() else {
         return; // no model: nothing to index
     };
-    let never = AtomicBool::new(false);
+    let stop = state.watch_anew();
+    let app = app.clone();
+    let spawned = std::thread::Builder::new()
+        .name("folder watcher".into())
+        .spawn(move || watch_library_for(&app, &library, &stop));
+    if let Err(e) = spawned {
+        eprintln!("clipstream: cannot watch the library's folders: {e}");
+    }
+}
+
+fn watch_library_for<R: Runtime>(app: &AppHandle<R>, library: &Library, stop: &AtomicBool) {
+    let state = app.state::<AppState>();
     // The window catches up with changes made while the app was closed (ui/app.js).
     let options = WatchOptions {
         catch_up: false,
         ..WatchOptions::default()
     };
-    let watched = watch::watch_library(&library, options, &never, &mut |event| {
+    let watched = watch::watch_library(library, options, stop, &mut |event| {
         match event {
             WatchEvent::Folders(folders) => {
                 *state::lock(&state.watching) = folders;
                 let _ = app.emit(WATCH_EVENT, ());
             }
+            WatchEvent::Drive { path, connected } => {
+                let folder = library
+                    .folders()?
+                    .into_iter()
+                    .find(|f| f.path == path)
+                    .map(|f| f.id);
+                let _ = app.emit(
+                    DRIVE_EVENT,
+                    serde_json::json!({ "folder_id": folder, "connected": connected }),
+                );
+            }
             WatchEvent::RunDue(_) => loop {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
                 match commands::index_now(app) {
                     // A run is going (Re-scan, or another window's): it may have passed the
                     // change already, so run once more after it.
@@ -147,6 +176,9 @@ fn watch_folders<R: Runtime>(app: &AppHandle<R>) {
         eprintln!("clipstream: watching the library's folders stopped: {e}");
     }
 }
+
+/// Sent when a folder's drive goes away or comes back: `{folder_id, connected}`.
+pub const DRIVE_EVENT: &str = "drive-changed";
 
 /// Sent when how the folders are followed changes (the UI asks for the status again).
 pub const WATCH_EVENT: &str = "watch-changed";

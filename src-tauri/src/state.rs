@@ -114,6 +114,8 @@ pub struct AppState {
     loading: AtomicBool,
     /// How each library folder is followed (inotify, periodic scans and why).
     pub watching: Mutex<Vec<FolderWatch>>,
+    /// Stops the folder watcher of the library open now (a new library gets a new watcher).
+    watcher_stop: Mutex<Arc<AtomicBool>>,
 }
 
 impl AppState {
@@ -137,6 +139,7 @@ impl AppState {
             progress: Arc::new(Mutex::new(None)),
             loading: AtomicBool::new(true),
             watching: Mutex::new(Vec::new()),
+            watcher_stop: Mutex::new(Arc::new(AtomicBool::new(false))),
         }
     }
 
@@ -238,6 +241,14 @@ impl AppState {
             self.cancel.store(false, Ordering::SeqCst);
         }
         claimed
+    }
+
+    /// Stop the current folder watcher and return the stop flag of the next one.
+    pub fn watch_anew(&self) -> Arc<AtomicBool> {
+        let fresh = Arc::new(AtomicBool::new(false));
+        let old = std::mem::replace(&mut *lock(&self.watcher_stop), Arc::clone(&fresh));
+        old.store(true, Ordering::SeqCst);
+        fresh
     }
 
     pub fn finish_indexing(&self) {

@@ -407,7 +407,8 @@ fn folders_travel_by_id_even_when_their_names_are_not_utf8() {
     let e = app
         .call::<Value>("remove_folder", json!({ "id": odd_id }))
         .expect_err("gone");
-    assert_eq!(error_code(&e), "bad_query");
+    // An unknown folder is not found, not a bad query.
+    assert_eq!(error_code(&e), "not_found");
 }
 
 #[test]

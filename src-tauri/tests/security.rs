@@ -56,7 +56,7 @@ fn the_webview_is_granted_the_apps_commands_and_event_listening_only() {
     granted.sort();
     expected.sort();
     assert_eq!(granted, expected);
-    assert_eq!(declared_commands().len(), 23);
+    assert_eq!(declared_commands().len(), 24);
 
     let conf = json("src-tauri/tauri.conf.json");
     assert_eq!(

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { bytes, duration, escapeHtml, fileName, folderOf, monthLabel, number, progressView, reportSummary, takenText } from "../../ui/format.js";
+import { bytes, duration, escapeHtml, fileName, folderOf, monthLabel, number, offlineText, progressView, reportSummary, takenText } from "../../ui/format.js";
 import { latest, sameHits } from "../../ui/latest.js";
 import { ALL_LIMIT, searchOptions } from "../../ui/options.js";
 
@@ -49,10 +49,19 @@ test("the indexing strip for each phase", () => {
 });
 
 test("a run's summary", () => {
-  const base = { added: 0, updated: 0, moved: 0, copied: 0, removed: 0, skipped_total: 0, unreachable: [] };
+  const base = { added: 0, updated: 0, moved: 0, copied: 0, removed: 0, skipped_total: 0, offline: [], not_read: 0 };
   assert.equal(reportSummary(base), "no changes");
   assert.equal(reportSummary({ ...base, added: 300, copied: 2, skipped_total: 1 }), "300 added · 2 copies · 1 skipped (see Folders)");
-  assert.equal(reportSummary({ ...base, removed: 3, unreachable: ["/media/x"] }), "3 removed · 1 folder(s) unreachable");
+  assert.equal(reportSummary({ ...base, removed: 3, offline: [["/media/x", "missing"]] }), "3 removed · 1 offline (photos kept)");
+  assert.equal(reportSummary({ ...base, not_read: 2 }), "2 not read now");
+});
+
+test("a folder's state says whether its photos are there, and that they are kept", () => {
+  assert.equal(offlineText({ online: true, offline: null }), "online");
+  const text = offlineText({ online: false, offline: { reason: "not mounted", since: null } });
+  assert.equal(text, "offline: not mounted — its photos are kept and still found");
+  const dated = offlineText({ online: false, offline: { reason: "missing", since: 1764662400 } });
+  assert.match(dated, /^offline since .+: missing — its photos are kept/);
 });
 
 test("only the newest request's answer counts", () => {

@@ -54,7 +54,7 @@ fn missing_model_exits_3_and_says_how_to_export() {
     let tmp = tempfile::tempdir().expect("tempdir");
     // XDG_DATA_HOME hides any model a user exported, so pin the runtime to where set-up put it.
     let runtime =
-        clipstream_core::runtime::library_path().expect("make setup installed ONNX Runtime");
+        clipstream_core::model::runtime::library_path().expect("make setup installed ONNX Runtime");
     let out = clipstream()
         .env("ORT_DYLIB_PATH", runtime)
         .env("CLIPSTREAM_MODEL", tmp.path())

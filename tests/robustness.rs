@@ -6,7 +6,7 @@ mod hostile;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use clipstream_core::catalog::DATABASE;
+use clipstream_core::store::catalog::DATABASE;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -191,8 +191,8 @@ fn indexer_killed_at_random_moments_loses_nothing() {
     }
     // The saved vector index is of this catalog and holds every image, whatever state the kills
     // left its files in; searches return each image at most once.
-    use clipstream_core::catalog::Catalog;
-    use clipstream_core::vindex::{DEFAULT_SCALAR, VectorIndex};
+    use clipstream_core::store::catalog::Catalog;
+    use clipstream_core::store::vindex::DEFAULT_SCALAR;
     let catalog = Catalog::open(&library.join(DATABASE)).expect("opens");
     let dim = catalog
         .meta("embedding_dim")
@@ -200,7 +200,7 @@ fn indexer_killed_at_random_moments_loses_nothing() {
         .and_then(|d| d.parse().ok())
         .expect("dimension");
     let (index, rebuilt) =
-        VectorIndex::open(&library, &catalog, dim, DEFAULT_SCALAR, true).expect("opens");
+        clipstream_core::store::vectors::open_index(&library, &catalog, dim, DEFAULT_SCALAR, true).expect("opens");
     assert!(!rebuilt, "the saved index is stale or damaged");
     assert_eq!(index.len(), images);
     let out = clipstream(&library)

@@ -1,23 +1,38 @@
-// ClipStream's window: wires the modules together and starts. Each module has one job:
-// api (the only caller of Tauri), status, search, results, empty, preview, folders, indexing,
-// keyboard; format, latest and options are pure and tested with `node --test tests/ui`.
+// ClipStream's window: wires the modules together and starts. Each module has one job: api (the
+// only caller of Tauri), status (the app's status, kept), banner, search, results, empty, preview,
+// folders, indexing, duplicates, actions, keyboard; format, latest, options, layout and bus are
+// pure and tested with `node --test tests/ui`.
+//
+// Imports run one way, down this list, never back up and never between modules on one line:
+//   app.js, keyboard.js                 wiring: the start, and keys to what they do
+//   banner, folders, indexing, duplicates, actions, preview
+//                                       the parts around the centre
+//   search.js → results.js → empty.js   the centre: search decides what it shows, results draws
+//                                       the grid, empty everything else
+//   status.js → bus.js                  the status everything reads; the topics (bus.js) by
+//                                       which a module reaches one above or beside it
+//   api, dom, format, latest, layout, options
+// tests/ui/imports.test.js fails on any import cycle.
 import * as api from "./api.js";
 import { $ } from "./dom.js";
 import { escapeHtml } from "./format.js";
 import { showEmpty } from "./empty.js";
 import { wireActions } from "./actions.js";
+import { wireBanner } from "./banner.js";
 import { wireDuplicates } from "./duplicates.js";
 import { wireFolders } from "./folders.js";
 import { showProgress, startIndexing, wireIndexing } from "./indexing.js";
 import { onKey } from "./keyboard.js";
 import { wirePreview } from "./preview.js";
 import { wireGrid } from "./results.js";
-import { onTyped, runSearch } from "./search.js";
+import { runSearch, wireSearch } from "./search.js";
 import { refreshStatus } from "./status.js";
 
+// Listeners on the bus are called in the order they subscribe here (the banner redraws before
+// the Folders drawer, as it always has).
 function wire() {
-  $("query").addEventListener("input", onTyped);
-  for (const id of ["sort", "folder-filter", "type-filter", "from", "until"]) $(id).addEventListener("change", runSearch);
+  wireSearch();
+  wireBanner();
   wireFolders();
   wireDuplicates();
   wireActions();

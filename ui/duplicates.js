@@ -1,11 +1,11 @@
 // The Duplicates drawer: groups of identical and near-identical photos from Rust, the suggested
 // keeper first; the others go to the desktop's trash only on the user's word, group by group.
 import * as api from "./api.js";
+import { on, publish } from "./bus.js";
 import { $, button, toast } from "./dom.js";
 import { bytes, fileName, folderOf, number, takenText } from "./format.js";
-import { toggleFolders } from "./folders.js";
-import { refreshStatus } from "./status.js";
 import { runSearch } from "./search.js";
+import { refreshStatus } from "./status.js";
 
 async function render() {
   const list = $("duplicate-groups");
@@ -69,10 +69,14 @@ export function toggleDuplicates(open) {
   const d = $("duplicates");
   d.hidden = open === undefined ? !d.hidden : !open;
   $("duplicates-button").setAttribute("aria-expanded", String(!d.hidden));
-  if (!d.hidden) { toggleFolders(false); render(); }
+  if (!d.hidden) {
+    publish("drawer", "duplicates"); // one drawer at a time
+    render();
+  }
 }
 
 export function wireDuplicates() {
+  on("drawer", (opened) => { if (opened !== "duplicates") toggleDuplicates(false); });
   $("duplicates-button").onclick = () => toggleDuplicates();
   $("close-duplicates").onclick = () => toggleDuplicates(false);
 }

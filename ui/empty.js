@@ -1,21 +1,19 @@
 // The centre of the window when there are no results to show: loading, no model, a library that
-// needs re-indexing, no folders, the start screen, nothing found, a query to fix.
+// needs re-indexing, no folders, the start screen, nothing found, a query to fix. The lowest of
+// the centre's modules (search.js and results.js call it): what its buttons ask of the modules
+// above it (search, add a folder, index) goes through the bus.
 import * as api from "./api.js";
+import { publish } from "./bus.js";
 import { $ } from "./dom.js";
 import { escapeHtml, number } from "./format.js";
-import { clearResults, dropChosen } from "./results.js";
-import { pickAndAdd } from "./folders.js";
-import { startIndexing } from "./indexing.js";
 import { refreshStatus, status } from "./status.js";
-import { runSearch, setQuery } from "./search.js";
 
 export function showEmpty(html, kind) {
   const e = $("empty");
   e.innerHTML = html;
   e.dataset.kind = kind;
   e.hidden = false;
-  clearResults();
-  dropChosen();
+  publish("empty"); // the grid goes, and with it the choice
 }
 
 export function hideEmpty() {
@@ -92,7 +90,7 @@ async function wireModelButtons() {
 export function showModelHelp() {
   showEmpty(`<h2>Get the real CLIP model</h2>${modelHelpHtml()}
     <p><button id="back-to-demo" class="ghost">Back to the demo</button></p>`, "model-help");
-  $("back-to-demo").onclick = () => runSearch();
+  $("back-to-demo").onclick = () => publish("search");
   wireModelButtons();
 }
 
@@ -116,7 +114,7 @@ export function showBlocker() {
         <p>Re-indexing reads every photo again with the current model; your folders are kept.</p>
         <p><button id="reindex">Re-index with this model</button></p>`, "model-mismatch");
       $("reindex").onclick = async () => {
-        try { await api.reindexLibrary(); await refreshStatus(); startIndexing(); }
+        try { await api.reindexLibrary(); await refreshStatus(); publish("index"); }
         catch (e) { showEmpty(`<h2>Re-indexing failed</h2><p>${escapeHtml(e.message)}</p>`, "error"); }
       };
     } else {
@@ -129,7 +127,7 @@ export function showBlocker() {
       <p>Drop a folder on this window, or pick one. ClipStream reads every photo in it once,
       on this computer, and then finds them by what is in them.</p>
       <p><button id="empty-add">Add folder…</button></p>`, "no-folders");
-    $("empty-add").onclick = pickAndAdd;
+    $("empty-add").onclick = () => publish("pick-folder");
     return true;
   }
   return false;
@@ -146,6 +144,6 @@ export function showStart() {
     <p>Describe what you are looking for. Add <code>+ term</code> or <code>- term</code> to steer the results.</p>
     <p class="examples">${examples.map((q) => `<button class="chip" data-q="${escapeHtml(q)}">${escapeHtml(q)}</button>`).join("")}</p>`, "start");
   for (const chip of document.querySelectorAll(".chip")) {
-    chip.onclick = () => setQuery(chip.dataset.q);
+    chip.onclick = () => publish("query", chip.dataset.q);
   }
 }

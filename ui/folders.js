@@ -1,12 +1,14 @@
 // The Folders drawer: the library's folders (by id), adding and removing them, skipped files.
+// It redraws from each status answer and asks for indexing runs through the bus (indexing.js,
+// beside it, tells it through the bus when a run has ended).
 import * as api from "./api.js";
+import { on, publish } from "./bus.js";
 import { $, button, toast } from "./dom.js";
 import { fileName, number, offlineText } from "./format.js";
-import { startIndexing } from "./indexing.js";
-import { refreshStatus } from "./status.js";
 import { runSearch } from "./search.js";
+import { refreshStatus } from "./status.js";
 
-export function renderFolders(status) {
+function renderFolders(status) {
   const lib = status.library;
   const list = $("folder-list");
   list.replaceChildren();
@@ -52,7 +54,7 @@ export function renderFolders(status) {
   $("library-info").textContent = `${number(lib.images)} photos · model ${status.model_id ?? "none"} · library ${lib.library}`;
 }
 
-export async function renderSkipped() {
+async function renderSkipped() {
   if (!$("skipped-box").open) return;
   const list = $("skipped-list");
   try {
@@ -72,21 +74,21 @@ export async function renderSkipped() {
   } catch (e) { toast(e.message); }
 }
 
-export async function addFolder(path) {
+async function addFolder(path) {
   try {
     await api.addFolder(path);
     await refreshStatus();
     runSearch();
-    startIndexing();
+    publish("index");
   } catch (e) { toast(e.message); }
 }
 
-export async function pickAndAdd() {
+async function pickAndAdd() {
   try {
     if (!(await api.addPickedFolder())) return;
     await refreshStatus();
     runSearch();
-    startIndexing();
+    publish("index");
   } catch (e) { toast(e.message); }
 }
 
@@ -104,9 +106,7 @@ export function toggleFolders(open) {
   d.hidden = open === undefined ? !d.hidden : !open;
   $("folders-button").setAttribute("aria-expanded", String(!d.hidden));
   if (!d.hidden) {
-    // One drawer at a time.
-    $("duplicates").hidden = true;
-    $("duplicates-button").setAttribute("aria-expanded", "false");
+    publish("drawer", "folders"); // one drawer at a time
     renderSkipped();
   }
 }
@@ -114,10 +114,14 @@ export function toggleFolders(open) {
 export const foldersOpen = () => !$("folders").hidden;
 
 export function wireFolders() {
+  on("status", renderFolders);
+  on("pick-folder", pickAndAdd);
+  on("run-ended", renderSkipped);
+  on("drawer", (opened) => { if (opened !== "folders") toggleFolders(false); });
   $("folders-button").onclick = () => toggleFolders();
   $("close-folders").onclick = () => toggleFolders(false);
   $("pick-folder").onclick = pickAndAdd;
-  $("rescan").onclick = () => startIndexing();
+  $("rescan").onclick = () => publish("index");
   $("add-path").onsubmit = (e) => {
     e.preventDefault();
     const path = $("folder-path").value.trim();
@@ -131,6 +135,6 @@ export function wireFolders() {
   });
   api.onFoldersAdded(async ({ added, errors }) => {
     for (const e of errors) toast(e.message);
-    if (added.length) { await refreshStatus(); runSearch(); startIndexing(); }
+    if (added.length) { await refreshStatus(); runSearch(); publish("index"); }
   });
 }

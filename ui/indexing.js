@@ -1,11 +1,12 @@
 // The indexing strip. Rust announces every run's progress and end to every window, so a window
-// opened (or reloaded) mid-run follows the run as well as the one that started it.
+// opened (or reloaded) mid-run follows the run as well as the one that started it. Runs asked
+// for elsewhere (a folder added, Re-scan, Re-index) arrive through the bus.
 import * as api from "./api.js";
+import { on, publish } from "./bus.js";
 import { $ } from "./dom.js";
 import { progressView, reportSummary } from "./format.js";
-import { renderSkipped } from "./folders.js";
-import { refreshStatus } from "./status.js";
 import { statusChanged } from "./search.js";
+import { refreshStatus } from "./status.js";
 
 const REFRESH_MS = 1500; // at most this often, counts and results follow a running index
 let lastRefresh = 0;
@@ -53,7 +54,7 @@ async function onFinished({ report, error }) {
   $("indexing-bar").value = report.cancelled ? 0 : 1;
   // Set last: "done" means the whole window is up to date (the end-to-end test waits for it).
   strip(report.cancelled ? "cancelled" : "done");
-  renderSkipped();
+  publish("run-ended"); // the Folders drawer's list of skipped files
   statusChanged();
   hideTimer = setTimeout(() => { $("indexing").hidden = true; }, 8000);
 }
@@ -67,6 +68,7 @@ export function startIndexing() {
 }
 
 export function wireIndexing() {
+  on("index", startIndexing);
   $("cancel-index").onclick = () => api.cancelIndex();
   return Promise.all([api.onIndexProgress(onProgress), api.onIndexFinished(onFinished)]);
 }

@@ -1,5 +1,6 @@
 // The preview dialog: the photo large with its details; Open, Show in folder, Find similar.
 import * as api from "./api.js";
+import { on } from "./bus.js";
 import { $, toast } from "./dom.js";
 import { bytes, fileName, folderOf, takenText } from "./format.js";
 import { currentHit, hits, select } from "./results.js";
@@ -46,6 +47,7 @@ function shown() {
 }
 
 export function wirePreview() {
+  on("preview", openPreview); // a tile clicked in the grid
   $("close-preview").onclick = closePreview;
   $("preview").addEventListener("close", () => { $("preview-img").removeAttribute("src"); });
   $("preview").addEventListener("click", (e) => { if (e.target === $("preview")) closePreview(); });

@@ -1,15 +1,15 @@
 // The results grid, selection and summary line. Also browsing (an empty query): the library newest
 // first under month headings, each page fetched from Rust as the reader nears the end. The grid is
 // virtualized: only the rows near the screen are in the DOM (layout.js places every row), so it
-// scrolls through 100k photos as through 100.
+// scrolls through 100k photos as through 100. search.js decides what the grid shows; what the
+// summary line's buttons and the tiles ask of search and the preview goes through the bus.
 import * as api from "./api.js";
+import { on, publish } from "./bus.js";
 import { $, button, toast } from "./dom.js";
 import { escapeHtml, fileName, monthKey, monthLabel, number, takenText } from "./format.js";
 import { columnsFor, extendRows, placeRows, rowOfTile, rowsBetween, tileSizeFor } from "./layout.js";
 import { hideEmpty, showEmpty } from "./empty.js";
 import { sameHits } from "./latest.js";
-import { openPreview } from "./preview.js";
-import { leaveSimilar, setShowAll } from "./search.js";
 
 const OVERSCAN = 800; // px of rows drawn beyond the window, above and below
 const FETCH_AHEAD = 3000; // px: the next page (or the rest of an answer) is asked for this far before the end
@@ -79,7 +79,7 @@ export const hits = () => (results ? results.hits : []);
 export const selectedIndex = () => selected;
 export const currentHit = () => hits()[selected];
 
-export function clearResults() {
+function clearResults() {
   results = null;
   browsing = null;
   rest = null;
@@ -103,7 +103,7 @@ export function showResults(answer, label, { similar, all, fetchRest = null }) {
       : `<p>Try other words, or check the filters and folders.</p>`;
     showEmpty(`<h2>Nothing found for ${escapeHtml(label)}</h2>${hidden}`, "nothing-found");
     const b = $("empty-show-all");
-    if (b) b.onclick = () => setShowAll(true);
+    if (b) b.onclick = () => publish("show-all", true);
     return;
   }
   const key = JSON.stringify({ label, similar, all });
@@ -139,19 +139,19 @@ function summarize() {
   summary.append(`${count} for ${label}`);
   if (similar) {
     summary.append(" · ");
-    summary.append(button("Back to search", "link", leaveSimilar));
+    summary.append(button("Back to search", "link", () => publish("leave-similar")));
   }
   if (results.hidden > 0 && !all) {
     summary.append(` · ${number(results.hidden)}${atLeast} weaker hidden · `);
-    summary.append(button("Show all", "link", () => setShowAll(true), "show-all"));
+    summary.append(button("Show all", "link", () => publish("show-all", true), "show-all"));
   } else if (all) {
     summary.append(" · all results, weakest included · ");
-    summary.append(button("Only good matches", "link", () => setShowAll(false), "show-all"));
+    summary.append(button("Only good matches", "link", () => publish("show-all", false), "show-all"));
   }
 }
 
 /** Nothing to act on any more (an empty state replaced the grid). */
-export function dropChosen() {
+function dropChosen() {
   chosen.clear();
   chosenFor = null;
   onChosen(0);
@@ -281,8 +281,13 @@ function undraw() {
   drawnFrom = drawnTo = 0;
 }
 
-/** Redraw on scroll (once a frame) and lay out again when the grid's width changes. */
+/** Redraw on scroll (once a frame), lay out again when the grid's width changes, and give way
+ * to an empty state. */
 export function wireGrid() {
+  on("empty", () => {
+    clearResults();
+    dropChosen();
+  });
   let queued = false;
   const redraw = () => {
     if (queued) return;
@@ -384,7 +389,7 @@ function tile(hit, i) {
     if (e.ctrlKey || e.metaKey) { toggleChosen(i); select(i); return; }
     if (e.shiftKey) { chooseRange(i); select(i); return; }
     select(i);
-    openPreview(i);
+    publish("preview", i);
   };
   return t;
 }

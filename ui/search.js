@@ -1,7 +1,10 @@
 // What the search box and filters ask for, sent to Rust as the user types; only the newest
 // answer is drawn. A key sends its query at once (no typing pause): while one search is on its
 // way, later keys wait for it and then send only the newest text, so searches never pile up.
+// The top of the centre: it decides what the centre shows and has results.js or empty.js draw
+// it; what their buttons ask of it comes back through the bus.
 import * as api from "./api.js";
+import { on } from "./bus.js";
 import { $ } from "./dom.js";
 import { escapeHtml, fileName } from "./format.js";
 import { latest } from "./latest.js";
@@ -55,19 +58,19 @@ function scheduleSearch() {
 /** Resolves once the answer to the text typed so far is on screen (at once if it is). */
 export const typedSettled = () => typing ?? Promise.resolve();
 
-export function onTyped() {
+function onTyped() {
   similarTo = null;
   showAll = false;
   scheduleSearch();
 }
 
-export function setQuery(text) {
+function setQuery(text) {
   $("query").value = text;
   similarTo = null;
   runSearch();
 }
 
-export function setShowAll(all) {
+function setShowAll(all) {
   showAll = all;
   runSearch();
 }
@@ -132,4 +135,14 @@ export function statusChanged() {
   // the grid stays until they return to the top or search.
   const readingFarDown = isBrowsing() && document.scrollingElement.scrollTop > 300;
   if (status() && !readingFarDown) runSearch();
+}
+
+/** Search as the box and the filters change, and when another module asks (through the bus). */
+export function wireSearch() {
+  $("query").addEventListener("input", onTyped);
+  for (const id of ["sort", "folder-filter", "type-filter", "from", "until"]) $(id).addEventListener("change", runSearch);
+  on("search", runSearch);
+  on("query", setQuery);
+  on("show-all", setShowAll);
+  on("leave-similar", leaveSimilar);
 }

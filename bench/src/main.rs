@@ -17,9 +17,11 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use clipstream_core::catalog::{Batch, Catalog, NewImage, Stamp};
-use clipstream_core::vindex::{Scalar, VectorIndex};
-use clipstream_core::{Library, Model, Options, TextEncoder, VisionEncoder, decode, embed};
+use clipstream_core::store::catalog::{Batch, Catalog, NewImage, Stamp};
+use clipstream_core::store::vindex::{Scalar, VectorIndex};
+use clipstream_core::ingest::decode;
+use clipstream_core::model::encoders::{self as embed, TextEncoder, VisionEncoder};
+use clipstream_core::{Library, Model, Options};
 
 #[derive(Parser)]
 struct Cli {
@@ -181,7 +183,7 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     if std::env::var_os("CLIPSTREAM_GLIBC_DEFAULTS").is_none() {
-        clipstream_core::memory::return_freed_memory();
+        clipstream_core::return_freed_memory();
     }
     let (summary, json) = match Cli::parse().command {
         Command::Vindex {
@@ -323,7 +325,7 @@ fn decode_times(files: &[PathBuf], short_side: u32) -> anyhow::Result<Vec<f64>> 
         decode::decode_with_thumbnail(
             &bytes,
             short_side,
-            clipstream_core::thumbnail::BOX,
+            clipstream_core::ingest::thumbnail::BOX,
             decode::DEFAULT_MAX_PIXELS,
         )
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
@@ -493,7 +495,7 @@ fn search_while_building(
     threads: usize,
 ) -> anyhow::Result<serde_json::Value> {
     let model = Model::open(model_dir)?;
-    let stamp = dir.join(clipstream_core::vindex::STAMP_FILE);
+    let stamp = dir.join(clipstream_core::store::vindex::STAMP_FILE);
     let aside = dir.join("vectors.usearch.json.aside");
     anyhow::ensure!(
         stamp.is_file(),
@@ -507,7 +509,7 @@ fn search_while_building(
             background: true,
             index_build: clipstream_core::IndexBuild::Background,
             // Never a checkpoint: it would overwrite the index file this bench only set aside.
-            build_pace: clipstream_core::vectors::BuildPace {
+            build_pace: clipstream_core::store::vectors::BuildPace {
                 checkpoint_every: std::time::Duration::MAX,
                 ..Default::default()
             },
@@ -639,7 +641,7 @@ fn search_e2e(
     let groups = if find_duplicates {
         Some(
             library
-                .duplicates(clipstream_core::duplicates::DEFAULT_THRESHOLD)?
+                .duplicates(clipstream_core::query::duplicates::DEFAULT_THRESHOLD)?
                 .len(),
         )
     } else {
@@ -677,7 +679,7 @@ fn search_e2e(
 /// A catalog of `n` images with synthetic CLIP-like embeddings (made once, reused), as indexing
 /// would have written it. Returns the seconds spent making it (0 when reused).
 fn synthetic_library(dir: &Path, model: &Model, n: usize) -> anyhow::Result<f64> {
-    let path = dir.join(clipstream_core::catalog::DATABASE);
+    let path = dir.join(clipstream_core::store::catalog::DATABASE);
     if path.is_file() {
         let catalog = Catalog::open(&path)?;
         if catalog.count_images()? as usize == n
@@ -1154,7 +1156,7 @@ fn decode_profile(folder: &Path, short_side: u32) -> anyhow::Result<serde_json::
     anyhow::ensure!(!files.is_empty(), "no JPEGs in {}", folder.display());
     let need = decode::Need {
         short: short_side,
-        long: clipstream_core::thumbnail::BOX,
+        long: clipstream_core::ingest::thumbnail::BOX,
     };
     let mut steps: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
     let mut time = |name, work: &mut dyn FnMut()| {
@@ -1199,7 +1201,7 @@ fn decode_profile(folder: &Path, short_side: u32) -> anyhow::Result<serde_json::
             decode::decode_with_thumbnail(
                 &bytes,
                 short_side,
-                clipstream_core::thumbnail::BOX,
+                clipstream_core::ingest::thumbnail::BOX,
                 decode::DEFAULT_MAX_PIXELS,
             )
             .expect("decodes");
@@ -1388,7 +1390,7 @@ fn indexing(
     decode_ms.sort_by(f64::total_cmp);
     let need = decode::Need {
         short: short_side,
-        long: clipstream_core::thumbnail::BOX,
+        long: clipstream_core::ingest::thumbnail::BOX,
     };
     let scale = decode::jpeg::scale(photos.width, photos.height, need);
 

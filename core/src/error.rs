@@ -10,7 +10,7 @@ pub enum Error {
         "ONNX Runtime library not found; looked at: {}. Run `make setup` (it extracts {} from the \
          onnxruntime wheel) or set ORT_DYLIB_PATH to the library's absolute path",
         display_paths(tried),
-        crate::runtime::ORT_LIBRARY
+        crate::model::runtime::ORT_LIBRARY
     )]
     RuntimeMissing { tried: Vec<PathBuf> },
 

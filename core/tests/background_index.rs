@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use clipstream_core::catalog::{Catalog, DATABASE};
-use clipstream_core::vectors::{self, BuildPace, BuildProgress};
-use clipstream_core::vindex::{DEFAULT_SCALAR, INDEX_FILE, STAMP_FILE, VectorIndex};
+use clipstream_core::store::catalog::{Catalog, DATABASE};
+use clipstream_core::store::vectors::{self, BuildPace, BuildProgress};
+use clipstream_core::store::vindex::{DEFAULT_SCALAR, INDEX_FILE, STAMP_FILE, VectorIndex};
 use clipstream_core::{IndexBuild, Library, Model, Options, Request};
 use common::{index, open_library, repo, shape};
 

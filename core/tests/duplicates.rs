@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use clipstream_core::duplicates::{DEFAULT_THRESHOLD, Kind};
+use clipstream_core::query::duplicates::{DEFAULT_THRESHOLD, Kind};
 use common::{index, open_library, shape};
 
 fn name(path: &Path) -> String {

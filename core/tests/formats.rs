@@ -6,7 +6,8 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use clipstream_core::{Library, Model, Options, Request, decode};
+use clipstream_core::ingest::decode;
+use clipstream_core::{Library, Model, Options, Request};
 use image::RgbImage;
 
 fn repo() -> PathBuf {

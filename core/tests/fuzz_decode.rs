@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clipstream_core::model::Preprocess;
-use clipstream_core::{Model, decode, embed, thumbnail};
+use clipstream_core::Model;
+use clipstream_core::ingest::{decode, thumbnail};
+use clipstream_core::model::encoders as embed;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -6,7 +6,7 @@ mod hostile;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use clipstream_core::catalog::{Catalog, DATABASE};
+use clipstream_core::store::catalog::{Catalog, DATABASE};
 use clipstream_core::{Library, Model, Options, Phase, Request};
 
 fn repo() -> PathBuf {

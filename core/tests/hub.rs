@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 
 use clipstream_core::Error;
-use clipstream_core::hub::{self, Progress, Request};
+use clipstream_core::model::hub::{self, Progress, Request};
 use sha2::{Digest, Sha256};
 
 const REPO: &str = "openai/clip-fixture";

@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use clipstream_core::{Error, Model, TextEncoder};
+use clipstream_core::model::encoders::TextEncoder;
+use clipstream_core::{Error, Model};
 
 mod hostile;
 use hostile::png_claiming;
@@ -171,9 +172,11 @@ fn folder_without_manifest_says_what_to_do() {
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use clipstream_core::catalog::{Catalog, DATABASE};
+use clipstream_core::store::catalog::{Catalog, DATABASE};
 use clipstream_core::model::Preprocess;
-use clipstream_core::{Library, Options, Request, decode, embed};
+use clipstream_core::ingest::decode;
+use clipstream_core::model::encoders as embed;
+use clipstream_core::{Library, Options, Request};
 
 #[derive(Deserialize)]
 struct Probe {
@@ -566,7 +569,7 @@ fn vector_index_deleted_or_corrupted_is_rebuilt_with_identical_results() {
         search(&library)
     };
     assert_eq!(expected.len(), 10);
-    let index_file = lib_dir.join(clipstream_core::vindex::INDEX_FILE);
+    let index_file = lib_dir.join(clipstream_core::store::vindex::INDEX_FILE);
     let damages: [(&str, &dyn Fn()); 3] = [
         ("deleted", &|| {
             std::fs::remove_file(&index_file).expect("delete")
@@ -601,7 +604,7 @@ fn vector_index_deleted_or_corrupted_is_rebuilt_with_identical_results() {
             "rebuilt index saved after {what}"
         );
         assert_eq!(
-            clipstream_core::vindex::VectorIndex::saved_generation(&lib_dir),
+            clipstream_core::store::vindex::VectorIndex::saved_generation(&lib_dir),
             Some(generation()),
             "stamp after {what}"
         );
@@ -833,9 +836,10 @@ fn filters_and_date_sort_through_the_library() {
         gifs.iter().map(|h| file_name(&h.path)).collect::<Vec<_>>(),
         ["no_time_for_that_tiny.gif"]
     );
+    let photos_id = library.folder_at(&photos()).expect("a library folder").id;
     let in_photos = search(
         Filters {
-            folders: vec![std::fs::canonicalize(photos()).expect("exists")],
+            folder_ids: vec![photos_id],
             ..Filters::default()
         },
         Sort::Relevance,
@@ -865,7 +869,7 @@ fn filters_and_date_sort_through_the_library() {
     let in_photos = {
         let mut r = Request::new("a photo", 12);
         r.all = true;
-        r.filters.folders = vec![std::fs::canonicalize(photos()).expect("exists")];
+        r.filters.folder_ids = vec![photos_id];
         library.search(&r).expect("searches")
     };
     assert_eq!(in_photos.hits.len(), 12);
@@ -941,7 +945,7 @@ fn thumbnails_are_made_at_index_time_upright_and_served_by_id_only() {
     );
     assert_eq!(rotated.dimensions(), upright.dimensions());
     let (w, h) = upright.dimensions();
-    assert_eq!(w.max(h), clipstream_core::thumbnail::BOX);
+    assert_eq!(w.max(h), clipstream_core::ingest::thumbnail::BOX);
     assert!(w > h, "chelsea is landscape: {w}×{h}");
     let diff: f64 = rotated
         .as_raw()
@@ -957,7 +961,7 @@ fn thumbnails_are_made_at_index_time_upright_and_served_by_id_only() {
 
     // A preview is larger, also upright.
     let preview = decode(library.preview(id_of("rocket.jpg"), 2048).expect("preview"));
-    assert!(preview.width().max(preview.height()) > clipstream_core::thumbnail::BOX);
+    assert!(preview.width().max(preview.height()) > clipstream_core::ingest::thumbnail::BOX);
 
     // A deleted thumbnail is made again from the catalogued original.
     for t in &thumbs {
@@ -1145,7 +1149,7 @@ fn the_fast_decode_path_matches_clips_reference_preprocessing() {
     fixtures.sort();
     files.extend(fixtures);
     let model = Model::open(tiny_clip()).expect("test model opens");
-    let vision = clipstream_core::VisionEncoder::new(&model, 2).expect("vision");
+    let vision = clipstream_core::model::encoders::VisionEncoder::new(&model, 2).expect("vision");
     let tiny = model.manifest.vision.preprocess.clone();
     for (spec, label) in [(vit_b32_preprocess(), "224"), (tiny.clone(), "test model")] {
         let size = spec.resize_shortest_edge;
@@ -1155,7 +1159,7 @@ fn the_fast_decode_path_matches_clips_reference_preprocessing() {
             let (decoded, _thumb) = decode::decode_with_thumbnail(
                 &bytes,
                 size,
-                clipstream_core::thumbnail::BOX,
+                clipstream_core::ingest::thumbnail::BOX,
                 decode::DEFAULT_MAX_PIXELS,
             )
             .expect("decodes");

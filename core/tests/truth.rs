@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use clipstream_core::catalog::{Catalog, DATABASE};
+use clipstream_core::store::catalog::{Catalog, DATABASE};
 use clipstream_core::{Library, Model, Options, Request};
 
 fn repo() -> PathBuf {

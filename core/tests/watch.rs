@@ -11,10 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use clipstream_core::watch::{
-    FolderWatch, WATCH_LIMIT_REASON, WatchEvent, WatchOptions, watch_library,
-};
-use clipstream_core::{Library, Request};
+use clipstream_core::ingest::watch::WATCH_LIMIT_REASON;
+use clipstream_core::{FolderWatch, Library, Request, WatchEvent, WatchOptions};
 use common::{open_library, shape};
 
 /// The promise: a change is searchable (or gone) within this long.
@@ -48,7 +46,7 @@ impl Watched {
             let (library, stop, runs) = (library.clone(), stop.clone(), runs.clone());
             let skipped = skipped_in_runs.clone();
             std::thread::spawn(move || {
-                watch_library(&library, options, &stop, &mut |event| {
+                library.watch(options, &stop, &mut |event| {
                     match event {
                         WatchEvent::Folders(f) => {
                             let _ = tx.send(f);

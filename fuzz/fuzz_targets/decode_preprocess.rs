@@ -3,7 +3,9 @@
 //! abort, OOM or timeout is a finding.
 #![no_main]
 
-use clipstream_core::{decode, embed, model::Preprocess, thumbnail};
+use clipstream_core::ingest::{decode, thumbnail};
+use clipstream_core::model::Preprocess;
+use clipstream_core::model::encoders as embed;
 use libfuzzer_sys::fuzz_target;
 use std::sync::LazyLock;
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +20,11 @@ from transformers import CLIPImageProcessor, CLIPModel
 
 from . import corpus, quantize
 from . import tokenizer as clip_tokenizer
+from .drift import Check, compare
+from .runtime import TEXT_INPUT, TEXT_OUTPUT, VISION_INPUT, VISION_OUTPUT, pad_batch, session
 from .towers import TextTower, VisionTower
 
 OPSET = 14
-TEXT_INPUT, TEXT_OUTPUT = "input_ids", "text_embeds"
-VISION_INPUT, VISION_OUTPUT = "pixel_values", "image_embeds"
 TEXT_FP32 = "text_fp32.onnx"
 TEXT_HYBRID = "text_hybrid_int8.onnx"
 TEXT_FP32_FIXED = "text_fp32_fixed77.onnx"
@@ -34,37 +33,9 @@ VISION_FP32 = "vision.onnx"
 TOKENIZER = "tokenizer.json"
 MANIFEST = "manifest.json"
 
-# Drift limits: ONNX Runtime and PyTorch reorder float sums, so equality is to float32 rounding.
-MIN_COSINE = 0.99999
-MAX_ABS = 1e-3
-
 
 class DriftError(RuntimeError):
     """An exported graph does not reproduce PyTorch."""
-
-
-@dataclass
-class Check:
-    name: str
-    cosine: float
-    max_abs: float
-    min_cosine: float = MIN_COSINE
-    max_abs_limit: float = MAX_ABS
-
-    @property
-    def ok(self) -> bool:
-        return self.cosine >= self.min_cosine and self.max_abs <= self.max_abs_limit
-
-    def line(self) -> str:
-        mark = "ok" if self.ok else "DRIFT"
-        return f"{self.name:<44} cosine {self.cosine:.8f}  max-abs {self.max_abs:.2e}  {mark}"
-
-
-def compare(name: str, got: np.ndarray, want: np.ndarray) -> Check:
-    """Worst row-wise cosine and the max absolute difference of two [batch, dim] arrays."""
-    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
-    cos = np.sum(got * want, axis=1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(want, axis=1))
-    return Check(name, float(cos.min()), float(np.abs(got - want).max()))
 
 
 def sha256(path: Path) -> str:
@@ -73,12 +44,6 @@ def sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def session(path: Path, threads: int = 2) -> ort.InferenceSession:
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
 def export_text(clip: CLIPModel, path: Path, fixed_length: int | None = None) -> Path:
@@ -130,15 +95,6 @@ def _check_opset(path: Path) -> None:
     opsets = {o.domain or "ai.onnx": o.version for o in model.opset_import}
     if opsets.get("ai.onnx") != OPSET:
         raise DriftError(f"{path.name}: wrote opset {opsets}, wanted {OPSET}")
-
-
-def pad_batch(rows: list[list[int]], length: int | None = None) -> np.ndarray:
-    """Right-pad id rows with 0 (what OpenAI's tokenizer pads with) to `length` or the longest row."""
-    width = length or max(len(r) for r in rows)
-    out = np.zeros((len(rows), width), dtype=np.int64)
-    for i, r in enumerate(rows):
-        out[i, : len(r)] = r
-    return out
 
 
 def torch_text(clip: CLIPModel, ids: np.ndarray) -> np.ndarray:

@@ -17,6 +17,8 @@ from onnx import numpy_helper
 from onnxruntime.quantization import QuantType, quantize_dynamic
 
 from . import corpus
+from .drift import Check
+from .runtime import TEXT_INPUT, pad_batch, session
 
 MIB = 1024 * 1024
 LAYER = re.compile(r"/layers\.(\d+)/")
@@ -70,8 +72,6 @@ def quantize_text(fp32: Path, out: Path, fp32_layers: int | None) -> Path:
 
 
 def encode_all(path: Path, queries: list[str], tok) -> np.ndarray:
-    from .export import TEXT_INPUT, pad_batch, session
-
     sess = session(path)
     return np.stack([sess.run(None, {TEXT_INPUT: pad_batch([tok.encode(q).ids])})[0][0] for q in queries])
 
@@ -80,10 +80,8 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
 
 
-def agreement(fp32: Path, quantized: Path, tok, name: str):
+def agreement(fp32: Path, quantized: Path, tok, name: str) -> Check:
     """Worst cosine of a quantized text graph to its FP32 source over the fixed query set."""
-    from .export import Check
-
     queries = corpus.query_set()
     cos = cosines(encode_all(quantized, queries, tok), encode_all(fp32, queries, tok))
     return Check(name, float(cos.min()), 0.0, min_cosine=SWEEP_MIN_WORST)

@@ -175,7 +175,7 @@ def open_upright(path: Path) -> Image.Image:
 
 
 def torch_embedders(model: CLIPModel, proc: CLIPImageProcessor, tok) -> tuple[Embedder, Embedder]:
-    from .export import pad_batch
+    from .runtime import pad_batch
 
     def texts(items: list[str]) -> np.ndarray:
         with torch.no_grad():
@@ -198,7 +198,7 @@ def onnx_embedders(model_dir: Path) -> tuple[Embedder, Embedder]:
     """The same two functions over the exported ONNX files, driven only by `manifest.json`."""
     from tokenizers import Tokenizer
 
-    from .export import pad_batch, session
+    from .runtime import pad_batch, session
 
     manifest = json.loads((model_dir / "manifest.json").read_text())
     tok = Tokenizer.from_file(str(model_dir / manifest["tokenizer"]["file"]))

@@ -5,7 +5,7 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
-from clipstream_models import export
+from clipstream_models import drift, export, runtime
 
 
 def test_export_writes_opset14_graphs_with_dynamic_sequence(small_export):
@@ -52,7 +52,7 @@ def test_drift_is_detected(small_export, small_source, tmp_path):
 def test_export_fails_with_nonzero_exit_on_drift(small_source, tmp_path, monkeypatch):
     from clipstream_models.__main__ import main
 
-    drifted = export.Check("vision.onnx batch 1", cosine=0.9, max_abs=0.5)
+    drifted = drift.Check("vision.onnx batch 1", cosine=0.9, max_abs=0.5)
     monkeypatch.setattr(export, "verify_vision", lambda clip, path: [drifted])
     assert main(["export", "--source", str(small_source), "--out", str(tmp_path / "out")]) == 1
     assert not (tmp_path / "out" / "manifest.json").exists()
@@ -66,5 +66,5 @@ def _load(source):
 
 @pytest.mark.parametrize("rows,width", [([[1, 2], [3]], 2), ([[5]], 1)])
 def test_pad_batch(rows, width):
-    out = export.pad_batch(rows)
+    out = runtime.pad_batch(rows)
     assert out.shape == (len(rows), width) and out.dtype == np.int64

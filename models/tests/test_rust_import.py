@@ -20,7 +20,7 @@ import pytest
 from tokenizers import Tokenizer
 from transformers import CLIPConfig
 
-from clipstream_models import corpus, export, fakehub, quantize, tiny, towers
+from clipstream_models import corpus, drift, export, fakehub, quantize, runtime, tiny, towers
 from clipstream_models import tokenizer as clip_tokenizer
 
 from .conftest import small_config
@@ -145,12 +145,12 @@ def test_hybrid_graph_is_onnxruntimes_quantization_of_the_token_embedding_only(i
         assert a.dtype == b.dtype and np.array_equal(a, b), suffix
 
     rows = [tok.encode(q).ids for q in corpus.query_set(16)]
-    ids = export.pad_batch(rows)
-    got = export.session(out / "text_hybrid_int8.onnx").run(None, {"input_ids": ids})[0]
-    want = export.session(reference).run(None, {"input_ids": ids})[0]
-    assert_close([export.compare("hybrid vs ONNX Runtime's quantization", got, want)])
+    ids = runtime.pad_batch(rows)
+    got = runtime.session(out / "text_hybrid_int8.onnx").run(None, {"input_ids": ids})[0]
+    want = runtime.session(reference).run(None, {"input_ids": ids})[0]
+    assert_close([drift.compare("hybrid vs ONNX Runtime's quantization", got, want)])
     # And still CLIP: the seed's quality rule against PyTorch.
-    vs_torch = export.compare("hybrid vs PyTorch", got, export.torch_text(clip, ids))
+    vs_torch = drift.compare("hybrid vs PyTorch", got, export.torch_text(clip, ids))
     assert vs_torch.cosine >= quantize.SWEEP_MIN_WORST, vs_torch.line()
 
     fp32 = onnx.load(str(out / "text_fp32.onnx")).graph
@@ -179,11 +179,11 @@ def test_the_test_models_checkpoint_imports_as_the_committed_test_model(tok, tmp
     committed = quantize.initializer_arrays(onnx.load(str(TINY_CLIP / "text_hybrid_int8.onnx")))
     for suffix in ("_quantized", "_scale", "_zero_point"):
         assert np.array_equal(ours[TABLE + suffix], committed[TABLE + suffix]), suffix
-    ids = export.pad_batch([tok.encode(q).ids for q in corpus.query_set(32)])
-    text = [export.session(d / "text_hybrid_int8.onnx").run(None, {"input_ids": ids})[0] for d in (out, TINY_CLIP)]
+    ids = runtime.pad_batch([tok.encode(q).ids for q in corpus.query_set(32)])
+    text = [runtime.session(d / "text_hybrid_int8.onnx").run(None, {"input_ids": ids})[0] for d in (out, TINY_CLIP)]
     pixels = np.random.default_rng(1).standard_normal((4, 3, 64, 64)).astype(np.float32)
-    vision = [export.session(d / "vision.onnx").run(None, {"pixel_values": pixels})[0] for d in (out, TINY_CLIP)]
-    assert_close([export.compare("text vs committed", *text), export.compare("vision vs committed", *vision)])
+    vision = [runtime.session(d / "vision.onnx").run(None, {"pixel_values": pixels})[0] for d in (out, TINY_CLIP)]
+    assert_close([drift.compare("text vs committed", *text), drift.compare("vision vs committed", *vision)])
 
 
 def test_graphs_are_valid_opset14_with_the_exports_interface(imported):

@@ -5,13 +5,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use clipstream_core::actions::Trashed;
-use clipstream_core::catalog::{ImageRow, Skipped};
-use clipstream_core::duplicates::{DEFAULT_THRESHOLD, Group};
 use clipstream_core::{
-    Filters, Library, ListCursor, Page, Progress, Report, Request, Results, Sort, Status, date,
+    DUPLICATE_THRESHOLD, Filters, Group, ImageRow, Library, ListCursor, Page, Progress, Report,
+    Request, Results, Skipped, Sort, Status, Trashed, setup,
 };
-use clipstream_core::{hub, import, model};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 use tauri_plugin_dialog::DialogExt;
@@ -135,13 +132,7 @@ const DEFAULT_LIMIT: usize = 1000;
 
 impl SearchOptions {
     fn filters(&self) -> ApiResult<Filters> {
-        let day = |text: &Option<String>, parse: fn(&str) -> Result<i64, String>| {
-            text.as_deref()
-                .filter(|t| !t.is_empty())
-                .map(|t| parse(t).map_err(|e| ApiError::new("bad_query", e)))
-                .transpose()
-        };
-        Ok(Filters {
+        let filters = Filters {
             folder_ids: self.folder_id.into_iter().collect(),
             formats: self
                 .format
@@ -149,10 +140,13 @@ impl SearchOptions {
                 .filter(|f| !f.is_empty())
                 .cloned()
                 .collect(),
-            taken_from: day(&self.taken_from, date::day_start)?,
-            taken_until: day(&self.taken_to, date::day_end)?,
             ..Filters::default()
-        })
+        };
+        Ok(filters.taken(
+            self.taken_from.as_deref(),
+            self.taken_to.as_deref(),
+            None,
+        )?)
     }
 }
 
@@ -211,7 +205,7 @@ pub async fn similar(
 /// Groups of identical and near-identical photos, largest saving first, keeper first.
 #[tauri::command]
 pub async fn duplicates(state: State<'_, AppState>) -> ApiResult<Vec<Group>> {
-    with_library(&state, |lib| Ok(lib.duplicates(DEFAULT_THRESHOLD)?)).await
+    with_library(&state, |lib| Ok(lib.duplicates(DUPLICATE_THRESHOLD)?)).await
 }
 
 /// Move the photos `ids` (the user's explicit choice) to the desktop's trash; the library forgets
@@ -381,8 +375,8 @@ pub struct ModelOffer {
 #[tauri::command]
 pub fn model_offer() -> ModelOffer {
     ModelOffer {
-        repo: hub::DEFAULT_REPO,
-        source: format!("{}/{}", hub::endpoint(), hub::DEFAULT_REPO),
+        repo: setup::DEFAULT_REPO,
+        source: format!("{}/{}", setup::endpoint(), setup::DEFAULT_REPO),
         megabytes: 606,
     }
 }
@@ -403,8 +397,8 @@ pub struct ModelReady {
     pub embedding_dim: usize,
 }
 
-impl From<import::Imported> for ModelReady {
-    fn from(imported: import::Imported) -> Self {
+impl From<setup::Imported> for ModelReady {
+    fn from(imported: setup::Imported) -> Self {
         Self {
             model_id: imported.model_id,
             embedding_dim: imported.embedding_dim,
@@ -412,15 +406,15 @@ impl From<import::Imported> for ModelReady {
     }
 }
 
-fn model_options() -> import::Options {
-    import::Options {
-        threads: clipstream_core::embed::default_threads(),
+fn model_options() -> setup::ImportOptions {
+    setup::ImportOptions {
+        threads: setup::default_threads(),
         ..Default::default()
     }
 }
 
 fn user_model_dir() -> ApiResult<PathBuf> {
-    model::user_dir().ok_or_else(|| internal("no data folder to keep the model in"))
+    setup::user_model_dir().ok_or_else(|| internal("no data folder to keep the model in"))
 }
 
 /// Downloads the default CLIP from the hub and imports it into the user's model folder; the only
@@ -432,18 +426,18 @@ pub async fn get_model<R: Runtime>(app: AppHandle<R>) -> ApiResult<ModelReady> {
     let cancel = Arc::clone(&state.model_cancel);
     let out = user_model_dir()?;
     tauri::async_runtime::spawn_blocking(move || {
-        let request = hub::Request::default();
+        let request = setup::HubRequest::default();
         let emit = |step: String, done: u64, total: u64| {
             let _ = app.emit(MODEL_PROGRESS_EVENT, ModelProgress { step, done, total });
         };
-        let imported = import::get(
+        let imported = setup::get(
             &request,
             &out,
             &model_options(),
             &mut |step| match step {
-                import::Step::Planned(plan) => emit("Downloading".into(), 0, plan.total_bytes),
-                import::Step::Download(p) => emit("Downloading".into(), p.all_done, p.all_total),
-                import::Step::Import(what) => emit(what.to_string(), 0, 0),
+                setup::Step::Planned(plan) => emit("Downloading".into(), 0, plan.total_bytes),
+                setup::Step::Download(p) => emit("Downloading".into(), p.all_done, p.all_total),
+                setup::Step::Import(what) => emit(what.to_string(), 0, 0),
             },
             &cancel,
         )?;
@@ -482,7 +476,7 @@ pub async fn import_model<R: Runtime>(app: AppHandle<R>) -> ApiResult<Option<Mod
                 },
             );
         };
-        let imported = import::import(&source, &out, &model_options(), progress, &cancel)?;
+        let imported = setup::import(&source, &out, &model_options(), progress, &cancel)?;
         Ok(Some(ModelReady::from(imported)))
     })
     .await

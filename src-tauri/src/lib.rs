@@ -11,8 +11,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use clipstream_core::Library;
-use clipstream_core::watch::{self, WatchEvent, WatchOptions};
+use clipstream_core::{Library, WatchEvent, WatchOptions};
 use tauri::{AppHandle, Builder, DragDropEvent, Emitter, Manager, Runtime, WindowEvent};
 
 use crate::protocol::Kind;
@@ -140,7 +139,7 @@ fn watch_library_for<R: Runtime>(app: &AppHandle<R>, library: &Library, stop: &A
         catch_up: false,
         ..WatchOptions::default()
     };
-    let watched = watch::watch_library(library, options, stop, &mut |event| {
+    let watched = library.watch(options, stop, &mut |event| {
         match event {
             WatchEvent::Folders(folders) => {
                 *state::lock(&state.watching) = folders;

@@ -2,6 +2,6 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() {
-    clipstream_core::memory::return_freed_memory();
+    clipstream_core::return_freed_memory();
     clipstream_app::run();
 }

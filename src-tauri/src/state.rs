@@ -5,8 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use clipstream_core::watch::FolderWatch;
-use clipstream_core::{IndexBuild, Library, Model, Options, Progress, installed, library, model};
+use clipstream_core::{FolderWatch, IndexBuild, Library, Model, Options, Progress, setup};
 use serde::Serialize;
 
 use crate::error::{ApiError, ApiResult};
@@ -62,24 +61,24 @@ impl Setup {
         let data = dirs::data_dir()
             .unwrap_or_else(std::env::temp_dir)
             .join("clipstream");
-        let model_locations = model::default_locations();
-        if let Ok(dir) = model::locate(None) {
+        let model_locations = setup::model_locations();
+        if let Ok(dir) = setup::locate_model(None) {
             return Self {
                 mode: Mode::Real,
                 model_dir: Some(dir),
                 library_dir: env_path("CLIPSTREAM_LIBRARY")
-                    .or_else(library::default_dir)
+                    .or_else(setup::default_library_dir)
                     .unwrap_or_else(|| data.join("library")),
                 demo_folder: None,
                 model_locations,
             };
         }
         let demo_model = env_path("CLIPSTREAM_DEMO_MODEL")
-            .or_else(installed::demo_model)
+            .or_else(setup::demo_model)
             .or_else(|| in_checkout("models/tiny-clip"))
-            .filter(|dir| dir.join(model::MANIFEST).is_file());
+            .filter(|dir| dir.join(setup::MANIFEST).is_file());
         let demo_folder = env_path("CLIPSTREAM_DEMO_FOLDER")
-            .or_else(installed::demo_photos)
+            .or_else(setup::demo_photos)
             .or_else(|| in_checkout("tests/fixtures/shapes"))
             .filter(|dir| dir.is_dir());
         let demo_library =

@@ -511,7 +511,7 @@ fn removing_a_folder_during_the_apps_own_run_answers_busy() {
         .expect("add");
     let folder_id = status["folders"][0]["id"].as_i64().expect("id");
     // Another process holds the library: the app's run starts and waits for it.
-    let other = clipstream_core::lock::try_acquire(&library).expect("free");
+    let other = clipstream_core::store::lock::try_acquire(&library).expect("free");
     let runner = app.window.clone();
     let run = std::thread::spawn(move || call::<Value>(&runner, "index", json!({})));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -642,6 +642,25 @@ fn library_of_another_model_asks_to_reindex() {
     let status: Value = app.call("app_status", json!({})).expect("status");
     assert_eq!(status["error"], Value::Null);
     assert_eq!(status["model_id"], "clipstream/another-model");
+    // The re-indexed library's folders are watched: a photo added appears by itself.
+    let folder = dir.path().join("shapes");
+    std::fs::copy(
+        repo().join("tests/fixtures/shapes/01001.png"),
+        folder.join("new.png"),
+    )
+    .expect("copy");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let status: Value = app.call("app_status", json!({})).expect("status");
+        if status["library"]["images"] == 51 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new photo was never indexed: {status}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 #[test]

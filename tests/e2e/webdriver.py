@@ -136,9 +136,12 @@ class Session:
     def js_async(self, script: str, *args):
         return self.cmd("POST", "/execute/async", {"script": script, "args": list(args)})
 
-    def screenshot(self, path) -> None:
-        # Let the page paint what the DOM now holds (two animation frames) before capturing.
+    def painted(self) -> None:
+        """Return once the page has painted what the DOM now holds (two animation frames on)."""
         self.js_async("const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done()));")
+
+    def screenshot(self, path) -> None:
+        self.painted()
         path.write_bytes(base64.b64decode(self.cmd("GET", "/screenshot")))
 
     def wait(self, what: str, condition, timeout: float = 60, every: float = 0.2):

@@ -5,7 +5,7 @@
 //! Each decoding thread notes the file it reads in `<library>/decoding/<slot>` and removes the
 //! note when done. A note still there when the next run starts names a file that was being
 //! decoded when the process died. A death is no verdict (a kill leaves the same notes), so that
-//! run decodes such suspects first, each in a child process ([`crate::probe`]): a file whose child
+//! run decodes such suspects first, each in a child process ([`crate::ingest::probe`]): a file whose child
 //! dies of a crash signal is skipped with a reason, and tried again only when it changes; one
 //! that decodes fine was innocent and is indexed as usual. While a suspect is being judged it
 //! keeps a note of its own, so a kill then leaves it a suspect.
@@ -14,7 +14,7 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use crate::catalog::Stamp;
+use crate::store::catalog::Stamp;
 
 pub const FOLDER: &str = "decoding";
 

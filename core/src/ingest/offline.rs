@@ -14,8 +14,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::catalog::FolderState;
-use crate::scan::{self, Walk};
+use crate::store::catalog::FolderState;
+use crate::ingest::scan::{self, Walk};
 
 /// Why a part that was a mount point now reads as another drive, or none.
 const NOT_MOUNTED: &str = "not mounted (the drive that was here is not connected)";

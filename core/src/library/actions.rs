@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::catalog::{Batch, ImageRow};
+use crate::store::catalog::{Batch, ImageRow};
 use crate::library::Library;
-use crate::{Error, Result, lock};
+use crate::store::lock;
+use crate::{Error, Result};
 
 /// What [`Library::trash`] did.
 #[derive(Debug, Default, Clone, Serialize)]

@@ -6,7 +6,7 @@
 //! instead of ~8 for a typical query).
 
 use std::num::NonZeroUsize;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use lru::LruCache;
 use ort::session::Session;
@@ -18,7 +18,8 @@ use tokenizers::utils::truncation::{TruncationDirection, TruncationParams, Trunc
 use image::RgbImage;
 
 use crate::model::{Model, Preprocess};
-use crate::{Error, Result, runtime};
+use crate::model::runtime;
+use crate::{Error, Result};
 
 /// Threads ONNX Runtime may use inside one model run; the default is every core.
 pub fn default_threads() -> usize {
@@ -151,6 +152,7 @@ impl TextEncoder {
         Ok(vector)
     }
 
+ #[cfg(any(test, feature = "internals"))]
     /// Whether `text`'s embedding is among the recent ones (then [`Self::encode`] skips the model).
     pub fn remembers(&self, text: &str) -> bool {
         self.recent().contains(text)
@@ -315,6 +317,46 @@ pub fn normalized(v: &[f32]) -> Vec<f32> {
         v.to_vec()
     } else {
         v.iter().map(|x| x / norm).collect()
+    }
+}
+
+/// The model's encoders; text and vision always come from the same manifest. The vision model
+/// loads on first use; the text model at open (a search's first query is then as quick as the
+/// rest) or, with `text_at_open` off, on the first search (an indexing-only run never
+/// holds its ~250 MB).
+pub(crate) struct Encoders {
+    pub model: Model,
+    threads: usize,
+    text: OnceLock<TextEncoder>,
+    text_loading: Mutex<()>,
+    pub vision: VisionEncoder,
+}
+
+impl Encoders {
+    pub fn new(model: &Model, threads: usize, text_at_open: bool) -> Result<Self> {
+        let encoders = Self {
+            model: model.clone(),
+            threads,
+            text: OnceLock::new(),
+            text_loading: Mutex::new(()),
+            vision: VisionEncoder::new(model, threads)?,
+        };
+        if text_at_open {
+            encoders.text()?;
+        }
+        Ok(encoders)
+    }
+
+    pub fn text(&self) -> Result<&TextEncoder> {
+        if let Some(text) = self.text.get() {
+            return Ok(text);
+        }
+        let _one_loader = self.text_loading.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(text) = self.text.get() {
+            return Ok(text);
+        }
+        let text = TextEncoder::new(&self.model, self.threads)?;
+        Ok(self.text.get_or_init(|| text))
     }
 }
 

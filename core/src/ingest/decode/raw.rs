@@ -219,7 +219,7 @@ mod tests {
             "next IFD outside"
         );
         let fuzzed =
-            include_bytes!("../../../fuzz/regressions/tiff-ifd-chain-loop-hangs-rawler.tif");
+            include_bytes!("../../../../fuzz/regressions/tiff-ifd-chain-loop-hangs-rawler.tif");
         assert!(!tiff_structure_is_sound(fuzzed));
     }
 
@@ -237,7 +237,7 @@ mod tests {
         );
         // rawler allocated count × size before reading: 8 GB for this 507-byte file (fuzzing).
         let fuzzed = include_bytes!(
-            "../../../fuzz/regressions/tiff-entry-count-past-the-end-allocates-8gb-in-rawler.dng"
+            "../../../../fuzz/regressions/tiff-entry-count-past-the-end-allocates-8gb-in-rawler.dng"
         );
         assert!(!tiff_structure_is_sound(fuzzed));
     }
@@ -246,7 +246,7 @@ mod tests {
     fn a_panic_inside_rawler_is_this_files_error() {
         // rawler 0.8 adds a RAF header's offset without checking for overflow (fuzzing).
         let fuzzed = include_bytes!(
-            "../../../fuzz/regressions/raf-header-offset-overflow-panics-rawler.raf"
+            "../../../../fuzz/regressions/raf-header-offset-overflow-panics-rawler.raf"
         );
         let need = Need {
             short: 224,

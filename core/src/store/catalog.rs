@@ -20,22 +20,22 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         1,
         "0001_init",
-        include_str!("../../migrations/0001_init.sql"),
+        include_str!("../../../migrations/0001_init.sql"),
     ),
     (
         2,
         "0002_image_ids_never_reused",
-        include_str!("../../migrations/0002_image_ids_never_reused.sql"),
+        include_str!("../../../migrations/0002_image_ids_never_reused.sql"),
     ),
     (
         3,
         "0003_rows_without_embeddings",
-        include_str!("../../migrations/0003_rows_without_embeddings.sql"),
+        include_str!("../../../migrations/0003_rows_without_embeddings.sql"),
     ),
     (
         4,
         "0004_offline_folders",
-        include_str!("../../migrations/0004_offline_folders.sql"),
+        include_str!("../../../migrations/0004_offline_folders.sql"),
     ),
 ];
 
@@ -312,6 +312,7 @@ impl Catalog {
         Ok(())
     }
 
+ #[cfg(any(test, feature = "internals"))]
     /// The schema steps applied, oldest first.
     pub fn migrations(&self) -> Result<Vec<(i64, String)>> {
         let mut stmt = self
@@ -340,6 +341,13 @@ impl Catalog {
             )
             .map(|_| ())
             .map_err(|e| self.err(e))
+    }
+
+    /// The dimension of the library's embeddings, once a model has been recorded.
+    pub fn embedding_dim(&self) -> Result<Option<usize>> {
+        Ok(self
+            .meta("embedding_dim")?
+            .and_then(|d| d.parse::<usize>().ok()))
     }
 
     /// Changes whenever the set of embeddings changes; the vector index is stamped with it.
@@ -472,15 +480,6 @@ impl Catalog {
                 [&hash[..]],
                 |r| Ok((image_row(r)?, embedding_column(r, ROW_COLUMNS)?)),
             )
-            .optional()
-            .map_err(|e| self.err(e))
-    }
-
-    pub fn hash_of(&self, id: i64) -> Result<Option<[u8; 32]>> {
-        self.conn
-            .query_row("SELECT hash FROM images WHERE id = ?1", [id], |r| {
-                hash_column(r, 0)
-            })
             .optional()
             .map_err(|e| self.err(e))
     }

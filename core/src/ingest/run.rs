@@ -14,18 +14,18 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::bounded;
 use serde::Serialize;
 
-use crate::catalog::{Batch, Catalog, DATABASE, Known, NewImage, Stamp};
-use crate::decode::{self, Format};
-use crate::embed;
-use crate::journal::Journal;
+use crate::store::catalog::{Batch, Catalog, DATABASE, Known, NewImage, Stamp};
+use crate::ingest::decode::{self, Format};
+use crate::model::encoders;
+use crate::ingest::journal::Journal;
 use crate::library::Library;
-use crate::lock;
+use crate::store::lock;
 use crate::model::Preprocess;
-use crate::offline::{self, Judgement};
-use crate::probe;
-use crate::scan;
-use crate::thumbnail;
-use crate::vindex::VectorIndex;
+use crate::ingest::offline::{self, Judgement};
+use crate::ingest::probe;
+use crate::ingest::scan;
+use crate::ingest::thumbnail;
+use crate::store::vindex::VectorIndex;
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -223,7 +223,7 @@ impl Library {
         std::thread::scope(|scope| {
             scope
                 .spawn(|| {
-                    lower_priority();
+                    crate::library::lower_priority();
                     self.run_index(on_progress, cancel)
                 })
                 .join()
@@ -304,7 +304,7 @@ impl Run<'_> {
 
     /// Walk every folder and compare with the catalog: unchanged files are left alone, new and
     /// changed ones become jobs, catalogued files that a clean walk did not find are `vanished`.
-    /// What could not be walked is offline ([`crate::offline`]): its photos are kept.
+    /// What could not be walked is offline ([`crate::ingest::offline`]): its photos are kept.
     fn discover(&mut self) -> Result<Vec<Job>> {
         self.rate_hint = self
             .writer
@@ -862,7 +862,7 @@ impl Decoder<'_> {
                     let _ = thumbnail::store(self.library, &hash, &thumb);
                 });
                 let pixels =
-                    Clock::time(&clock.preprocess, || embed::preprocess(&d.image, self.spec));
+                    Clock::time(&clock.preprocess, || encoders::preprocess(&d.image, self.spec));
                 Outcome::Decoded(Ready {
                     job,
                     hash,
@@ -879,19 +879,5 @@ impl Decoder<'_> {
                 reason: "the decoder crashed on this file".into(),
             },
         }
-    }
-}
-
-/// How much lower than normal an indexing run in the background runs (a nice value of about 10:
-/// the scheduler gives a normal thread ~10 times its share when both want the core).
-const BACKGROUND_PRIORITY: u8 = 25;
-
-/// Lower this thread's scheduling priority (threads it starts inherit it); a failure only means
-/// it runs at normal priority.
-pub(crate) fn lower_priority() {
-    if let Ok(value) = thread_priority::ThreadPriorityValue::try_from(BACKGROUND_PRIORITY) {
-        let _ = thread_priority::set_current_thread_priority(
-            thread_priority::ThreadPriority::Crossplatform(value),
-        );
     }
 }

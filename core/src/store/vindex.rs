@@ -21,9 +21,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 
-use crate::catalog::Catalog;
-use crate::embed::default_threads;
-use crate::vectors::{self, BuildPace, BuildProgress};
+use crate::store::catalog::Catalog;
+use crate::model::encoders::default_threads;
 use crate::{Error, Result};
 
 pub const INDEX_FILE: &str = "vectors.usearch";
@@ -184,6 +183,7 @@ impl VectorIndex {
         Ok(out)
     }
 
+ #[cfg(feature = "internals")]
     /// An empty index with room for `capacity` vectors, added from up to all cores at once.
     pub fn with_capacity(dimensions: usize, scalar: Scalar, capacity: usize) -> Result<Self> {
         let index = Self::new(dimensions, scalar)?;
@@ -199,49 +199,6 @@ impl VectorIndex {
         self.index
             .reserve_capacity_and_threads(capacity.max(self.len()) + 1024, default_threads())
             .map_err(index_error)
-    }
-
-    /// Load `dir/vectors.usearch` if its stamp matches the catalog, else rebuild it from the catalog
-    /// and save it. Returns the index and whether it was rebuilt.
-    pub fn open(
-        dir: &Path,
-        catalog: &Catalog,
-        dimensions: usize,
-        scalar: Scalar,
-        map: bool,
-    ) -> Result<(Self, bool)> {
-        if let Some(index) = Self::load_current(dir, catalog, dimensions, scalar, map)? {
-            return Ok((index, false));
-        }
-        Ok((Self::rebuilt(dir, catalog, dimensions, scalar)?, true))
-    }
-
-    /// A new index of the catalog (from a build's checkpoint if there is one), saved when this
-    /// process may write the library.
-    pub fn rebuilt(
-        dir: &Path,
-        catalog: &Catalog,
-        dimensions: usize,
-        scalar: Scalar,
-    ) -> Result<Self> {
-        let generation = catalog.generation()?;
-        let never_cancelled = BuildProgress::default();
-        let index = vectors::build(
-            dir,
-            catalog,
-            dimensions,
-            scalar,
-            BuildPace::default(),
-            &never_cancelled,
-        )?
-        .ok_or_else(|| index_error("a build nobody cancelled stopped"))?;
-        // Only the library's writer saves: a reader opening mid-run keeps its rebuild in memory
-        // (the writer saves its own at the end). A caller that holds the lock saves later itself.
-        // Saving is for the next start only: on a full disk the library still opens and searches.
-        if let Ok(_writer) = crate::lock::try_acquire(dir) {
-            let _ = index.save(dir, generation); // in memory: nothing to swap
-        }
-        Ok(index)
     }
 
     /// The index saved in `dir` if its stamp says it reflects the catalog as it is now: viewed in
@@ -512,6 +469,7 @@ impl VectorIndex {
         }
     }
 
+ #[cfg(feature = "internals")]
     pub fn dimensions(&self) -> usize {
         self.dimensions
     }
@@ -627,6 +585,7 @@ impl VectorIndex {
             .collect())
     }
 
+ #[cfg(feature = "internals")]
     /// How many candidates a search explores (HNSW `ef`): higher is slower and more exact.
     pub fn set_expansion_search(&self, ef: usize) {
         self.index.change_expansion_search(ef);
@@ -635,6 +594,7 @@ impl VectorIndex {
         }
     }
 
+ #[cfg(feature = "internals")]
     /// Bytes of memory the index holds.
     pub fn memory_usage(&self) -> usize {
         self.index.memory_usage() + self.viewed.as_ref().map_or(0, |v| v.added.memory_usage())

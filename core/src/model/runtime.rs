@@ -10,7 +10,8 @@ use std::sync::OnceLock;
 
 use ort::environment::Environment;
 
-use crate::{Error, Result, installed};
+use crate::model::installed;
+use crate::{Error, Result};
 
 /// The exact library file the project pins (onnxruntime 1.31.1).
 pub const ORT_LIBRARY: &str = "libonnxruntime.so.1.31.1";

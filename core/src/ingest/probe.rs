@@ -1,7 +1,7 @@
 //! Deciding for certain whether a file crashes the decoder: it is decoded in a child process.
 //!
 //! A C decoder that segfaults or aborts takes the whole process down, and no `catch_unwind` can
-//! stop it. The decoding journal ([`crate::journal`]) names the files being decoded when a run
+//! stop it. The decoding journal ([`crate::ingest::journal`]) names the files being decoded when a run
 //! died, but a death is not a verdict: a person who force-quits, a SIGKILL or the OOM killer leave
 //! exactly the same notes. So the next run decodes each such suspect in a child process first, and
 //! convicts it only on that child's own death by a crash signal (SIGSEGV, SIGABRT, SIGBUS, SIGILL,
@@ -18,8 +18,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::decode;
-use crate::thumbnail;
+use crate::ingest::decode;
+use crate::ingest::thumbnail;
 
 /// The file the child decodes (a path's raw bytes: non-UTF-8 names work).
 const PROBE_PATH: &str = "CLIPSTREAM_DECODE_PROBE";

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::catalog::Catalog;
-use crate::vindex::{Neighbor, Scalar, VectorIndex};
+use crate::store::catalog::Catalog;
+use crate::store::vindex::{Neighbor, Scalar, VectorIndex};
 use crate::{Error, Result};
 
 /// The vectors searches read.
@@ -302,6 +302,50 @@ impl Default for BuildPace {
     }
 }
 
+#[cfg(any(test, feature = "internals"))]
+/// The saved vector index of the catalog in `dir` if its stamp matches the catalog, else a new
+/// one built from the catalog (and saved). Returns the index and whether it was rebuilt.
+pub fn open_index(
+    dir: &Path,
+    catalog: &Catalog,
+    dimensions: usize,
+    scalar: Scalar,
+    map: bool,
+) -> Result<(VectorIndex, bool)> {
+    if let Some(index) = VectorIndex::load_current(dir, catalog, dimensions, scalar, map)? {
+        return Ok((index, false));
+    }
+    Ok((rebuilt(dir, catalog, dimensions, scalar)?, true))
+}
+
+/// A new index of the catalog (from a build's checkpoint if there is one), saved when this
+/// process may write the library.
+pub fn rebuilt(
+    dir: &Path,
+    catalog: &Catalog,
+    dimensions: usize,
+    scalar: Scalar,
+) -> Result<VectorIndex> {
+    let generation = catalog.generation()?;
+    let never_cancelled = BuildProgress::default();
+    let index = build(
+        dir,
+        catalog,
+        dimensions,
+        scalar,
+        BuildPace::default(),
+        &never_cancelled,
+    )?
+    .ok_or_else(|| Error::Internal("a build nobody cancelled stopped".into()))?;
+    // Only the library's writer saves: a reader opening mid-run keeps its rebuild in memory (the
+    // writer saves its own at the end). A caller that holds the lock saves later itself. Saving
+    // is for the next start only: on a full disk the library still opens and searches.
+    if let Ok(_writer) = crate::store::lock::try_acquire(dir) {
+        let _ = index.save(dir, generation); // in memory: nothing to swap
+    }
+    Ok(index)
+}
+
 /// Test builds only: the build reads pages of this many images and the process aborts right after
 /// the first page's checkpoint is saved (a crash).
 #[cfg(feature = "test-hooks")]
@@ -394,7 +438,7 @@ pub fn build(
         after = last;
         progress.done.fetch_add(page_len as u64, Ordering::Relaxed);
         if last_checkpoint.elapsed() >= pace.checkpoint_every
-            && let Ok(_writer) = crate::lock::try_acquire(dir)
+            && let Ok(_writer) = crate::store::lock::try_acquire(dir)
         {
             // Past the old checkpoint's ids or not, the next build checks every id up to this
             // one again (those deleted since included): a checkpoint claims no more than that.

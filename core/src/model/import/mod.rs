@@ -27,8 +27,8 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use crate::embed::{TextEncoder, VisionEncoder};
-use crate::hub;
+use crate::model::encoders::{TextEncoder, VisionEncoder};
+use crate::model::hub;
 use crate::model::{MANIFEST, Model};
 use crate::{Error, Result};
 

@@ -19,7 +19,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::ImageRow;
+use crate::store::catalog::ImageRow;
+use crate::{Error, Result};
 
 pub const BACKGROUND_SAMPLE: usize = 2048;
 pub const MIN_BACKGROUND: usize = 8;
@@ -92,7 +93,7 @@ pub fn combine(terms: &[(f32, Vec<f32>)]) -> Vec<f32> {
             *s += w * x;
         }
     }
-    crate::embed::normalized(&sum)
+    crate::model::encoders::normalized(&sum)
 }
 
 /// The minimum score of a relevant result for a query, from its scores over the background sample.
@@ -128,9 +129,7 @@ pub enum Sort {
 /// Which images a search may return.
 #[derive(Debug, Clone, Default)]
 pub struct Filters {
-    /// Only images under one of these paths (empty: all): any folder, as the command line names it.
-    pub folders: Vec<PathBuf>,
-    /// Only images of these library folders, by id (empty: all), as the app names them.
+    /// Only images of these library folders, by id (empty: all).
     pub folder_ids: Vec<i64>,
     /// Only images taken at or after / before this time (seconds, camera local time); `until` is
     /// exclusive (an inclusive "to" day is the next day's start, [`crate::date::day_end`]).
@@ -141,17 +140,33 @@ pub struct Filters {
 }
 
 impl Filters {
+    /// These filters with the days a person gives (`YYYY-MM-DD`; empty or `None`: not given):
+    /// taken on or after `from`, on or before `to` (the whole day), or before `until` (the day
+    /// itself excluded). A day that does not exist (2024-02-31) is refused saying so. The CLI and
+    /// the app both read days here.
+    pub fn taken(mut self, from: Option<&str>, to: Option<&str>, until: Option<&str>) -> Result<Self> {
+        let day = |text: Option<&str>, parse: fn(&str) -> std::result::Result<i64, String>| {
+            text.filter(|t| !t.trim().is_empty())
+                .map(|t| parse(t).map_err(Error::Query))
+                .transpose()
+        };
+        self.taken_from = day(from, crate::date::day_start)?;
+        self.taken_until = match day(to, crate::date::day_end)? {
+            Some(end) => Some(end),
+            None => day(until, crate::date::day_start)?,
+        };
+        Ok(self)
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.folders.is_empty()
-            && self.folder_ids.is_empty()
+        self.folder_ids.is_empty()
             && self.taken_from.is_none()
             && self.taken_until.is_none()
             && self.formats.is_empty()
     }
 
     pub fn keeps(&self, row: &ImageRow) -> bool {
-        (self.folders.is_empty() || self.folders.iter().any(|f| row.path.starts_with(f)))
-            && (self.folder_ids.is_empty() || self.folder_ids.contains(&row.folder_id))
+        (self.folder_ids.is_empty() || self.folder_ids.contains(&row.folder_id))
             && self
                 .taken_from
                 .is_none_or(|from| row.taken_at.is_some_and(|t| t >= from))
@@ -197,7 +212,7 @@ impl Request {
 #[derive(Debug, Clone, Serialize)]
 pub struct Hit {
     pub id: i64,
-    #[serde(serialize_with = "crate::catalog::lossy_path")]
+    #[serde(serialize_with = "crate::store::catalog::lossy_path")]
     pub path: PathBuf,
     pub score: f32,
     pub format: String,
@@ -217,7 +232,7 @@ pub struct Hit {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Twin {
     pub id: i64,
-    #[serde(serialize_with = "crate::catalog::lossy_path")]
+    #[serde(serialize_with = "crate::store::catalog::lossy_path")]
     pub path: PathBuf,
     pub format: String,
 }
@@ -271,8 +286,8 @@ impl Hit {
     }
 }
 
-/// Mark the hits that lie in an offline part of a library folder (see [`crate::offline`]).
-pub fn mark_offline(hits: &mut [Hit], offline: &[crate::catalog::OfflinePart]) {
+/// Mark the hits that lie in an offline part of a library folder (see [`crate::ingest::offline`]).
+pub fn mark_offline(hits: &mut [Hit], offline: &[crate::store::catalog::OfflinePart]) {
     if offline.is_empty() {
         return;
     }
@@ -422,6 +437,26 @@ mod tests {
     }
 
     #[test]
+    fn days_are_read_once_for_everyone_to_inclusive_until_exclusive() {
+        let day = 86_400;
+        let jan_2 = crate::date::day_start("2024-01-02").expect("a day");
+        let f = Filters::default()
+            .taken(Some("2024-01-02"), Some("2024-01-03"), None)
+            .expect("days");
+        assert_eq!((f.taken_from, f.taken_until), (Some(jan_2), Some(jan_2 + 2 * day)));
+        let f = Filters::default()
+            .taken(None, None, Some("2024-01-02"))
+            .expect("days");
+        assert_eq!((f.taken_from, f.taken_until), (None, Some(jan_2)));
+        let f = Filters::default().taken(Some(""), Some(" "), None).expect("empty");
+        assert_eq!((f.taken_from, f.taken_until), (None, None), "empty is not given");
+        let e = Filters::default()
+            .taken(Some("2024-02-31"), None, None)
+            .expect_err("no such day");
+        assert!(matches!(e, Error::Query(ref m) if m.contains("2024-02-31")), "{e}");
+    }
+
+    #[test]
     fn filters_keep_what_they_say() {
         let row = ImageRow {
             id: 1,
@@ -445,20 +480,6 @@ mod tests {
         assert!(
             !Filters {
                 folder_ids: vec![2],
-                ..Filters::default()
-            }
-            .keeps(&row)
-        );
-        assert!(
-            Filters {
-                folders: vec!["/p/2024".into()],
-                ..Filters::default()
-            }
-            .keeps(&row)
-        );
-        assert!(
-            !Filters {
-                folders: vec!["/p/20".into()],
                 ..Filters::default()
             }
             .keeps(&row)

@@ -11,9 +11,9 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::catalog::ImageRow;
+use crate::store::catalog::ImageRow;
 use crate::library::Library;
-use crate::vectors::Vectors;
+use crate::store::vectors::Vectors;
 use crate::{Error, Result};
 
 /// Cosine similarity at which two different files count as the same photo by default: resized and
@@ -34,7 +34,7 @@ pub enum Kind {
 #[derive(Debug, Clone, Serialize)]
 pub struct Member {
     pub id: i64,
-    #[serde(serialize_with = "crate::catalog::lossy_path")]
+    #[serde(serialize_with = "crate::store::catalog::lossy_path")]
     pub path: PathBuf,
     pub format: String,
     pub width: u32,

@@ -7,7 +7,7 @@
 //! Drives come and go: each folder's device is looked at every second, so a drive unplugged or
 //! unmounted (its folder gone, or left as an empty mount point on the parent's device) and one
 //! plugged in again are noticed and said ([`WatchEvent::Drive`]); the run that follows marks the
-//! folder offline, never deleting its photos ([`crate::offline`]), or reconciles it when back.
+//! folder offline, never deleting its photos ([`crate::ingest::offline`]), or reconciles it when back.
 //!
 //! Where inotify is weak the folder is also scanned periodically: on a network file system
 //! (changes made by other machines raise no event here), when the folder is not reachable (an
@@ -29,7 +29,7 @@ use serde::Serialize;
 use walkdir::WalkDir;
 
 use crate::library::Library;
-use crate::scan::{kind_of, skipped_dir};
+use crate::ingest::scan::{kind_of, skipped_dir};
 use crate::{Error, Result};
 
 /// The reason given for folders scanned periodically because the watch limit was reached.
@@ -88,11 +88,22 @@ pub enum WatchEvent {
     RunDue(String),
 }
 
-/// Keep `library` up to date with its folders until `stop` is set. The first event is the
-/// folders' watch state, then a run to catch up with changes made while nothing watched; then a
-/// run whenever something changed. `on_event` does the runs (the CLI prints progress, the app
-/// claims its single run and tells its windows); an error from it ends the watch.
-pub fn watch_library(
+impl Library {
+    /// Keep the library up to date with its folders until `stop` is set. The first event is the
+    /// folders' watch state, then a run to catch up with changes made while nothing watched; then
+    /// a run whenever something changed. `on_event` does the runs (the CLI prints progress, the
+    /// app claims its single run and tells its windows); an error from it ends the watch.
+    pub fn watch(
+        &self,
+        options: WatchOptions,
+        stop: &AtomicBool,
+        on_event: &mut dyn FnMut(WatchEvent) -> Result<()>,
+    ) -> Result<()> {
+        watch_library(self, options, stop, on_event)
+    }
+}
+
+fn watch_library(
     library: &Library,
     options: WatchOptions,
     stop: &AtomicBool,
@@ -429,9 +440,9 @@ impl FolderWatcher {
     }
 }
 
-/// Each root's device, or `None` when it cannot be read (see [`crate::scan::probe`]).
+/// Each root's device, or `None` when it cannot be read (see [`crate::ingest::scan::probe`]).
 fn presence(roots: &[PathBuf]) -> Vec<Option<u64>> {
-    roots.iter().map(|r| crate::scan::probe(r).ok()).collect()
+    roots.iter().map(|r| crate::ingest::scan::probe(r).ok()).collect()
 }
 
 fn device(path: &Path) -> Option<u64> {

@@ -17,7 +17,7 @@ use std::time::UNIX_EPOCH;
 
 use walkdir::WalkDir;
 
-use crate::catalog::Stamp;
+use crate::store::catalog::Stamp;
 
 /// Extensions of formats we decode (the content decides the format; these pick candidates).
 const IMAGE_EXTENSIONS: &[&str] = &[
@@ -54,7 +54,6 @@ pub enum Kind {
 pub struct Found {
     pub path: PathBuf,
     pub stamp: Stamp,
-    pub kind: Kind,
 }
 
 /// The candidates under one root, and what could not be used.
@@ -182,9 +181,9 @@ pub fn walk(root: &Path, folders: &[PathBuf], cancel: &AtomicBool) -> Walk {
         if !entry.file_type().is_file() {
             continue;
         }
-        let Some(kind) = kind_of(entry.path()) else {
+        if kind_of(entry.path()).is_none() {
             continue;
-        };
+        }
         match entry.metadata() {
             Ok(meta) => {
                 let mtime_ns = meta
@@ -198,7 +197,6 @@ pub fn walk(root: &Path, folders: &[PathBuf], cancel: &AtomicBool) -> Walk {
                         size: meta.len(),
                         mtime_ns,
                     },
-                    kind,
                 });
             }
             Err(e) => {

@@ -1,0 +1,10 @@
+//! From a question to ranked answers.
+//!
+//! - [`search`]: requests and answers (filters, hits), query parsing, scoring and the relevance
+//!   cutoff; pure.
+//! - [`pipeline`]: a search end to end: terms → embeddings → nearest images → cutoff → hits.
+//! - [`duplicates`]: identical and near-identical photos.
+
+pub mod duplicates;
+pub mod pipeline;
+pub mod search;

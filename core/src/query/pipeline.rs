@@ -1,0 +1,197 @@
+//! A search end to end, in one place: the query's terms → their embeddings (the text model, or an
+//! image file's embedding from the catalog or the vision model) → one query vector → the nearest
+//! images that pass the filters (the vector index) → the relevance cutoff against the library's
+//! own background → rows → hits, marked offline, RAW twins folded, sorted. Browsing (`list`) and
+//! "similar" are the same path from another start.
+
+use std::path::Path;
+
+use crate::Error;
+use crate::Result;
+use crate::ingest::decode;
+use crate::library::Library;
+use crate::model::encoders;
+use crate::query::search::{self, Filters, Hit, ListCursor, Page, Request, Results, Sort};
+use crate::store::catalog::ImageRow;
+use crate::store::vectors;
+
+impl Library {
+    /// The normalised embedding of one query term: text, or an image file where the request
+    /// allows terms to name files.
+    fn term_embedding(&self, term: &str, image_paths: bool) -> Result<Vec<f32>> {
+        let path = Path::new(term);
+        if image_paths && crate::ingest::scan::kind_of(path).is_some() && path.is_file() {
+            return self.image_embedding(path);
+        }
+        self.encoders()?.text()?.encode(term)
+    }
+
+    /// The embedding of an image file: from the catalog if indexed, else decoded and encoded now.
+    pub fn image_embedding(&self, path: &Path) -> Result<Vec<f32>> {
+        Ok(self.image_query(path)?.0)
+    }
+
+    /// An image file's embedding and, when it is in the catalog, its id.
+    fn image_query(&self, path: &Path) -> Result<(Vec<f32>, Option<i64>)> {
+        let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let catalog = self.catalog();
+        if let Some(row) = catalog.image_by_path(&abs)?
+            && let Some(v) = catalog.embedding(row.id)?
+        {
+            return Ok((v, Some(row.id)));
+        }
+        drop(catalog);
+        let enc = self.encoders()?;
+        let bytes = self.read_file(path)?;
+        let decoded = decode::decode(&bytes, enc.vision.short_side(), self.options.max_pixels)
+            .map_err(|e| Error::Io {
+                path: path.to_path_buf(),
+                reason: e.0,
+            })?;
+        let pixels = encoders::preprocess(&decoded.image, enc.vision.preprocess());
+        let vector = enc
+            .vision
+            .encode_batch(&[pixels])?
+            .pop()
+            .ok_or_else(|| Error::Internal("the vision model returned no embedding".into()))?;
+        Ok((vector, None))
+    }
+
+    /// Text (or combined) search.
+    pub fn search(&self, request: &Request) -> Result<Results> {
+        let terms = search::parse_query(&request.query).map_err(Error::Query)?;
+        let mut weighted = Vec::with_capacity(terms.len());
+        for t in &terms {
+            weighted.push((t.weight, self.term_embedding(&t.text, request.image_paths)?));
+        }
+        let query = search::combine(&weighted);
+        self.nearest(
+            &query,
+            request.limit,
+            request.all,
+            &request.filters,
+            request.sort,
+            None,
+        )
+    }
+
+    /// A page of the library's images (those `filters` keep), newest first (date taken; undated
+    /// ones last, most recently indexed first), starting after `after`. Keyset pagination over
+    /// the catalog's rows in memory: a page costs one pass over the rows, never the whole answer.
+    pub fn list(&self, filters: &Filters, after: Option<ListCursor>, limit: usize) -> Result<Page> {
+        self.refresh()?;
+        let state = self.state();
+        let cursor = |r: &ImageRow| ListCursor {
+            taken_at: r.taken_at,
+            id: r.id,
+        };
+        let mut rows: Vec<&ImageRow> = state
+            .rows
+            .values()
+            .filter(|r| after.is_none_or(|a| cursor(r).key() < a.key()) && filters.keeps(r))
+            .collect();
+        let newest_first = |a: &&ImageRow, b: &&ImageRow| cursor(b).key().cmp(&cursor(a).key());
+        let more = rows.len() > limit;
+        if more && limit > 0 {
+            rows.select_nth_unstable_by(limit - 1, newest_first);
+        }
+        rows.truncate(limit);
+        rows.sort_unstable_by(newest_first);
+        let next = more.then(|| rows.last().map(|r| cursor(r))).flatten();
+        let mut images: Vec<Hit> = rows.into_iter().map(|r| Hit::of(r, 0.0)).collect();
+        drop(state);
+        search::mark_offline(&mut images, &self.offline_parts()?);
+        Ok(Page {
+            images: search::fold_raw_twins(images),
+            next,
+        })
+    }
+
+    /// Images that look like the image at `path` (which need not be in the library).
+    pub fn similar(
+        &self,
+        path: &Path,
+        limit: usize,
+        all: bool,
+        filters: &Filters,
+    ) -> Result<Results> {
+        let (query, own) = self.image_query(path)?;
+        self.nearest(&query, limit, all, filters, Sort::Relevance, own)
+    }
+
+    /// Images that look like the catalogued image `id`.
+    pub fn similar_to_id(
+        &self,
+        id: i64,
+        limit: usize,
+        all: bool,
+        filters: &Filters,
+    ) -> Result<Results> {
+        let query = self
+            .catalog()
+            .embedding(id)?
+            .ok_or(Error::UnknownImage { id })?;
+        self.nearest(&query, limit, all, filters, Sort::Relevance, Some(id))
+    }
+
+    fn nearest(
+        &self,
+        query: &[f32],
+        limit: usize,
+        all: bool,
+        filters: &Filters,
+        sort: Sort,
+        exclude: Option<i64>,
+    ) -> Result<Results> {
+        self.refresh()?;
+        let state = self.state();
+        let Some(vectors) = &state.vectors else {
+            return Ok(Results {
+                hits: Vec::new(),
+                cutoff: None,
+                hidden: 0,
+                more: false,
+            });
+        };
+        let cutoff = if all {
+            None
+        } else {
+            let scores: Vec<f32> = state
+                .background
+                .iter()
+                .map(|(_, v)| vectors::dot(query, v))
+                .collect();
+            search::relevance_cutoff(&scores)
+        };
+        let keep =
+            |id: i64| Some(id) != exclude && state.rows.get(&id).is_some_and(|r| filters.keeps(r));
+        let needs_filter = exclude.is_some() || !filters.is_empty();
+        let neighbors = vectors.search(
+            query,
+            limit,
+            needs_filter.then_some(&keep as &dyn Fn(i64) -> bool),
+        )?;
+        let more = limit > 0 && neighbors.len() >= limit;
+        let mut hidden = 0;
+        let mut hits = Vec::with_capacity(neighbors.len());
+        for n in neighbors {
+            if cutoff.is_some_and(|c| n.score < c) {
+                hidden += 1;
+                continue;
+            }
+            if let Some(r) = state.rows.get(&n.id) {
+                hits.push(Hit::of(r, n.score));
+            }
+        }
+        drop(state);
+        search::mark_offline(&mut hits, &self.offline_parts()?);
+        let mut hits = search::fold_raw_twins(hits);
+        search::sort_hits(&mut hits, sort);
+        Ok(Results {
+            hits,
+            cutoff,
+            hidden,
+            more,
+        })
+    }
+}

@@ -3,16 +3,16 @@
 // folders, indexing, duplicates, actions, keyboard; format, latest, options, layout and bus are
 // pure and tested with `node --test tests/ui`.
 //
-// Imports run one way, down this list, never back up and never between modules on one line:
+// Imports run one way: down this list and along its arrows, never back up, never sideways
+// between the modules of one line. A module that must reach one above or beside it publishes a
+// topic on the bus instead (bus.js lists them); tests/ui/imports.test.js fails on any cycle.
 //   app.js, keyboard.js                 wiring: the start, and keys to what they do
 //   banner, folders, indexing, duplicates, actions, preview
 //                                       the parts around the centre
 //   search.js → results.js → empty.js   the centre: search decides what it shows, results draws
 //                                       the grid, empty everything else
-//   status.js → bus.js                  the status everything reads; the topics (bus.js) by
-//                                       which a module reaches one above or beside it
+//   status.js → bus.js                  the status most modules read; the topics
 //   api, dom, format, latest, layout, options
-// tests/ui/imports.test.js fails on any import cycle.
 import * as api from "./api.js";
 import { $ } from "./dom.js";
 import { escapeHtml } from "./format.js";

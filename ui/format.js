@@ -1,7 +1,9 @@
 // Pure text formatting for the window: numbers, sizes, dates, progress and run summaries.
 // No DOM and no Tauri here, so `node --test tests/ui` checks all of it.
 
-export const number = (n) => Number(n).toLocaleString();
+/** A count as the reader writes it ("1,234" in English, "1.234" in German): the system's locale,
+ * unless `locale` names one (the tests do, to be the same on every machine). */
+export const number = (n, locale) => Number(n).toLocaleString(locale);
 export const fileName = (p) => p.split("/").pop();
 export const folderOf = (p) => p.slice(0, Math.max(1, p.lastIndexOf("/")));
 

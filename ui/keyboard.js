@@ -1,4 +1,5 @@
 // Keys: "/" to search, arrows through the results, Enter to preview, ←/→ in it, Esc to go back.
+// Wiring like app.js: it calls into the modules it drives, and none of them imports it.
 import { $ } from "./dom.js";
 import { foldersOpen, toggleFolders } from "./folders.js";
 import { toggleDuplicates } from "./duplicates.js";

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { bytes, duration, escapeHtml, fileName, folderOf, monthLabel, number, offlineText, progressView, reportSummary, takenText } from "../../ui/format.js";
 import { latest, sameHits } from "../../ui/latest.js";
 import { ALL_LIMIT, searchOptions } from "../../ui/options.js";
+import { on, publish } from "../../ui/bus.js";
 
 test("sizes, names and numbers", () => {
   assert.equal(bytes(512), "512 B");
@@ -13,7 +14,16 @@ test("sizes, names and numbers", () => {
   assert.equal(fileName("/a/b/c.jpg"), "c.jpg");
   assert.equal(folderOf("/a/b/c.jpg"), "/a/b");
   assert.equal(folderOf("/c.jpg"), "/");
-  assert.equal(number(1234567), (1234567).toLocaleString());
+});
+
+test("counts are grouped as the reader's locale writes them", () => {
+  // Pinned locales: the default is the machine's (LANG), which a test cannot choose.
+  assert.equal(number(0, "en-US"), "0");
+  assert.equal(number(999, "en-US"), "999");
+  assert.equal(number(1234, "en-US"), "1,234");
+  assert.equal(number(1234567, "en-US"), "1,234,567");
+  assert.equal(number("301", "en-US"), "301");
+  assert.equal(number(1234567, "de-DE"), "1.234.567");
 });
 
 test("a camera's local time comes back as it was written", () => {
@@ -96,4 +106,16 @@ test("a refresh with the same photos, order and scores is the same answer", () =
   assert.equal(sameHits(a, [a[0], { ...a[1], score: 0.41 }]), false);
   assert.equal(sameHits(a, [a[0], { ...a[1], twin: null }]), false);
   assert.equal(sameHits(a, a.slice(0, 1)), false);
+});
+
+test("the bus hands each payload to every listener, in the order they subscribed", () => {
+  const heard = [];
+  on("drawer", (name) => heard.push(`first ${name}`));
+  on("drawer", (name) => heard.push(`second ${name}`));
+  publish("drawer", "folders");
+  publish("drawer", "duplicates");
+  assert.deepEqual(heard, ["first folders", "second folders", "first duplicates", "second duplicates"]);
+  // A misspelt topic would reach nobody: it is refused instead.
+  assert.throws(() => publish("drawers", "folders"), /no topic "drawers"/);
+  assert.throws(() => on("serach", () => {}), /no topic "serach"/);
 });

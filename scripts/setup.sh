@@ -45,6 +45,11 @@ if command -v rustup >/dev/null; then
     rustup component list --installed | grep -q "^$c" || rustup component add "$c"
   done
 fi
+# cargo-nextest runs the Rust tests (machines of this kind have it; elsewhere it is built once).
+if ((want_python)) && ! cargo nextest --version >/dev/null 2>&1; then
+  echo "setup: installing cargo-nextest (crates.io)"
+  cargo install --locked --quiet cargo-nextest
+fi
 
 # ONNX Runtime: the shared library shipped inside the PyPI onnxruntime wheel (ort loads it at run time).
 if [[ ! -f "$ORT_LIB" ]]; then

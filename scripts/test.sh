@@ -1,52 +1,96 @@
 #!/usr/bin/env bash
-# Every test and lint of the project. Run through `make test`, which runs the set-up first.
+# Every test and lint of the project, each phase timed. Run through `make test`, which runs the
+# set-up first.
+#
+# One build serves everything: the workspace is compiled once, in the release profile (overflow
+# checks on), with clippy linting the workspace's own crates as they compile (clippy-driver as
+# the compiler's wrapper: no second, check-only build); the tests run on it, the model import's
+# parity tests drive its CLI, the package reuses its dependencies, and the app's end-to-end tests
+# drive its app.
 set -euo pipefail
 shopt -s inherit_errexit 2>/dev/null || true
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$CLIPSTREAM_ROOT"
 
-echo "== lint: rustfmt, clippy, ruff"
+results="$CLIPSTREAM_ROOT/target/test-results"
+rm -rf "$results"
+mkdir -p "$results"
+phases="$results/phases.txt"
+: >"$phases"
+phase_started=$SECONDS
+phase_name=""
+phase() {
+  if [[ -n "$phase_name" ]]; then
+    printf '%6ds  %s\n' $((SECONDS - phase_started)) "$phase_name" >>"$phases"
+  fi
+  phase_name="$1"
+  phase_started=$SECONDS
+  [[ -n "$phase_name" ]] && echo "== $phase_name"
+  return 0
+}
+
+phase "lint: rustfmt, ruff, the UI's scripts"
 cargo fmt --all --check
-cargo clippy --workspace --all-targets --locked -- -D warnings
 (cd models && "$PY" -m ruff check . && "$PY" -m ruff format --check .)
 "$PY" -m ruff check --config models/pyproject.toml tests/e2e scripts/bench_app.py scripts/bench_openvino.py
 "$PY" -m ruff format --config models/pyproject.toml --check tests/e2e scripts/bench_app.py scripts/bench_openvino.py
+for js in ui/*.js; do node --check "$js"; done
 
-log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+phase "ui/: the window's pure modules (node --test)"
+node --test --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=junit --test-reporter-destination="$results/ui.xml" tests/ui
 
-echo "== ui/: the window's pure modules (node --test)"
-ui_log="$(mktemp)"
-node --test tests/ui | tee "$ui_log"
-# Node's summary says "# pass N" / "# fail N"; the closing line below counts "N passed".
-echo "$(awk '/^# pass /{print $3}' "$ui_log") passed, $(awk '/^# fail /{print $3}' "$ui_log") failed" | tee -a "$log"
-rm -f "$ui_log"
+phase "models/: pytest"
+(cd models && "$PY" -m pytest -q -p no:cacheprovider -m "not rust_import" --junitxml="$results/models.xml" tests)
 
-echo "== models/: pytest"
-(cd models && "$PY" -m pytest -q -p no:cacheprovider -m "not rust_import" tests) | tee -a "$log"
+phase "Rust: build (release, overflow checks) with clippy on the workspace's crates"
+# clippy-driver compiles the workspace's crates (and lints them, warnings denied) where rustc
+# would; dependencies are compiled by rustc as usual.
+clippy_driver="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)"
+export RUSTC_WORKSPACE_WRAPPER="$clippy_driver"
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+cargo nextest run --release --workspace --all-targets --locked --no-run
 
-echo "== Rust: cargo test"
-cargo test --workspace --all-targets --locked --no-fail-fast 2>&1 | tee -a "$log"
+phase "Rust: tests (cargo nextest, every test in its own process)"
+cargo nextest run --release --workspace --all-targets --locked --no-fail-fast
+cp target/nextest/default/junit.xml "$results/rust.xml"
+unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
 
-echo "== models/: the Rust model import against PyTorch and ONNX Runtime's quantizer (pytest)"
-# After cargo test, which built the CLI this drives.
-(cd models && CLIPSTREAM_CLI="$CLIPSTREAM_ROOT/target/debug/clipstream" ORT_DYLIB_PATH="$ORT_LIB" \
-  "$PY" -m pytest -q -p no:cacheprovider -m rust_import tests) | tee -a "$log"
+phase "models/: the Rust model import against PyTorch and ONNX Runtime's quantizer (pytest)"
+(cd models && CLIPSTREAM_CLI="$CLIPSTREAM_ROOT/target/release/clipstream" ORT_DYLIB_PATH="$ORT_LIB" \
+  "$PY" -m pytest -q -p no:cacheprovider -m rust_import --junitxml="$results/rust-import.xml" tests)
 
-echo "== the Debian package (release build; unpacked, linted and run by tests/e2e/test_package.py)"
+phase "the Debian package (unpacked, linted and run by tests/e2e/test_package.py)"
 bash scripts/package.sh
 debs=(target/release/bundle/deb/ClipStream_*_amd64.deb)
 ((${#debs[@]} == 1)) || { echo "expected one package, found: ${debs[*]}" >&2; exit 1; }
 
-echo "== desktop app: end to end in the real webview (Xvfb + tauri-driver + WebKitWebDriver)"
-# The app binary as `cargo test` just built it (its integration tests need it); a separate
-# `cargo build` would compile Tauri again without the test feature, for minutes.
-CLIPSTREAM_APP="$CLIPSTREAM_ROOT/target/debug/clipstream-app" ORT_DYLIB_PATH="$ORT_LIB" \
+phase "desktop app: end to end in the real webview (Xvfb + tauri-driver + WebKitWebDriver)"
+# The app as the package ships it (package.sh built it in target/release/, without the core's
+# test hooks); test_package.py also runs it from the unpacked .deb.
+CLIPSTREAM_APP="$CLIPSTREAM_ROOT/target/release/clipstream-app" ORT_DYLIB_PATH="$ORT_LIB" \
   CLIPSTREAM_DEB="$CLIPSTREAM_ROOT/${debs[0]}" \
-  xvfb-run -a "$PY" -m pytest -q -p no:cacheprovider tests/e2e | tee -a "$log"
+  xvfb-run -a "$PY" -m pytest -q -p no:cacheprovider --junitxml="$results/e2e.xml" tests/e2e
 echo "screenshots: target/e2e/"
+phase ""
 
-# One closing line over both suites (pytest: "N passed", cargo: "test result: ok. N passed; M failed").
-passed=$(grep -oE '([0-9]+) passed' "$log" | awk '{s += $1} END {print s + 0}')
-failed=$(grep -oE '([0-9]+) failed' "$log" | awk '{s += $1} END {print s + 0}')
-echo "$passed passed, $failed failed"
+echo "== time by phase"
+cat "$phases"
+printf '%6ds  in all\n' "$SECONDS"
+# One closing line over every suite, read from their JUnit files (not from any runner's text).
+"$PY" - "$results"/*.xml <<'PYEOF'
+import sys
+import xml.etree.ElementTree as ET
+
+counts = {"passed": 0, "failed": 0, "skipped": 0}
+for path in sys.argv[1:]:
+    for case in ET.parse(path).getroot().iter("testcase"):
+        if case.find("failure") is not None or case.find("error") is not None:
+            counts["failed"] += 1
+        elif case.find("skipped") is not None:
+            counts["skipped"] += 1
+        else:
+            counts["passed"] += 1
+print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped or ignored")
+sys.exit(1 if counts["failed"] else 0)
+PYEOF

@@ -186,9 +186,12 @@ impl FilterArgs {
     pub fn to_filters(&self, library: &Library) -> anyhow::Result<Filters> {
         let mut folder_ids = Vec::new();
         for folder in &self.folders {
-            let found = library
-                .folder_at(folder)
-                .map_err(|_| Usage(format!("{} is not a folder of this library", folder.display())))?;
+            let found = library.folder_at(folder).map_err(|_| {
+                Usage(format!(
+                    "{} is not a folder of this library",
+                    folder.display()
+                ))
+            })?;
             folder_ids.push(found.id);
         }
         let filters = Filters {

@@ -240,11 +240,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-
-
-
-
-
 /// Add `folders` to the library (remembered); an error if it then has none.
 fn add_folders(lib: &Library, folders: &[PathBuf], command: &str) -> anyhow::Result<()> {
     for f in folders {
@@ -342,10 +337,6 @@ fn watch(lib: &Library) -> anyhow::Result<()> {
     Ok(())
 }
 
-
-
-
-
 /// Ctrl-C and SIGTERM set the flag: the import or download stops between steps, cleanly.
 pub(crate) fn cancel_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
     let cancel = Arc::new(AtomicBool::new(false));
@@ -354,7 +345,3 @@ pub(crate) fn cancel_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
     }
     Ok(cancel)
 }
-
-
-
-

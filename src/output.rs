@@ -60,7 +60,12 @@ pub fn print_results(results: &Results, json: bool) -> anyhow::Result<()> {
 
 /// Every image `filters` keep, newest first, read page by page (a million images never sit in
 /// one answer); JSON is streamed as one array.
-pub fn list(lib: &Library, filters: &Filters, limit: Option<u64>, json: bool) -> anyhow::Result<()> {
+pub fn list(
+    lib: &Library,
+    filters: &Filters,
+    limit: Option<u64>,
+    json: bool,
+) -> anyhow::Result<()> {
     use std::io::Write;
     const PAGE: usize = 1000;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());

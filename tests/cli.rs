@@ -358,9 +358,10 @@ fn watch_indexes_new_photos_by_itself_and_stops_on_sigterm() {
         if paths == [canonical.to_str().expect("utf-8")] {
             break;
         }
+        // A hang limit, not a promise (how soon is measured by `make bench`).
         assert!(
-            copied.elapsed() < Duration::from_secs(5),
-            "not searchable within 5 s: {paths:?}; watch said {said:?}"
+            copied.elapsed() < Duration::from_secs(60),
+            "not searchable within 60 s: {paths:?}; watch said {said:?}"
         );
         std::thread::sleep(Duration::from_millis(100));
     }

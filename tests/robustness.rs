@@ -200,7 +200,8 @@ fn indexer_killed_at_random_moments_loses_nothing() {
         .and_then(|d| d.parse().ok())
         .expect("dimension");
     let (index, rebuilt) =
-        clipstream_core::store::vectors::open_index(&library, &catalog, dim, DEFAULT_SCALAR, true).expect("opens");
+        clipstream_core::store::vectors::open_index(&library, &catalog, dim, DEFAULT_SCALAR, true)
+            .expect("opens");
     assert!(!rebuilt, "the saved index is stale or damaged");
     assert_eq!(index.len(), images);
     let out = clipstream(&library)

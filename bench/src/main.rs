@@ -17,10 +17,10 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use clipstream_core::store::catalog::{Batch, Catalog, NewImage, Stamp};
-use clipstream_core::store::vindex::{Scalar, VectorIndex};
 use clipstream_core::ingest::decode;
 use clipstream_core::model::encoders::{self as embed, TextEncoder, VisionEncoder};
+use clipstream_core::store::catalog::{Batch, Catalog, NewImage, Stamp};
+use clipstream_core::store::vindex::{Scalar, VectorIndex};
 use clipstream_core::{Library, Model, Options};
 
 #[derive(Parser)]

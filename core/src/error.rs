@@ -18,14 +18,16 @@ pub enum Error {
     RuntimeLoad { path: PathBuf, reason: String },
 
     #[error(
-        "no model at {dir}: it has no manifest.json. Export one with `python -m clipstream_models export` \
-         (see models/README.md) or pass --model with a folder that holds manifest.json"
+        "no model at {dir}: it has no manifest.json. Get one with `clipstream model get` (or \
+         `clipstream model import DIR` for a downloaded checkpoint), or pass --model with a folder \
+         that holds manifest.json"
     )]
     ModelMissing { dir: PathBuf },
 
     #[error(
-        "no model found; looked in: {}. Export one with `python -m clipstream_models export --out DIR` \
-         (see models/README.md), then pass --model DIR or set CLIPSTREAM_MODEL",
+        "no model found; looked in: {}. Get the CLIP model with `clipstream model get` (or \
+         `clipstream model import DIR` for a downloaded checkpoint folder), or pass --model DIR or \
+         set CLIPSTREAM_MODEL",
         display_paths(tried)
     )]
     ModelNotFound { tried: Vec<PathBuf> },
@@ -33,7 +35,10 @@ pub enum Error {
     #[error("model manifest {path} is unreadable: {reason}")]
     Manifest { path: PathBuf, reason: String },
 
-    #[error("model file {path} does not match its manifest: {reason}; export the model again")]
+    #[error(
+        "model file {path} does not match its manifest: {reason}; get or import the model again \
+         (`clipstream model get`)"
+    )]
     ModelFile { path: PathBuf, reason: String },
 
     #[error("tokenizer {path}: {reason}")]

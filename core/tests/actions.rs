@@ -1,6 +1,6 @@
 //! Acting on chosen photos: copies into a folder never overwrite a file already there.
 
-mod common;
+use crate::common;
 
 use clipstream_core::Filters;
 use common::{index, open_library, shape};

@@ -1,7 +1,7 @@
 //! A library whose vector index is missing opens at once and searches exactly while the index is
 //! built in the background; a build that dies goes on from its checkpoint.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -288,7 +288,7 @@ fn a_build_that_dies_goes_on_from_its_checkpoint() {
     let child = Command::new(std::env::current_exe().expect("the test binary"))
         .args([
             "--exact",
-            "child_builds_until_the_hook_aborts_it",
+            "background_index::child_builds_until_the_hook_aborts_it",
             "--ignored",
         ])
         .env(CHILD_LIBRARY, &lib_dir)

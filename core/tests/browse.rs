@@ -1,7 +1,7 @@
 //! Browsing the library without a query: every image newest first (date taken; undated ones
 //! last), a page at a time with keyset cursors, filters applied.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

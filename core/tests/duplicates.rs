@@ -2,7 +2,7 @@
 //! (a resized copy, a re-encoded copy) are grouped, each with the suggested keeper first;
 //! different photos are not.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -5,14 +5,14 @@
 //! once failed are kept in `fuzz/regressions/` and replayed first. The long run is `make fuzz`
 //! (cargo-fuzz, libFuzzer); `FUZZ_ITERATIONS` lengthens this one.
 
-mod hostile;
+use crate::hostile;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use clipstream_core::model::Preprocess;
 use clipstream_core::Model;
 use clipstream_core::ingest::{decode, thumbnail};
+use clipstream_core::model::Preprocess;
 use clipstream_core::model::encoders as embed;
 
 fn repo() -> PathBuf {

@@ -1,7 +1,7 @@
 //! The library on hostile folders (see `hostile/mod.rs`): a reason for every bad file, never a
 //! panic, every good file indexed, nothing from outside the folders.
 
-mod hostile;
+use crate::hostile;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;

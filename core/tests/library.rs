@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use clipstream_core::model::encoders::TextEncoder;
 use clipstream_core::{Error, Model};
 
-mod hostile;
+use crate::hostile;
 use hostile::png_claiming;
 use serde::Deserialize;
 
@@ -172,10 +172,10 @@ fn folder_without_manifest_says_what_to_do() {
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use clipstream_core::store::catalog::{Catalog, DATABASE};
-use clipstream_core::model::Preprocess;
 use clipstream_core::ingest::decode;
+use clipstream_core::model::Preprocess;
 use clipstream_core::model::encoders as embed;
+use clipstream_core::store::catalog::{Catalog, DATABASE};
 use clipstream_core::{Library, Options, Request};
 
 #[derive(Deserialize)]

@@ -3,7 +3,7 @@
 //! allows them; each such test says so and passes untested where it does not (not root, no
 //! `unshare`).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clipstream_core::store::catalog::{Batch, Catalog, DATABASE};
-use clipstream_core::{WatchEvent, WatchOptions};
 use clipstream_core::{Error, IndexBuild, Library, Model, Options, Request};
+use clipstream_core::{WatchEvent, WatchOptions};
 use common::{index, open_library, repo, shape};
 
 /// Set in the child process that a mount test runs in (inside `unshare -m`).
@@ -36,7 +36,7 @@ fn in_mount_namespace(name: &str) -> bool {
         .arg(std::env::current_exe().expect("the test binary"))
         .args([
             "--exact",
-            name,
+            &format!("offline::{name}"),
             "--ignored",
             "--nocapture",
             "--test-threads=1",

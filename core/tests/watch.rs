@@ -3,7 +3,7 @@
 //! a file still being written is indexed once complete; past the watch limit and for a folder
 //! that is gone, periodic scans take over and say why.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,8 +15,9 @@ use clipstream_core::ingest::watch::WATCH_LIMIT_REASON;
 use clipstream_core::{FolderWatch, Library, Request, WatchEvent, WatchOptions};
 use common::{open_library, shape};
 
-/// The promise: a change is searchable (or gone) within this long.
-const WITHIN: Duration = Duration::from_secs(5);
+/// How long a change may take before the test calls it lost: a hang limit, not a promise (how
+/// soon changes are seen is measured by `make bench`, never asserted by a test).
+const WITHIN: Duration = Duration::from_secs(60);
 
 /// A library with `folders` (created), watched on a thread of its own until dropped.
 struct Watched {
@@ -46,21 +47,22 @@ impl Watched {
             let (library, stop, runs) = (library.clone(), stop.clone(), runs.clone());
             let skipped = skipped_in_runs.clone();
             std::thread::spawn(move || {
-                library.watch(options, &stop, &mut |event| {
-                    match event {
-                        WatchEvent::Folders(f) => {
-                            let _ = tx.send(f);
+                library
+                    .watch(options, &stop, &mut |event| {
+                        match event {
+                            WatchEvent::Folders(f) => {
+                                let _ = tx.send(f);
+                            }
+                            WatchEvent::Drive { .. } => {}
+                            WatchEvent::RunDue(_) => {
+                                let report = library.index(&mut |_| {}, &AtomicBool::new(false))?;
+                                *skipped.lock().expect("lock") += report.skipped;
+                                *runs.lock().expect("lock") += 1;
+                            }
                         }
-                        WatchEvent::Drive { .. } => {}
-                        WatchEvent::RunDue(_) => {
-                            let report = library.index(&mut |_| {}, &AtomicBool::new(false))?;
-                            *skipped.lock().expect("lock") += report.skipped;
-                            *runs.lock().expect("lock") += 1;
-                        }
-                    }
-                    Ok(())
-                })
-                .expect("watching runs until stopped");
+                        Ok(())
+                    })
+                    .expect("watching runs until stopped");
             })
         };
         let first = rx

@@ -42,5 +42,6 @@ def test_recall_through_onnx_runtime_matches_recorded(manifest, tmp_path):
     assert measured.keys() == recorded.keys()
     for name, figures in recorded.items():
         for k in ("r@1", "r@5"):
-            assert measured[name][k] >= figures[k] - 0.01, (name, k, measured[name][k], figures[k])
+            # The same recall, not merely as good: the exported graphs are the trained model.
+            assert abs(measured[name][k] - figures[k]) <= 0.01, (name, k, measured[name][k], figures[k])
     assert recorded["size_colour_shape_background/seen"]["r@1"] >= 0.9

@@ -142,11 +142,7 @@ impl SearchOptions {
                 .collect(),
             ..Filters::default()
         };
-        Ok(filters.taken(
-            self.taken_from.as_deref(),
-            self.taken_to.as_deref(),
-            None,
-        )?)
+        Ok(filters.taken(self.taken_from.as_deref(), self.taken_to.as_deref(), None)?)
     }
 }
 

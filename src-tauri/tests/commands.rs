@@ -212,7 +212,13 @@ fn add_index_search_similar_through_the_commands() {
             json!({ "query": "a red circle - a white background", "options": { "all": true } }),
         )
         .expect("combined");
-    for hit in combined["hits"].as_array().expect("hits").iter().take(4) {
+    let combined = combined["hits"].as_array().expect("hits");
+    assert!(
+        combined.len() >= 4,
+        "{} hits for the combined query",
+        combined.len()
+    );
+    for hit in combined.iter().take(4) {
         let label = &labels[name_of(hit)];
         assert_eq!(
             (label["colour"].as_str(), label["shape"].as_str()),
@@ -337,7 +343,10 @@ fn add_index_search_similar_through_the_commands() {
             json!({ "query": folder.join("00000.png"), "options": { "all": true } }),
         )
         .expect("search");
-    let best = path_query["hits"][0]["score"].as_f64().unwrap_or(0.0);
+    // Answered as text: there are hits, and the best is no image matching itself.
+    let best = path_query["hits"][0]["score"]
+        .as_f64()
+        .expect("the path, read as text, finds photos");
     assert!(
         best < 0.9,
         "the path was read as an image: best score {best}"
@@ -548,6 +557,19 @@ fn removing_a_folder_during_the_apps_own_run_answers_busy() {
     assert_eq!(report["added"], 50);
 }
 
+/// How many of this process's threads are in open(2)/openat(2) now (x86_64 syscall numbers):
+/// blocked opening a named pipe nobody writes.
+fn threads_in_open() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task")
+        .flatten()
+        .filter(|task| {
+            std::fs::read_to_string(task.path().join("syscall"))
+                .is_ok_and(|s| s.starts_with("257 ") || s.starts_with("2 "))
+        })
+        .count()
+}
+
 #[test]
 fn reindexing_runs_off_the_async_runtime() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -578,7 +600,15 @@ fn reindexing_runs_off_the_async_runtime() {
             std::thread::spawn(move || call::<Value>(&window, "reindex_library", json!({})))
         })
         .collect();
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    // Each is stuck now: as many of this process's threads wait in open(2) on the pipe.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while threads_in_open() < workers {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the re-index requests never reached the manifest"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     // The runtime still answers other commands.
     let window = app.window.clone();
     let status: Value = within(20, "app_status while re-indexing blocks", move || {

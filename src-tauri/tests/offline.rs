@@ -52,7 +52,8 @@ fn app_works_without_a_network_and_opens_no_internet_sockets() {
         .expect("copy");
     }
     // The runtime as this test process finds it: the app's data folder is a temporary one.
-    let runtime = clipstream_core::model::runtime::library_path().expect("ONNX Runtime (make setup)");
+    let runtime =
+        clipstream_core::model::runtime::library_path().expect("ONNX Runtime (make setup)");
     // Demo mode on our folder: the UI adds it and asks the app to index it, over IPC.
     let mut cmd = Command::new("unshare");
     cmd.arg(if is_root() { "-n" } else { "-rn" })

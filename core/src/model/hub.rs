@@ -29,7 +29,7 @@ pub const DEFAULT_REVISION: &str = "main";
 /// Connecting, and each read: a dead server fails the download instead of hanging it.
 const TIMEOUT: Duration = Duration::from_secs(30);
 /// Further attempts at one file after a dropped connection, each resuming where the last stopped.
-const RETRIES: u32 = 3;
+const RETRIES: usize = 3;
 /// The first pause before a retry; it doubles with each one.
 const RETRY_PAUSE: Duration = Duration::from_millis(250);
 const CHUNK: usize = 1 << 20;
@@ -446,26 +446,29 @@ fn fetch(
     report: &mut Reporter,
     cancel: &AtomicBool,
 ) -> Result<()> {
+    use backon::{BlockingRetryable, ExponentialBuilder};
     let mut part = Part::open(part_path(dest, file), file.size)?;
-    let mut attempt = 0;
-    loop {
-        let failed = match part.fill(agent, url, file, report, cancel) {
-            Ok(()) => break,
-            Err(Attempt::Retry(_)) if attempt < RETRIES => {
-                attempt += 1;
-                match pause(RETRY_PAUSE * (1 << (attempt - 1)), cancel) {
-                    Ok(()) => continue,
-                    Err(e) => e,
-                }
-            }
-            Err(Attempt::Retry(e) | Attempt::Fatal(e)) => e,
-        };
+    // Each retry resumes where the last attempt stopped; the pauses double (0.25, 0.5, 1 s: short
+    // enough that a Cancel meanwhile is answered by the next attempt, which checks it first).
+    let backoff = ExponentialBuilder::default()
+        .with_min_delay(RETRY_PAUSE)
+        .with_max_times(RETRIES);
+    let filled = (|| part.fill(agent, url, file, report, cancel))
+        .retry(backoff)
+        .sleep(std::thread::sleep)
+        .when(|e| matches!(e, Attempt::Retry(_)) && !cancel.load(Ordering::Relaxed))
+        .call();
+    if let Err(Attempt::Retry(failed) | Attempt::Fatal(failed)) = filled {
         // An empty part is no progress to keep.
         if part.len == 0 {
             drop(part);
             let _ = fs::remove_file(part_path(dest, file));
         }
-        return Err(failed);
+        return Err(if cancel.load(Ordering::Relaxed) {
+            Error::Cancelled
+        } else {
+            failed
+        });
     }
     part.finish(url, file, &dest.join(&file.name))
 }
@@ -721,29 +724,14 @@ impl Reporter<'_> {
     }
 }
 
-/// Waits before a retry, still answering `cancel`.
-fn pause(total: Duration, cancel: &AtomicBool) -> Result<()> {
-    let until = Instant::now() + total;
-    while Instant::now() < until {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(Error::Cancelled);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok(())
-}
-
-/// The first byte of a 206 answer's `Content-Range: bytes START-END/SIZE`.
+/// The first byte of a 206 answer's `Content-Range: bytes START-END/SIZE` (or `START-END/*`).
 fn content_range_start(headers: &ureq::http::HeaderMap) -> Option<u64> {
-    headers
-        .get("content-range")?
-        .to_str()
-        .ok()?
-        .strip_prefix("bytes ")?
-        .split_once('-')?
-        .0
-        .parse()
-        .ok()
+    use http_content_range::ContentRange;
+    match ContentRange::parse_bytes(headers.get("content-range")?.as_bytes())? {
+        ContentRange::Bytes(range) => Some(range.first_byte),
+        ContentRange::UnboundBytes(range) => Some(range.first_byte),
+        ContentRange::Unsatisfied(_) => None,
+    }
 }
 
 fn status_reason(status: u16) -> String {
@@ -777,8 +765,9 @@ fn io_error(path: &Path, e: io::Error) -> Error {
     }
 }
 
+/// `s` is `len` hex digits (a git commit: 40; a SHA-256: 64).
 fn is_hex(s: &str, len: usize) -> bool {
-    s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit())
+    s.len() == len && hex::decode(s).is_ok()
 }
 
 fn is_plain_name(name: &str) -> bool {

@@ -1,5 +1,5 @@
-//! An exported model: the folder that `python -m clipstream_models export` writes, described by its
-//! `manifest.json`. Every model constant the Rust side uses (names, sizes, mean/std, dimension,
+//! A model folder, as `clipstream model get`/`model import` write it (and the Python export,
+//! its reference), described by its `manifest.json`. Every model constant the Rust side uses (names, sizes, mean/std, dimension,
 //! context length, file hashes) is read from there, never written here a second time.
 
 use std::collections::BTreeMap;

@@ -152,8 +152,8 @@ impl TextEncoder {
         Ok(vector)
     }
 
- #[cfg(any(test, feature = "internals"))]
     /// Whether `text`'s embedding is among the recent ones (then [`Self::encode`] skips the model).
+    #[cfg(any(test, feature = "internals"))]
     pub fn remembers(&self, text: &str) -> bool {
         self.recent().contains(text)
     }
@@ -163,8 +163,9 @@ impl TextEncoder {
         self.recent.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The embedding of `text` through the tokenizer and the text model.
-    fn encode_now(&self, text: &str) -> Result<Vec<f32>> {
+    /// The embedding of `text` through the tokenizer and the text model, never from the recent
+    /// ones (what a benchmark of the encoder times).
+    pub fn encode_now(&self, text: &str) -> Result<Vec<f32>> {
         let ids = self.token_ids(text)?;
         let spec = &self.model.manifest.text;
         let path = self.model.file(&spec.file);

@@ -312,8 +312,8 @@ impl Catalog {
         Ok(())
     }
 
- #[cfg(any(test, feature = "internals"))]
     /// The schema steps applied, oldest first.
+    #[cfg(any(test, feature = "internals"))]
     pub fn migrations(&self) -> Result<Vec<(i64, String)>> {
         let mut stmt = self
             .conn

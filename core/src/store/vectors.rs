@@ -302,9 +302,9 @@ impl Default for BuildPace {
     }
 }
 
-#[cfg(any(test, feature = "internals"))]
 /// The saved vector index of the catalog in `dir` if its stamp matches the catalog, else a new
 /// one built from the catalog (and saved). Returns the index and whether it was rebuilt.
+#[cfg(any(test, feature = "internals"))]
 pub fn open_index(
     dir: &Path,
     catalog: &Catalog,

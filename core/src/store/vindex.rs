@@ -183,8 +183,8 @@ impl VectorIndex {
         Ok(out)
     }
 
- #[cfg(feature = "internals")]
     /// An empty index with room for `capacity` vectors, added from up to all cores at once.
+    #[cfg(feature = "internals")]
     pub fn with_capacity(dimensions: usize, scalar: Scalar, capacity: usize) -> Result<Self> {
         let index = Self::new(dimensions, scalar)?;
         index
@@ -469,7 +469,7 @@ impl VectorIndex {
         }
     }
 
- #[cfg(feature = "internals")]
+    #[cfg(feature = "internals")]
     pub fn dimensions(&self) -> usize {
         self.dimensions
     }
@@ -585,8 +585,8 @@ impl VectorIndex {
             .collect())
     }
 
- #[cfg(feature = "internals")]
     /// How many candidates a search explores (HNSW `ef`): higher is slower and more exact.
+    #[cfg(feature = "internals")]
     pub fn set_expansion_search(&self, ef: usize) {
         self.index.change_expansion_search(ef);
         if let Some(viewed) = &self.viewed {
@@ -594,8 +594,8 @@ impl VectorIndex {
         }
     }
 
- #[cfg(feature = "internals")]
     /// Bytes of memory the index holds.
+    #[cfg(feature = "internals")]
     pub fn memory_usage(&self) -> usize {
         self.index.memory_usage() + self.viewed.as_ref().map_or(0, |v| v.added.memory_usage())
     }

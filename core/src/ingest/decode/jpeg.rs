@@ -18,7 +18,7 @@ pub fn scale(w: u32, h: u32, need: Need) -> u32 {
 /// DCT, the colour conversion and the resize after it shrink with the scale (a 12-MP photo for a
 /// 224-px model input and a 320-px thumbnail decodes at 1/8). `None` when libjpeg-turbo cannot
 /// give RGB (CMYK) or refuses the data: the caller decodes it the other way.
-pub(super) fn decode_scaled(bytes: &[u8], (w, h): (u32, u32), need: Need) -> Option<RgbImage> {
+pub fn decode_scaled(bytes: &[u8], (w, h): (u32, u32), need: Need) -> Option<RgbImage> {
     let factor = turbojpeg::ScalingFactor::new(1, scale(w, h, need) as usize);
     let mut decompressor = turbojpeg::Decompressor::new().ok()?;
     decompressor.set_scaling_factor(factor).ok()?;

@@ -641,23 +641,36 @@ def test_a_folder_whose_drive_goes_keeps_its_photos_offline(app: Session, photos
     photos.rename(away)
     try:
         s.click("#folders-button")
-        s.wait("the folder offline", lambda: "offline" in s.text("#folder-list") and "photos are kept" in s.text("#folder-list"), timeout=60)
+        s.wait(
+            "the folder offline",
+            lambda: "offline" in s.text("#folder-list") and "photos are kept" in s.text("#folder-list"),
+            timeout=60,
+        )
         s.screenshot(SHOTS / "offline-folders.png")
         s.click("#close-folders")
         s.wait("the run that marks it to end", lambda: not app_status(s)["indexing"], timeout=60)
         search_for(s, "a red circle")
         answer_complete(s)
-        marked = s.js("return [...document.querySelectorAll('#grid .tile')].slice(0, 9).map(t => !!t.querySelector('.offline-mark'))")
+        marked = s.js(
+            "return [...document.querySelectorAll('#grid .tile')].slice(0, 9)"
+            ".map(t => !!t.querySelector('.offline-mark'))"
+        )
         assert len(marked) == 9 and all(marked), marked
         assert s.wait(
             "offline thumbnails to load",
-            lambda: s.js("return [...document.querySelectorAll('#grid .tile img')].slice(0, 9).every(i => i.complete && i.naturalWidth > 0)"),
+            lambda: s.js(
+                "return [...document.querySelectorAll('#grid .tile img')].slice(0, 9)"
+                ".every(i => i.complete && i.naturalWidth > 0)"
+            ),
         )
         s.click("#grid .tile")
         s.wait("the preview", lambda: s.js("return document.getElementById('preview').open"))
         assert s.js("return !document.getElementById('preview-offline').hidden")
         assert s.js("return document.getElementById('open-button').disabled")
-        s.wait("the thumbnail standing in", lambda: s.js("const i = document.getElementById('preview-img'); return i.complete && i.naturalWidth > 0"))
+        s.wait(
+            "the thumbnail standing in",
+            lambda: s.js("const i = document.getElementById('preview-img'); return i.complete && i.naturalWidth > 0"),
+        )
         s.screenshot(SHOTS / "offline-preview.png")
         s.press("Escape")
     finally:

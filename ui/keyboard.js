@@ -4,7 +4,7 @@ import { $ } from "./dom.js";
 import { foldersOpen, toggleFolders } from "./folders.js";
 import { toggleDuplicates } from "./duplicates.js";
 import { closePreview, isOpen as previewOpen, openPreview, step } from "./preview.js";
-import { chooseAll, clearChosen, columns, hits, select, selectedIndex, toggleChosen } from "./results.js";
+import { chooseAll, clearChosen, hits, rowStep, select, selectedIndex, toggleChosen } from "./results.js";
 import { leaveSimilar, runSearch, showingSimilar, typedSettled } from "./search.js";
 
 export function onKey(e) {
@@ -34,12 +34,15 @@ export function onKey(e) {
   if (!hits().length || inInput) return;
   if (e.key === "a" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); chooseAll(); return; }
   if (e.key === " " && selectedIndex() >= 0) { e.preventDefault(); toggleChosen(selectedIndex()); return; }
-  const move = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: columns(), ArrowUp: -columns() }[e.key];
-  if (move) {
+  const along = { ArrowRight: 1, ArrowLeft: -1 }[e.key];
+  const across = { ArrowDown: 1, ArrowUp: -1 }[e.key];
+  if (along || across) {
     e.preventDefault();
-    if (selectedIndex() < 0) select(0);
-    else if (move < 0 && selectedIndex() + move < 0) $("query").focus();
-    else select(selectedIndex() + move);
+    const i = selectedIndex();
+    // Up and down go to the tile drawn above or below it (months may share a row).
+    const to = i < 0 ? 0 : along ? i + along : rowStep(i, across);
+    if (to >= 0) select(to);
+    else if (e.key !== "ArrowDown") $("query").focus(); // before the first tile: back to the box
   } else if (e.key === "Enter" && selectedIndex() >= 0) {
     e.preventDefault();
     openPreview(selectedIndex());

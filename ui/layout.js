@@ -18,31 +18,45 @@ export function tileSizeFor(width, cols) {
 
 /**
  * Extend `rows` (possibly empty) to cover every hit, `cols` tiles a row. `monthOf(hit)` returns a
- * month key while browsing (a heading row starts each month), or null for search results. The
- * last tile row is laid again, since new hits may fill it. Rows are `{key, first}` headings (`first`
- * the month's first hit) or `{from, to}` tile ranges; returns `rows`.
+ * month key while browsing, or null for search results (no headings). Every row is a range of
+ * tiles `{from, to}`; a row where months begin also has `heads`, `[{key, first}]` (`first` the
+ * month's first hit, its column `first - from`), drawn as headings above its tiles.
+ *
+ * Months with no more photos than a row holds share rows, side by side in order, each under its
+ * own heading (a library whose dates spread over years would otherwise show a heading and one
+ * tile, month after month); a month with more starts its own rows, and the next month starts
+ * below it. Only the last row is laid again as hits are added (the last month may grow, or turn
+ * out to be too big to share); every row before it stays, as placed. Returns `rows`.
  */
 export function extendRows(rows, hits, cols, monthOf) {
   let i = 0;
-  let month;
-  const last = rows[rows.length - 1];
-  if (last && last.from != null) {
-    rows.pop();
-    i = last.from;
-  }
-  for (let r = rows.length - 1; r >= 0; r--) {
-    if (rows[r].key !== undefined) { month = rows[r].key; break; }
-  }
+  const last = rows.pop();
+  if (last) i = last.from;
+  let open = null; // the row small months are being packed into
   while (i < hits.length) {
     const key = monthOf(hits[i]);
-    if (key != null && key !== month) {
-      rows.push({ key, first: i });
-      month = key;
+    let end = i + 1;
+    while (end < hits.length && monthOf(hits[end]) === key) end++;
+    // Laid again from a row that goes on with a big month (hits before `i` are of it) or search
+    // results (one run, no heading): that run fills rows of its own.
+    const starts = key != null && !(i > 0 && monthOf(hits[i - 1]) === key);
+    if (starts && end - i <= cols) {
+      if (open && open.to - open.from + (end - i) <= cols) {
+        open.to = end;
+        open.heads.push({ key, first: i });
+      } else {
+        open = { from: i, to: end, heads: [{ key, first: i }] };
+        rows.push(open);
+      }
+    } else {
+      open = null;
+      for (let from = i; from < end; from += cols) {
+        const row = { from, to: Math.min(end, from + cols) };
+        if (starts && from === i) row.heads = [{ key, first: i }];
+        rows.push(row);
+      }
     }
-    let j = i + 1;
-    while (j < hits.length && j - i < cols && (key == null || monthOf(hits[j]) === key)) j++;
-    rows.push({ from: i, to: j });
-    i = j;
+    i = end;
   }
   return rows;
 }
@@ -52,7 +66,7 @@ export function placeRows(rows, size) {
   let top = 0;
   for (const row of rows) {
     row.top = top;
-    row.height = row.from == null ? MONTH_HEIGHT : size + GAP;
+    row.height = (row.heads ? MONTH_HEIGHT : 0) + size + GAP;
     top += row.height;
   }
   return top;
@@ -83,15 +97,18 @@ export function rowOfTile(rows, i) {
   let hi = rows.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    const row = rows[mid];
-    if (row.from == null) {
-      // A heading: compare with the tile row after it (a heading is never last).
-      const next = rows[mid + 1];
-      if (!next || i < next.from) hi = mid - 1;
-      else lo = mid + 1;
-    } else if (i < row.from) hi = mid - 1;
-    else if (i >= row.to) lo = mid + 1;
+    if (i < rows[mid].from) hi = mid - 1;
+    else if (i >= rows[mid].to) lo = mid + 1;
     else return mid;
   }
   return -1;
+}
+
+/** The tile in the row above (`step` -1) or below (1) tile `i`, in its column or the nearest
+ * before it (rows of shared months are not all full); -1 when there is no such row. */
+export function tileAcross(rows, i, step) {
+  const r = rowOfTile(rows, i);
+  const next = r < 0 ? undefined : rows[r + step];
+  if (!next) return -1;
+  return Math.min(next.to - 1, next.from + (i - rows[r].from));
 }

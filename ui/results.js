@@ -1,13 +1,14 @@
 // The results grid, selection and summary line. Also browsing (an empty query): the library newest
-// first under month headings, each page fetched from Rust as the reader nears the end. The grid is
-// virtualized: only the rows near the screen are in the DOM (layout.js places every row), so it
-// scrolls through 100k photos as through 100. search.js decides what the grid shows; what the
-// summary line's buttons and the tiles ask of search and the preview goes through the bus.
+// first under month headings (small months side by side in a row, as layout.js lays them), each
+// page fetched from Rust as the reader nears the end. The grid is virtualized: only the rows near
+// the screen are in the DOM (layout.js places every row), so it scrolls through 100k photos as
+// through 100. search.js decides what the grid shows; what the summary line's buttons and the
+// tiles ask of search and the preview goes through the bus.
 import * as api from "./api.js";
 import { on, publish } from "./bus.js";
 import { $, button, toast } from "./dom.js";
 import { escapeHtml, fileName, monthKey, monthLabel, number, takenText } from "./format.js";
-import { columnsFor, extendRows, placeRows, rowOfTile, rowsBetween, tileSizeFor } from "./layout.js";
+import { columnsFor, extendRows, placeRows, rowOfTile, rowsBetween, tileAcross, tileSizeFor } from "./layout.js";
 import { hideEmpty, showEmpty } from "./empty.js";
 import { sameHits } from "./latest.js";
 
@@ -198,7 +199,7 @@ function layOut() {
     cols = fit;
     rows = [];
     undraw();
-  } else if (drawnTo === rows.length && rows.length && rows[rows.length - 1].from != null) {
+  } else if (drawnTo === rows.length && rows.length) {
     // The last row is laid again (new hits may fill it): drawn anew by the next draw().
     drop(rows.length - 1);
     drawnTo = Math.max(drawnFrom, rows.length - 1);
@@ -248,18 +249,25 @@ function rowsFragment(from, to) {
   return fragment;
 }
 
+/** A row of tiles; where months begin in it, each month's heading above its first tiles (the
+ * heading, then its tiles, so the page reads in order; the stylesheet puts tiles below). */
 function rowElement(row) {
   const list = hits();
-  let el;
-  if (row.from == null) {
-    el = document.createElement("h3");
-    el.className = "month";
-    el.textContent = monthLabel(list[row.first].taken_at);
-  } else {
-    el = document.createElement("div");
-    el.className = "row";
-    el.role = "presentation";
-    for (let i = row.from; i < row.to; i++) el.append(tile(list[i], i));
+  const el = document.createElement("div");
+  el.className = row.heads ? "row headed" : "row";
+  el.role = "presentation";
+  const heads = row.heads ?? [];
+  for (let h = 0, i = row.from; i < row.to; i++) {
+    if (heads[h]?.first === i) {
+      const end = heads[h + 1]?.first ?? row.to;
+      const heading = document.createElement("h3");
+      heading.className = "month";
+      heading.textContent = monthLabel(list[i].taken_at);
+      heading.style.gridColumn = `${i - row.from + 1} / span ${end - i}`;
+      el.append(heading);
+      h++;
+    }
+    el.append(tile(list[i], i));
   }
   el.style.top = `${row.top}px`;
   return el;
@@ -415,4 +423,6 @@ export function select(i) {
   t.scrollIntoView({ block: "nearest" });
 }
 
-export const columns = () => Math.max(1, cols);
+/** The tile a row above (`step` -1) or below (1) tile `i`, as drawn: rows of months sharing a
+ * row hold fewer tiles than the columns; -1 past the first or the last row. */
+export const rowStep = (i, step) => tileAcross(rows, i, step);

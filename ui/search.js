@@ -141,6 +141,14 @@ export function statusChanged() {
 export function wireSearch() {
   $("query").addEventListener("input", onTyped);
   for (const id of ["sort", "folder-filter", "type-filter", "from", "until"]) $(id).addEventListener("change", runSearch);
+  // An empty date field shows "any date" (style.css), not the engine's grey stand-in for a date.
+  for (const id of ["from", "until"]) {
+    const input = $(id);
+    const mark = () => input.classList.toggle("no-date", !input.value);
+    input.addEventListener("input", mark);
+    input.addEventListener("change", mark);
+    mark();
+  }
   on("search", runSearch);
   on("query", setQuery);
   on("show-all", setShowAll);

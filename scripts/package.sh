@@ -19,9 +19,18 @@ version="$(cargo metadata --no-deps --format-version 1 --locked | python3 -c 'im
 
 # A packaged app finds its demo only in /usr/lib/clipstream, never in the tree it was built in.
 export CLIPSTREAM_PACKAGED=1
-echo "package: building the CLI and the app (release)"
-cargo build --release --locked -q -p clipstream
-(cd src-tauri && "$TAURI_CLI" build --no-bundle --ci --config package.conf.json) >/dev/null
+if [[ "${1:-}" == "--tested" ]]; then
+  # scripts/test.sh built, linted and tested these binaries (release, CLIPSTREAM_PACKAGED set):
+  # the package is what the tests ran.
+  for built in target/release/clipstream target/release/clipstream-app; do
+    [[ -x "$built" ]] || { echo "package: $built is missing; run without --tested" >&2; exit 1; }
+  done
+  echo "package: the CLI and the app as scripts/test.sh built and tested them"
+else
+  echo "package: building the CLI and the app (release)"
+  cargo build --release --locked -q -p clipstream
+  (cd src-tauri && "$TAURI_CLI" build --no-bundle --ci --config package.conf.json) >/dev/null
+fi
 
 # Symbols out of the binaries (Debian ships stripped binaries; a panic still names its message).
 strip --strip-unneeded target/release/clipstream target/release/clipstream-app

@@ -4,9 +4,9 @@
 #
 # One build serves everything: the workspace is compiled once, in the release profile (overflow
 # checks on), with clippy linting the workspace's own crates as they compile (clippy-driver as
-# the compiler's wrapper: no second, check-only build); the tests run on it, the model import's
-# parity tests drive its CLI, the package reuses its dependencies, and the app's end-to-end tests
-# drive its app.
+# the compiler's wrapper: no second, check-only build); the Rust tests run on it, the model
+# import's parity tests drive its CLI, the package is made of its CLI and app (the binaries the
+# tests ran), and the app's end-to-end tests drive that app.
 set -euo pipefail
 shopt -s inherit_errexit 2>/dev/null || true
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -49,25 +49,27 @@ phase "Rust: build (release, overflow checks) with clippy on the workspace's cra
 clippy_driver="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)"
 export RUSTC_WORKSPACE_WRAPPER="$clippy_driver"
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+# As package.sh builds: the binaries tested here are the ones packaged below.
+export CLIPSTREAM_PACKAGED=1
 cargo nextest run --release --workspace --all-targets --locked --no-run
 
 phase "Rust: tests (cargo nextest, every test in its own process)"
 cargo nextest run --release --workspace --all-targets --locked --no-fail-fast
 cp target/nextest/default/junit.xml "$results/rust.xml"
-unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
+unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS CLIPSTREAM_PACKAGED
 
 phase "models/: the Rust model import against PyTorch and ONNX Runtime's quantizer (pytest)"
 (cd models && CLIPSTREAM_CLI="$CLIPSTREAM_ROOT/target/release/clipstream" ORT_DYLIB_PATH="$ORT_LIB" \
   "$PY" -m pytest -q -p no:cacheprovider -m rust_import --junitxml="$results/rust-import.xml" tests)
 
 phase "the Debian package (unpacked, linted and run by tests/e2e/test_package.py)"
-bash scripts/package.sh
+bash scripts/package.sh --tested
 debs=(target/release/bundle/deb/ClipStream_*_amd64.deb)
 ((${#debs[@]} == 1)) || { echo "expected one package, found: ${debs[*]}" >&2; exit 1; }
 
 phase "desktop app: end to end in the real webview (Xvfb + tauri-driver + WebKitWebDriver)"
-# The app as the package ships it (package.sh built it in target/release/, without the core's
-# test hooks); test_package.py also runs it from the unpacked .deb.
+# The app as the package ships it (the one the Rust tests ran; package.sh stripped it in place);
+# test_package.py also runs it from the unpacked .deb.
 CLIPSTREAM_APP="$CLIPSTREAM_ROOT/target/release/clipstream-app" ORT_DYLIB_PATH="$ORT_LIB" \
   CLIPSTREAM_DEB="$CLIPSTREAM_ROOT/${debs[0]}" \
   xvfb-run -a "$PY" -m pytest -q -p no:cacheprovider --junitxml="$results/e2e.xml" tests/e2e

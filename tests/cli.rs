@@ -65,7 +65,7 @@ fn missing_model_exits_3_and_says_how_to_export() {
     assert_eq!(out.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("no model found") && stderr.contains("clipstream_models export"),
+        stderr.contains("no model found") && stderr.contains("clipstream model get"),
         "{stderr}"
     );
 }

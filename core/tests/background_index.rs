@@ -142,6 +142,7 @@ fn without_its_vector_index_a_library_answers_at_once_and_the_same_while_it_is_b
         page: 30,
         checkpoint_every: Duration::ZERO,
         held: Some(Arc::clone(&held)),
+        hold_after: None,
     };
     held.store(true, Ordering::Relaxed);
     let library = open_with(&lib_dir, IndexBuild::Background, pace);
@@ -248,26 +249,36 @@ fn a_saved_index_used_in_place_takes_changes_and_saves_them() {
     assert_eq!(answers(&reopened), only_second);
 }
 
-/// The library the crash test's child process builds in, and the page size at which its build
-/// saves a checkpoint and aborts (the hook of `vectors::build`).
+/// The library the crash test's child process builds in.
 const CHILD_LIBRARY: &str = "CLIPSTREAM_TEST_CHILD_LIBRARY";
-const ABORT_HOOK: &str = "CLIPSTREAM_TEST_ABORT_AFTER_INDEX_CHECKPOINT";
 
 /// Run by the crash test in a process of its own (ignored otherwise): open the library, whose
-/// background build then dies at its first checkpoint.
+/// background build saves a checkpoint after its first page of 25 and holds; then the process
+/// dies (an abort, as a crash), with the build's thread mid-way.
 #[test]
 #[ignore = "the crash test runs it in a child process"]
-fn child_builds_until_the_hook_aborts_it() {
+fn child_builds_a_checkpoint_then_dies() {
     let Some(dir) = std::env::var_os(CHILD_LIBRARY) else {
         return;
     };
-    let library = open_with(
-        Path::new(&dir),
-        IndexBuild::Background,
-        BuildPace::default(),
-    );
-    std::thread::sleep(Duration::from_secs(60));
-    panic!("still alive after 60 s: {:?}", library.index_build());
+    let dir = Path::new(&dir);
+    let pace = BuildPace {
+        page: 25,
+        checkpoint_every: Duration::ZERO,
+        held: None,
+        hold_after: Some(1),
+    };
+    let library = open_with(dir, IndexBuild::Background, pace);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while VectorIndex::load_checkpoint(dir, 64, DEFAULT_SCALAR).is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint in 60 s: {:?}",
+            library.index_build()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::process::abort();
 }
 
 #[test]
@@ -288,17 +299,16 @@ fn a_build_that_dies_goes_on_from_its_checkpoint() {
     let child = Command::new(std::env::current_exe().expect("the test binary"))
         .args([
             "--exact",
-            "background_index::child_builds_until_the_hook_aborts_it",
+            "background_index::child_builds_a_checkpoint_then_dies",
             "--ignored",
         ])
         .env(CHILD_LIBRARY, &lib_dir)
-        .env(ABORT_HOOK, "25")
         .output()
         .expect("runs");
     assert_eq!(
         child.status.code(),
         None,
-        "killed by the hook's abort, not ended: {}{}",
+        "died (its abort), not ended: {}{}",
         String::from_utf8_lossy(&child.stdout),
         String::from_utf8_lossy(&child.stderr)
     );

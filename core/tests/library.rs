@@ -160,10 +160,7 @@ fn folder_without_manifest_says_what_to_do() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let err = Model::open(tmp.path()).expect_err("no manifest");
     assert!(matches!(err, Error::ModelMissing { .. }));
-    assert!(
-        err.to_string().contains("clipstream_models export"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("clipstream model get"), "{err}");
 }
 
 // ---------------------------------------------------------------------------------------------

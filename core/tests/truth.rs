@@ -793,16 +793,42 @@ mod model_based {
             .unwrap_or(200)
     }
 
+    /// The sequences, in four shares run side by side (each test its own process under nextest):
+    /// `make test` runs 4 × 50; `TRUTH_SEQUENCES=5000` runs more.
+    fn share() -> u32 {
+        sequences().div_ceil(4)
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig {
-            cases: sequences(),
+            cases: share(),
             max_shrink_iters: 64,
             ..ProptestConfig::default()
         })]
 
-        /// `make test` runs 200 sequences; `TRUTH_SEQUENCES=5000` runs more.
         #[test]
-        fn memory_catalog_fresh_open_and_folders_agree_after_every_step(
+        fn memory_catalog_fresh_open_and_folders_agree_after_every_step_1(
+            ops in proptest::collection::vec(op(), 1..14)
+        ) {
+            play(&ops);
+        }
+
+        #[test]
+        fn memory_catalog_fresh_open_and_folders_agree_after_every_step_2(
+            ops in proptest::collection::vec(op(), 1..14)
+        ) {
+            play(&ops);
+        }
+
+        #[test]
+        fn memory_catalog_fresh_open_and_folders_agree_after_every_step_3(
+            ops in proptest::collection::vec(op(), 1..14)
+        ) {
+            play(&ops);
+        }
+
+        #[test]
+        fn memory_catalog_fresh_open_and_folders_agree_after_every_step_4(
             ops in proptest::collection::vec(op(), 1..14)
         ) {
             play(&ops);

@@ -421,6 +421,29 @@ fn folders_travel_by_id_even_when_their_names_are_not_utf8() {
 }
 
 #[test]
+fn a_picked_folder_whose_name_is_not_utf8_is_added_as_it_is() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = App::new(setup(
+        Mode::Real,
+        Some(tiny_clip()),
+        &dir.path().join("library"),
+    ));
+    let odd = dir
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"caf\xe9 photos"));
+    std::fs::create_dir_all(&odd).expect("mkdir");
+    // What the folder picker's answer goes through (`add_picked_folder`): a path, never a string.
+    let library = app.state().library().expect("open");
+    let status = clipstream_app::commands::add_folder_path(&library, &odd).expect("added");
+    assert_eq!(status.folders.len(), 1);
+    assert_eq!(
+        status.folders[0].path, odd,
+        "the exact bytes, not a lossy string"
+    );
+}
+
+#[test]
 fn the_to_day_is_inclusive_and_a_day_that_does_not_exist_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let app = App::new(setup(
@@ -519,8 +542,16 @@ fn removing_a_folder_during_the_apps_own_run_answers_busy() {
         .call("add_folder", json!({ "path": folder }))
         .expect("add");
     let folder_id = status["folders"][0]["id"].as_i64().expect("id");
-    // Another process holds the library: the app's run starts and waits for it.
-    let other = clipstream_core::store::lock::try_acquire(&library).expect("free");
+    // Another process holds the library (its flock on write.lock): the app's run starts and waits
+    // for it.
+    let other = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(library.join("write.lock"))
+        .expect("the lock file");
+    other.try_lock().expect("free");
     let runner = app.window.clone();
     let run = std::thread::spawn(move || call::<Value>(&runner, "index", json!({})));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -573,7 +604,9 @@ fn threads_in_open() -> usize {
 #[test]
 fn reindexing_runs_off_the_async_runtime() {
     let dir = tempfile::tempdir().expect("tempdir");
-    // A model folder whose manifest will block its reader: a named pipe nobody writes yet.
+    // A model folder whose text model will block its reader: a named pipe nobody writes yet, which
+    // the manifest lists as an empty file (so opening the model reads it to hash it; a pipe in
+    // place of the manifest itself is refused before any read, and would test nothing).
     let model = dir.path().join("model");
     std::fs::create_dir_all(&model).expect("mkdir");
     for entry in std::fs::read_dir(tiny_clip()).expect("model dir").flatten() {
@@ -584,11 +617,23 @@ fn reindexing_runs_off_the_async_runtime() {
         Some(model.clone()),
         &dir.path().join("library"),
     ));
-    let manifest = model.join("manifest.json");
-    let text = std::fs::read(&manifest).expect("manifest");
-    std::fs::remove_file(&manifest).expect("rm");
+    let manifest_path = model.join("manifest.json");
+    let mut manifest: Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).expect("manifest")).expect("json");
+    let text_file = manifest["text"]["file"]
+        .as_str()
+        .expect("text file")
+        .to_string();
+    manifest["files"][&text_file] = json!({
+        "bytes": 0,
+        "sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    });
+    std::fs::write(&manifest_path, manifest.to_string()).expect("write manifest");
+    let pipe = model.join(&text_file);
+    let text = std::fs::read(&pipe).expect("the text model");
+    std::fs::remove_file(&pipe).expect("rm");
     let made = std::process::Command::new("mkfifo")
-        .arg(&manifest)
+        .arg(&pipe)
         .status()
         .expect("mkfifo runs");
     assert!(made.success());
@@ -605,7 +650,7 @@ fn reindexing_runs_off_the_async_runtime() {
     while threads_in_open() < workers {
         assert!(
             std::time::Instant::now() < deadline,
-            "the re-index requests never reached the manifest"
+            "the re-index requests never reached the model's files"
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
@@ -616,22 +661,23 @@ fn reindexing_runs_off_the_async_runtime() {
     })
     .expect("status");
     assert_eq!(status["mode"], "real");
-    // Let the readers go: each gets the manifest, part of it or nothing; none may hang. (Read
-    // and write, so opening never waits for a reader.)
+    // Let the readers go: each gets the model's bytes, part of them or nothing, and refuses a
+    // file that is not what the manifest lists; none may hang. (Read and write, so opening never
+    // waits for a reader.)
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while !stuck.iter().all(|h| h.is_finished()) {
         assert!(
             std::time::Instant::now() < deadline,
             "re-index requests still stuck"
         );
-        let mut pipe = std::fs::OpenOptions::new()
+        let mut writer = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
-            .open(&manifest)
+            .open(&pipe)
             .expect("open the pipe");
-        std::io::Write::write_all(&mut pipe, &text).ok();
+        std::io::Write::write_all(&mut writer, &text[..text.len().min(65_536)]).ok();
         std::thread::sleep(std::time::Duration::from_millis(100));
-        drop(pipe);
+        drop(writer);
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use clipstream_core::store::catalog::{Catalog, DATABASE};
+use clipstream_core::setup;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -25,13 +25,13 @@ fn is_root() -> bool {
 
 /// Images in the catalog, or 0 while the app has not created it yet.
 fn catalogued(library: &Path) -> u64 {
-    let path = library.join(DATABASE);
-    if !path.is_file() {
+    if !setup::has_library(library) {
         return 0;
     }
-    Catalog::open(&path)
-        .and_then(|c| c.count_images())
-        .unwrap_or(0)
+    // Read as any other reader would, straight from SQLite (the app is writing meanwhile).
+    rusqlite::Connection::open(library.join("catalog.sqlite"))
+        .and_then(|db| db.query_row("SELECT COUNT(*) FROM images", [], |r| r.get::<_, i64>(0)))
+        .map_or(0, |n| n as u64)
 }
 
 #[test]
@@ -52,8 +52,7 @@ fn app_works_without_a_network_and_opens_no_internet_sockets() {
         .expect("copy");
     }
     // The runtime as this test process finds it: the app's data folder is a temporary one.
-    let runtime =
-        clipstream_core::model::runtime::library_path().expect("ONNX Runtime (make setup)");
+    let runtime = setup::runtime().expect("ONNX Runtime (make setup)");
     // Demo mode on our folder: the UI adds it and asks the app to index it, over IPC.
     let mut cmd = Command::new("unshare");
     cmd.arg(if is_root() { "-n" } else { "-rn" })

@@ -105,6 +105,16 @@ def test_the_package_holds_what_the_user_needs_and_nothing_else(root: Path):
     assert "Exec=clipstream-app" in entry and "Icon=clipstream-app" in entry, entry
 
 
+def test_the_shipped_binaries_carry_no_test_hook(root: Path):
+    """The hooks that make a test process die at chosen moments are compiled into test builds only
+    (the core's test-hooks feature): what users run cannot be made to abort by an environment."""
+    for binary in ("usr/bin/clipstream", "usr/bin/clipstream-app"):
+        data = (root / binary).read_bytes()
+        assert b"CLIPSTREAM_DECODE_PROBE" in data, f"{binary}: not the product's build"
+        for hook in (b"CLIPSTREAM_TEST_ABORT_DECODING", b"CLIPSTREAM_TEST_ABORT_AFTER_INDEX_CHECKPOINT"):
+            assert hook not in data, f"{binary} carries the test hook {hook.decode()}"
+
+
 def elf_files(root: Path) -> list[Path]:
     return [p for p in (root / "usr").rglob("*") if p.is_file() and p.read_bytes()[:4] == b"\x7fELF"]
 

@@ -135,25 +135,10 @@ fn run_in_child(path: OsString, limits: Option<String>) -> i32 {
     let Ok(bytes) = decode::read_capped(path, max_file_bytes) else {
         return 0; // unreadable is not a crash; the run says why
     };
-    crash_hook(path);
     // Whatever the decoder answers, it answered: only a death by signal convicts.
     let _ = decode::decode_with_thumbnail(&bytes, short_side as u32, thumbnail::BOX, max_pixels);
     0
 }
-
-/// Test builds only: the process dies as a segfaulting C decoder would, on the file whose name
-/// is in `CLIPSTREAM_TEST_ABORT_DECODING`.
-#[cfg(feature = "test-hooks")]
-pub(crate) fn crash_hook(path: &Path) {
-    if let Some(name) = std::env::var_os("CLIPSTREAM_TEST_ABORT_DECODING")
-        && path.file_name() == Some(name.as_os_str())
-    {
-        std::process::abort();
-    }
-}
-
-#[cfg(not(feature = "test-hooks"))]
-pub(crate) fn crash_hook(_path: &Path) {}
 
 #[cfg(test)]
 mod tests {

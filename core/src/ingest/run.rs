@@ -126,6 +126,9 @@ impl Clock {
 }
 
 struct Job {
+    /// The order the walk found it in: images decoded in one run are catalogued in this order,
+    /// whichever decoding thread finished first.
+    seq: usize,
     folder_id: i64,
     path: PathBuf,
     stamp: Stamp,
@@ -367,6 +370,7 @@ impl Run<'_> {
                 }
                 let suspect = suspects.remove(&f.path) == Some(f.stamp);
                 let job = Job {
+                    seq: jobs.len() + self.suspects.len(),
                     folder_id: folder.id,
                     path: f.path.clone(),
                     stamp: f.stamp,
@@ -643,6 +647,7 @@ impl Run<'_> {
             return Ok(());
         }
         let enc = self.library.encoders()?;
+        self.pending.sort_by_key(|ready| ready.job.seq);
         let pixels: Vec<Vec<f32>> = self
             .pending
             .iter_mut()
@@ -841,7 +846,6 @@ impl Decoder<'_> {
         if known.contains(&hash) {
             return Outcome::Known { job, hash };
         }
-        probe::crash_hook(&job.path);
         // A decoder bug must not take the run down: a panic becomes this file's skip reason.
         let decoded = Clock::time(&clock.decode, || {
             std::panic::catch_unwind(|| {

@@ -127,8 +127,11 @@ pub fn walk(root: &Path, folders: &[PathBuf], cancel: &AtomicBool) -> Walk {
     };
     // The device of each folder walked, to find the mount points among them.
     let mut devices: HashMap<PathBuf, u64> = HashMap::new();
+    // In name order: ids are given in the order files are found, and "the first copy found" of
+    // identical files must not depend on the order the file system lists them.
     let mut entries = WalkDir::new(root)
         .follow_links(true)
+        .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| {
             e.depth() == 0

@@ -290,6 +290,9 @@ pub struct BuildPace {
     pub checkpoint_every: Duration,
     /// While this is set, the build waits before its next page (tests change the library then).
     pub held: Option<Arc<AtomicBool>>,
+    /// After this many pages the build waits as if held, for good (a test stops it at a known
+    /// checkpoint, then kills the process).
+    pub hold_after: Option<usize>,
 }
 
 impl Default for BuildPace {
@@ -298,6 +301,7 @@ impl Default for BuildPace {
             page: 8192,
             checkpoint_every: Duration::from_secs(30),
             held: None,
+            hold_after: None,
         }
     }
 }
@@ -346,35 +350,6 @@ pub fn rebuilt(
     Ok(index)
 }
 
-/// Test builds only: the build reads pages of this many images and the process aborts right after
-/// the first page's checkpoint is saved (a crash).
-#[cfg(feature = "test-hooks")]
-const ABORT_AFTER_CHECKPOINT: &str = "CLIPSTREAM_TEST_ABORT_AFTER_INDEX_CHECKPOINT";
-
-/// The pace the test hook asks for, if it does.
-#[cfg(feature = "test-hooks")]
-fn hooked_pace() -> Option<BuildPace> {
-    let page = std::env::var(ABORT_AFTER_CHECKPOINT).ok()?.parse().ok()?;
-    Some(BuildPace {
-        page,
-        checkpoint_every: Duration::ZERO,
-        held: None,
-    })
-}
-
-#[cfg(not(feature = "test-hooks"))]
-fn hooked_pace() -> Option<BuildPace> {
-    None
-}
-
-/// The test hook's crash after a checkpoint.
-fn checkpoint_hook() {
-    #[cfg(feature = "test-hooks")]
-    if std::env::var_os(ABORT_AFTER_CHECKPOINT).is_some() {
-        std::process::abort();
-    }
-}
-
 /// Build the vector index of the catalog in `dir`, from the checkpoint an earlier build left if
 /// there is one, reading the catalog a page at a time through `catalog` and adding each page
 /// from all cores (HNSW inserts dominate, ~1 ms each). `None` when cancelled. What changed in the
@@ -388,7 +363,6 @@ pub fn build(
     pace: BuildPace,
     progress: &BuildProgress,
 ) -> Result<Option<VectorIndex>> {
-    let pace = hooked_pace().unwrap_or(pace);
     let total = catalog.count_images()? as usize;
     progress.total.store(total as u64, Ordering::Relaxed);
     let (mut index, built_up_to) = match VectorIndex::load_checkpoint(dir, dimensions, scalar) {
@@ -403,13 +377,16 @@ pub fn build(
     let mut kept_ids = HashSet::new();
     let mut after = 0;
     let mut last_checkpoint = Instant::now();
+    let mut pages = 0;
     loop {
-        while pace
-            .held
-            .as_ref()
-            .is_some_and(|held| held.load(Ordering::Relaxed))
-            && !progress.cancel.load(Ordering::Relaxed)
-        {
+        let held = |pages: usize| {
+            pace.hold_after.is_some_and(|after| pages >= after)
+                || pace
+                    .held
+                    .as_ref()
+                    .is_some_and(|held| held.load(Ordering::Relaxed))
+        };
+        while held(pages) && !progress.cancel.load(Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(5));
         }
         if progress.cancel.load(Ordering::Relaxed) {
@@ -436,6 +413,7 @@ pub fn build(
         }
         index.add_parallel(&to_add)?;
         after = last;
+        pages += 1;
         progress.done.fetch_add(page_len as u64, Ordering::Relaxed);
         if last_checkpoint.elapsed() >= pace.checkpoint_every
             && let Ok(_writer) = crate::store::lock::try_acquire(dir)
@@ -444,7 +422,6 @@ pub fn build(
             // one again (those deleted since included): a checkpoint claims no more than that.
             let _ = index.save_checkpoint(dir, after.max(built_up_to));
             last_checkpoint = Instant::now();
-            checkpoint_hook();
         }
     }
     for id in 1..=built_up_to {

@@ -23,13 +23,13 @@ setup:
 models-golden:
 	bash -c 'source scripts/env.sh && cd models && "$$PY" -m clipstream_models golden'
 
-# Benchmarks (not tests): every figure of BENCHMARKS.md into target/bench/summary.json.
+# Benchmarks (not tests): every figure into target/bench/summary.json and the table atop BENCHMARKS.md.
 bench:
-	bash scripts/setup.sh
+	bash scripts/setup.sh --bench
 	bash scripts/bench.sh
 
 bench-quick:
-	bash scripts/setup.sh
+	bash scripts/setup.sh --bench
 	bash scripts/bench.sh --quick
 
 # The model pipeline's own report (models/BENCHMARKS-models.md: every text graph at 1 and 2
@@ -51,5 +51,5 @@ fuzz:
 # The long variants of make test's crash harness and mutation fuzz (~30 min on 2 cores: 6 + 23 here).
 soak:
 	bash scripts/setup.sh
-	bash -c 'source scripts/env.sh && CRASH_KILLS=200 CRASH_IMAGES=10000 cargo test --locked -p clipstream --test robustness indexer_killed -- --nocapture'
-	bash -c 'source scripts/env.sh && FUZZ_ITERATIONS=100000 cargo test --locked -p clipstream-core --test fuzz_decode -- --nocapture'
+	bash -c 'source scripts/env.sh && CRASH_KILLS=200 CRASH_IMAGES=10000 cargo test --release --locked -p clipstream --test cli robustness::indexer_killed -- --nocapture'
+	bash -c 'source scripts/env.sh && FUZZ_ITERATIONS=100000 cargo test --release --locked -p clipstream-core --test integration fuzz_decode -- --nocapture'

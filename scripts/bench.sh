@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Every benchmark, into target/bench/summary.json (each part's JSON beside it). Benchmarks are not
-# tests: nothing here fails on a time. Run through `make bench` / `make bench-quick`.
+# Every benchmark, into target/bench/summary.json (each part's JSON beside it) and the table at the
+# top of BENCHMARKS.md. Benchmarks are not tests: nothing here fails on a target missed, only on a
+# figure that cannot be what it claims (an encode faster than any CPU runs the text model).
+# Run through `make bench` / `make bench-quick`, which install what the steps need first
+# (`scripts/setup.sh --bench`).
 #   scripts/bench.sh          full sizes: 100k-image library, 1M vectors, 32 12-MP JPEGs (~25 min here,
 #                             plus ~12 min the first time, making a 1M-photo library and its index)
-#   scripts/bench.sh --quick  the same steps at small sizes, under a minute once the model export exists
+#   scripts/bench.sh --quick  the same steps at small sizes: ~2 min once the model export exists, and
+#                             ~11 min more for the app's part (measured on a busy machine)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$CLIPSTREAM_ROOT"
@@ -16,9 +20,20 @@ else
   runs=60 n=100000 n_large=1000000 images=32 rounds=3 startup_runs=5 format_images=8
 fi
 out=target/bench
+# Converters for the per-format step; `scripts/setup.sh --bench` installs them. Checked before the
+# long run of measuring, so a run never ends without the per-format figures.
+for tool in heif-enc cjxl; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "bench: $tool is missing (Debian: libheif-examples, libjxl-tools); run bash scripts/setup.sh --bench" >&2
+    exit 1
+  fi
+done
 model=models/build/random-vit-b-32
 source_model=models/build/random-vit-b-32-source
 mkdir -p "$out"
+# The summary merges what it finds: parts of an earlier run must not pass for this one's.
+rm -f "$out"/{text,query,import,search,search-rebuild,startup,search-large,vindex,indexing,indexing-3mp}.json \
+  "$out"/{formats,reference-indexing,app,summary}.json
 
 # The exact ViT-B/32 architecture with random weights (no pretrained weights are reachable here).
 if [[ ! -f "$model/text_fp32_fixed77.onnx" ]]; then
@@ -71,13 +86,9 @@ step "indexing $images 12-MP JPEGs into a copy of the $n-image library (product 
 step "indexing $images 3-MP JPEGs (product and bare model)"
 "$bench" indexing --model "$model" --folder "$out/jpegs-3mp-$images" --generate "$images" \
   --width 2000 --height 1500 --threads 2 --json "$out/indexing-3mp.json" >/dev/null
-if command -v heif-enc >/dev/null && command -v cjxl >/dev/null; then
-  step "indexing per format: $format_images 12-MP photos as JPEG, HEIC, AVIF, JPEG XL, DNG"
-  "$bench" formats --model "$model" --folder "$out/formats-12mp-$format_images" --count "$format_images" \
-    --threads 2 --json "$out/formats.json" >/dev/null
-else
-  step "per-format indexing skipped: heif-enc and cjxl make its files (apt install libheif-examples libjxl-tools)"
-fi
+step "indexing per format: $format_images 12-MP photos as JPEG, HEIC, AVIF, JPEG XL, DNG"
+"$bench" formats --model "$model" --folder "$out/formats-12mp-$format_images" --count "$format_images" \
+  --threads 2 --json "$out/formats.json" >/dev/null
 step "the reference Python pipeline on the same JPEGs"
 (cd models && "$PY" -m clipstream_models bench-reference-indexing --source "build/random-vit-b-32-source" \
   --folder "../$out/jpegs-12mp-$images" --threads 2 --json "../$out/reference-indexing.json" >/dev/null)
@@ -92,4 +103,4 @@ else
 fi
 
 (cd models && "$PY" -m clipstream_models bench-summary --dir "../$out" $( ((quick)) && echo --quick ))
-echo "bench: [${SECONDS}s] wrote $out/summary.json"
+echo "bench: [${SECONDS}s] wrote $out/summary.json and the table at the top of BENCHMARKS.md"

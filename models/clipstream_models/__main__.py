@@ -53,9 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--json", type=Path, required=True)
 
-    p = sub.add_parser("bench-summary", help="merge scripts/bench.sh's parts into summary.json")
+    p = sub.add_parser("bench-summary", help="merge scripts/bench.sh's parts into summary.json and BENCHMARKS.md")
     p.add_argument("--dir", type=Path, required=True)
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--report", type=Path, default=MODELS_DIR.parent / "BENCHMARKS.md", help="where the table goes")
+    p.add_argument("--no-report", dest="report", action="store_const", const=None, help="only write summary.json")
 
     sub.add_parser("golden", help="write the fixtures and golden values the Rust tests check (tests/fixtures)")
 
@@ -88,10 +90,16 @@ def main(argv: list[str] | None = None) -> int:
 
         print(json.dumps(reference_indexing(args.source, args.folder, args.threads, args.json)))
     elif args.command == "bench-summary":
-        from .bench import summary
+        from .summary import ImplausibleFigure, summary
 
-        s = summary(args.dir, args.quick)
+        try:
+            s = summary(args.dir, args.quick, args.report)
+        except ImplausibleFigure as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
         print(json.dumps({k: v for k, v in s.items() if k != "parts"}, indent=2))
+        if args.report:
+            print(f"wrote {args.dir / 'summary.json'} and the table at the top of {args.report}")
     elif args.command == "random-vitb32":
         from .towers import save_random_clip, vit_b32_config
 

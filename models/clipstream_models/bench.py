@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import numpy as np
 
 from . import corpus, quantize
 from . import tokenizer as clip_tokenizer
+from .summary import machine
 
 QUERY = "dog on a beach at sunset"  # 8 ids with <|startoftext|> and <|endoftext|>
 MIB = 1024 * 1024
@@ -193,19 +193,6 @@ def _cos(a, b) -> float:
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
-def machine() -> str:
-    model = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    flags = Path("/proc/cpuinfo").read_text()
-    wanted = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_tile")
-    simd = ", ".join(f for f in wanted if f" {f}" in flags)
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
-    return f"{model}; {os.cpu_count()} logical cores ({simd}); {mem:.0f} GiB RAM; {platform.platform()}"
-
-
 def run_all(model_dir: Path, source: Path, report: Path, runs: int, log=print) -> None:
     import onnxruntime as ort
     import torch
@@ -316,110 +303,3 @@ def run_all(model_dir: Path, source: Path, report: Path, runs: int, log=print) -
     ]
     report.write_text("\n".join(lines))
     log("\n".join(lines))
-
-
-def summary(bench_dir: Path, quick: bool) -> dict:
-    """Merge the parts scripts/bench.sh wrote into `bench_dir/summary.json`."""
-
-    def part(name: str) -> dict:
-        return json.loads((bench_dir / f"{name}.json").read_text())
-
-    text, query, search, startup = part("text"), part("query"), part("search"), part("startup")
-    vindex, indexing, reference = part("vindex"), part("indexing"), part("reference-indexing")
-    indexing_3mp = part("indexing-3mp")
-    large = vindex["rows"][0]
-    out = {
-        "machine": machine(),
-        "quick": quick,
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "text_encode_ms": {
-            "pytorch_fixed77": text["pytorch_fixed77"]["median_ms"],
-            "onnx_fp32_fixed77": text["onnx_fp32_fixed77"]["median_ms"],
-            "onnx_hybrid_fixed77": text["onnx_hybrid_fixed77"]["median_ms"],
-            "product_query": query["median_ms"],
-            "product_query_p99": query["p99_ms"],
-            "product_first_query": query["first_query_ms"],
-            "product_cosine_vs_pytorch": query["cosine_vs_pytorch"],
-            "speedup_vs_onnx_fp32_fixed77": text["onnx_fp32_fixed77"]["median_ms"] / query["median_ms"],
-            "speedup_vs_pytorch_fixed77": text["pytorch_fixed77"]["median_ms"] / query["median_ms"],
-            "threads": query["threads"],
-            "query": query["query"],
-        },
-        "search_e2e_ms": {"n": search["n"], "p50": search["p50"], "p99": search["p99"]},
-        "startup_to_first_result_ms": startup["median_ms"],
-        # `clipstream model import` of the ViT-B/32 checkpoint (release build): targets 30 s, 1.5 GB.
-        "model_import": part("import"),
-        "indexing_images_per_s": {
-            "product": indexing["product_images_per_s"],
-            "bare_model": indexing["bare_model_images_per_s"],
-            "reference_python": reference["images_per_s"],
-            "images": indexing["images"],
-            "threads": indexing["threads"],
-            "product_3mp": indexing_3mp["product_images_per_s"],
-            "bare_model_3mp": indexing_3mp["bare_model_images_per_s"],
-            "per_image_ms_12mp": indexing["per_image_ms"],
-            "per_image_ms_3mp": indexing_3mp["per_image_ms"],
-        },
-        "search_during_indexing_ms": {
-            "p50": indexing["search_p50_ms_during_run"],
-            "p99": indexing["search_p99_ms_during_run"],
-        },
-        "indexing_peak_rss_mb": indexing["indexing_peak_rss_mb"],
-        "rss_mb_100k": search["rss_mb"],
-        "rss_n": search["n"],
-        "search_1m_p50_ms": large["search_p50_ms"],
-        "search_1m": {"n": vindex["n"]} | large,
-        "parts": {
-            name: part(name)
-            for name in (
-                "text",
-                "query",
-                "search",
-                "startup",
-                "vindex",
-                "indexing",
-                "indexing-3mp",
-                "reference-indexing",
-            )
-        },
-    }
-    if (bench_dir / "search-large.json").is_file():
-        # A library of 1M photos (20k in --quick) opened as the app and the CLI open it.
-        opened = part("search-large")
-        out["open_1m_ms"] = opened["open_ms"]
-        out["open_large"] = {k: opened[k] for k in ("n", "open_ms", "p50", "p99", "rss_mb_after_searches")}
-        out["parts"]["search-large"] = opened
-    if (bench_dir / "formats.json").is_file():
-        formats = part("formats")
-        out["indexing_images_per_s_by_format"] = {r["format"]: r["index_images_per_s"] for r in formats["formats"]}
-        out["parts"]["formats"] = formats
-    if (bench_dir / "app.json").is_file():
-        app = part("app")
-        software = app["software_painting"]
-        out["app_browse_scroll_frame_ms"] = {
-            "photos": app["photos"],
-            "fling_p50": software["fling"]["frame_ms_p50"],
-            "fling_p95": software["fling"]["frame_ms_p95"],
-            "reading_p50": software["reading_back_up"]["frame_ms_p50"],
-            "reading_p95": software["reading_back_up"]["frame_ms_p95"],
-            "most_tiles_in_dom": software["fling"]["most_tiles_in_dom"],
-            "reached_the_end": software["fling"]["reached_the_end"],
-        }
-        # Issue 14's keys, from the app as it starts by default (composited).
-        default = app["composited_software_gl"]
-        out["app_keystroke_to_paint_ms"] = {
-            "p50": default["typing"]["painted_ms_p50"],
-            "p95": default["typing"]["painted_ms_p95"],
-        }
-        out["app_launch_to_first_result_ms"] = app["launch_to_first_result"]["median_ms"]
-        out["app_launch_to_first_result_cold_ms"] = app.get("launch_cold", {}).get("median_ms")
-        # On the large library (1M photos; 20k with --quick).
-        out["app_launch_to_first_result_large_ms"] = app.get("launch_large", {}).get("median_ms")
-        # The vector index missing: the app answers by exact search while it builds the index.
-        missing = app.get("launch_without_vector_index", {})
-        out["app_launch_to_first_result_without_index_ms"] = missing.get("median_ms")
-        out["app_index_built_in_background_s"] = (missing.get("index_built_and_saved_s") or [None])[0]
-        out["app_rss_mb_100k"] = default["rss_mb_idle_after_search"].get("clipstream-app")
-        out["parts"]["app"] = app
-    (bench_dir / "summary.json").write_text(json.dumps(out, indent=2))
-    return out

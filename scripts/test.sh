@@ -43,7 +43,7 @@ node --test --test-reporter=spec --test-reporter-destination=stdout \
 phase "models/: pytest"
 (cd models && "$PY" -m pytest -q -p no:cacheprovider -m "not rust_import" --junitxml="$results/models.xml" tests)
 
-phase "Rust: build (release, overflow checks) with clippy on the workspace's crates"
+phase "Rust: build (release, overflow checks, clippy on the workspace's crates) and tests (cargo nextest)"
 # clippy-driver compiles the workspace's crates (and lints them, warnings denied) where rustc
 # would; dependencies are compiled by rustc as usual.
 clippy_driver="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)"
@@ -51,9 +51,8 @@ export RUSTC_WORKSPACE_WRAPPER="$clippy_driver"
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 # As package.sh builds: the binaries tested here are the ones packaged below.
 export CLIPSTREAM_PACKAGED=1
-cargo nextest run --release --workspace --all-targets --locked --no-run
-
-phase "Rust: tests (cargo nextest, every test in its own process)"
+# One invocation builds and runs (a second would build the app again: tauri-build's script
+# rewrites files it then watches). Every test runs in a process of its own; see .config/nextest.toml.
 cargo nextest run --release --workspace --all-targets --locked --no-fail-fast
 cp target/nextest/default/junit.xml "$results/rust.xml"
 unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS CLIPSTREAM_PACKAGED

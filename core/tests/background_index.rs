@@ -179,11 +179,13 @@ fn without_its_vector_index_a_library_answers_at_once_and_the_same_while_it_is_b
     );
     let built = answers(&library);
     assert_nearly_exact(&built, &expected_after);
-    // Saved for the next start, stamped with the catalog as it is now.
-    assert_eq!(
-        VectorIndex::saved_generation(&lib_dir),
-        Some(generation(&lib_dir))
-    );
+    // Saved for the next start (after it took over, on the build's thread: file, stamp and
+    // folder synced to disk), stamped with the catalog as it is now.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while VectorIndex::saved_generation(&lib_dir) != Some(generation(&lib_dir)) {
+        assert!(Instant::now() < deadline, "the built index was never saved");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     drop(library);
     let reopened = open_with(&lib_dir, IndexBuild::Background, BuildPace::default());
     assert_eq!(

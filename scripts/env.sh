@@ -8,6 +8,9 @@ CLIPSTREAM_CACHE="${CLIPSTREAM_CACHE:-$HOME/.cache/clipstream}"
 ORT_VERSION="1.31.1"
 ORT_DIR="${XDG_DATA_HOME:-$HOME/.local/share}/clipstream/onnxruntime"
 ORT_LIB="$ORT_DIR/libonnxruntime.so.$ORT_VERSION"
+# The OCR models (PaddleOCR, from the rapidocr-onnxruntime wheel: models/ocr/manifest.json), where
+# the product looks for them when nothing else is configured.
+OCR_DIR="${XDG_DATA_HOME:-$HOME/.local/share}/clipstream/ocr"
 # Keyed by the pinned dependency list only, so editing tool settings in pyproject.toml keeps the venv.
 VENV_KEY="$(python3 -c 'import sys, tomllib; print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["project"]["dependencies"]))' \
   "$CLIPSTREAM_ROOT/models/pyproject.toml" | sha256sum | cut -c1-16)"
@@ -19,5 +22,5 @@ TAURI_DRIVER="$CLIPSTREAM_CACHE/tools/bin/tauri-driver"
 TAURI_CLI_VERSION="2.12.5"
 TAURI_CLI_DIR="$CLIPSTREAM_CACHE/tools/tauri-cli-$TAURI_CLI_VERSION"
 TAURI_CLI="$TAURI_CLI_DIR/node_modules/.bin/tauri"
-export CLIPSTREAM_ROOT CLIPSTREAM_CACHE ORT_VERSION ORT_DIR ORT_LIB VENV PY TAURI_DRIVER_VERSION TAURI_DRIVER
+export CLIPSTREAM_ROOT CLIPSTREAM_CACHE ORT_VERSION ORT_DIR ORT_LIB OCR_DIR VENV PY TAURI_DRIVER_VERSION TAURI_DRIVER
 export TAURI_CLI_VERSION TAURI_CLI_DIR TAURI_CLI

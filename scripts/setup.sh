@@ -4,12 +4,15 @@
 #                               and the end-to-end test tools (Xvfb, WebKitWebDriver, tauri-driver)
 #   scripts/setup.sh --runtime  only what building and running the app needs
 #   scripts/setup.sh --package  that, and what `make package` needs (npm, the Tauri CLI, dpkg-dev, help2man)
+#   scripts/setup.sh --bench    everything, and the converters `make bench` makes its HEIC, AVIF and
+#                               JPEG XL photos with (heif-enc, cjxl)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
-want_python=1 want_package=1
+want_python=1 want_package=1 want_bench=0
 [[ "${1:-}" == "--runtime" ]] && want_python=0 want_package=0
 [[ "${1:-}" == "--package" ]] && want_python=0
+[[ "${1:-}" == "--bench" ]] && want_bench=1
 
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
@@ -29,6 +32,13 @@ packages=(build-essential pkg-config python3 python3-venv unzip libwebkit2gtk-4.
 ((want_package)) && ! command -v npm >/dev/null && packages+=(npm)
 ((want_package)) && packages+=(dpkg-dev help2man)
 ((want_python)) && packages+=(lintian desktop-file-utils)
+# The OCR test corpus (models/clipstream_models/ocr_corpus.py) draws its words in these fonts
+# (Latin: DejaVu, Liberation; Chinese: Droid Sans Fallback); OpenCV, which the OCR reference wheel
+# brings into the Python environment, needs libGL.
+((want_python)) && packages+=(fonts-dejavu-core fonts-liberation fonts-droid-fallback libgl1)
+# The benchmark's per-format step converts its generated JPEGs: heif-enc (libheif-examples) writes
+# HEIC and AVIF, cjxl (libjxl-tools) JPEG XL.
+((want_bench)) && packages+=(libheif-examples libjxl-tools)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -64,6 +74,28 @@ if [[ ! -f "$ORT_LIB" ]]; then
   mv "$ORT_LIB.partial" "$ORT_LIB"
 fi
 
+# OCR: PaddleOCR's models (PP-OCRv4 mobile detection and recognition, the 0/180° line classifier) and
+# their config.yaml, as the PyPI rapidocr-onnxruntime wheel ships them (Apache-2.0); the product finds
+# them in $OCR_DIR. The wheel's version and each file's SHA-256 are in models/ocr/manifest.json.
+# Unpacked beside the final folder, checked, and renamed when complete, so an interrupted set-up is
+# never used; a folder already there (this one, or another PP-OCR version a user put) is left alone.
+if [[ ! -d "$OCR_DIR" ]]; then
+  ocr_manifest="$CLIPSTREAM_ROOT/models/ocr/manifest.json"
+  ocr_wheel="$(python3 -c 'import json, sys; s = json.load(open(sys.argv[1]))["source"]; print(s["package"] + "==" + s["version"])' "$ocr_manifest")"
+  echo "setup: extracting the OCR models ($ocr_wheel) to $OCR_DIR"
+  ocr_tmp="$(mktemp -d)"
+  trap 'rm -rf "${tmp:-}" "$ocr_tmp"' EXIT
+  python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.11 "$ocr_wheel" -d "$ocr_tmp"
+  python3 -c 'import json, sys; [print(f["sha256"] + "  " + f["name"]) for f in json.load(open(sys.argv[1]))["files"].values()]' \
+    "$ocr_manifest" > "$ocr_tmp/SHA256SUMS"
+  rm -rf "$OCR_DIR.partial"
+  mkdir -p "$OCR_DIR.partial"
+  unzip -q -j "$ocr_tmp"/rapidocr_onnxruntime-*.whl 'rapidocr_onnxruntime/models/*.onnx' \
+    rapidocr_onnxruntime/config.yaml -d "$OCR_DIR.partial"
+  (cd "$OCR_DIR.partial" && sha256sum --quiet --strict -c "$ocr_tmp/SHA256SUMS")
+  mv "$OCR_DIR.partial" "$OCR_DIR"
+fi
+
 # The Python environment of models/ (torch, transformers, onnx, ...), pinned in models/pyproject.toml.
 # Built beside its final place and renamed when complete, so an interrupted install is never used.
 if ((want_python)) && [[ ! -x "$PY" ]]; then
@@ -94,5 +126,6 @@ if ((want_package)) && [[ ! -x "$TAURI_CLI" ]]; then
 fi
 
 echo "setup: ok (ONNX Runtime: $ORT_LIB)"
+echo "setup: ok (OCR models: $OCR_DIR)"
 ((want_python)) && echo "setup: ok (Python for models/: $PY)"
 exit 0

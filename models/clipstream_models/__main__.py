@@ -66,6 +66,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("files", type=Path, nargs="+")
 
+    p = sub.add_parser("ocr-corpus", help="make the OCR test corpus (images and labels.json) from a seed")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--seed", type=int, default=None, help="default: the corpus's own (ocr_corpus.SEED)")
+
+    p = sub.add_parser("ocr-reference", help="read every image with the rapidocr-onnxruntime wheel's pipeline")
+    p.add_argument("--images", type=Path, required=True)
+    p.add_argument("--json", type=Path, required=True)
+    p.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads (default: its own choice)")
+    p.add_argument("--repeat", type=int, default=1, help="read each image N times; ms is the median")
+
+    p = sub.add_parser("ocr-score", help="recall, false text and time of an OCR run on the corpus")
+    p.add_argument("--corpus", type=Path, required=True, help="the folder with labels.json")
+    p.add_argument("--json", type=Path, required=True, help="the run's results (ocr-reference's shape)")
+    p.add_argument("--out", type=Path, help="also write the score as JSON")
+
+    p = sub.add_parser("ocr-manifest", help="write models/ocr/manifest.json from the installed wheel's files")
+    p.add_argument("--out", type=Path, default=MODELS_DIR / "ocr" / "manifest.json")
+    p.add_argument("--package", type=Path, help="read these files instead (the wheel's layout, or flat as in $OCR_DIR)")
+
     p = sub.add_parser("bench-worker", help=argparse.SUPPRESS)
     p.add_argument("spec")
 
@@ -131,6 +150,30 @@ def main(argv: list[str] | None = None) -> int:
         from .golden import preprocess_reference
 
         preprocess_reference(args.files, args.size, args.out)
+    elif args.command == "ocr-corpus":
+        from .ocr_corpus import SEED, generate
+
+        labels = generate(args.out, SEED if args.seed is None else args.seed)
+        n, blank = len(labels["images"]), sum(not v["has_text"] for v in labels["images"].values())
+        print(f"wrote {n} images ({blank} without text) and labels.json to {args.out}")
+    elif args.command == "ocr-reference":
+        from .ocr_reference import run
+
+        run(args.images, args.json, args.threads, args.repeat)
+        print(f"wrote {args.json}")
+    elif args.command == "ocr-score":
+        from .ocr_score import score, table
+
+        s = score(json.loads((args.corpus / "labels.json").read_text()), json.loads(args.json.read_text()))
+        print(table(s))
+        print(json.dumps({k: v for k, v in s.items() if k not in ("recall_by", "missed", "false_text")}, indent=1))
+        if args.out:
+            args.out.write_text(json.dumps(s, indent=1, ensure_ascii=False) + "\n")
+    elif args.command == "ocr-manifest":
+        from .ocr_reference import write_manifest
+
+        write_manifest(args.out, args.package)
+        print(f"wrote {args.out}")
     elif args.command == "bench-worker":
         from .bench import worker
 

@@ -4,6 +4,8 @@
 #   /usr/bin/clipstream-app, /usr/bin/clipstream     the app and the CLI
 #   /usr/lib/clipstream/libonnxruntime.so.1.31.1     found beside bin/ by core/src/installed.rs
 #   /usr/lib/clipstream/demo/{model,photos}          the demo model and its generated shapes
+#   /usr/lib/clipstream/ocr/                         PP-OCRv4 (detection, line direction,
+#                                                    recognition) from $OCR_DIR, found beside bin/
 #   /usr/share/icons/hicolor/*/apps/, a desktop entry, manual pages, /usr/share/doc/clip-stream/
 # Depends: what dpkg-shlibdeps finds the binaries link (tauri adds WebKitGTK and GTK itself).
 set -euo pipefail
@@ -12,7 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$CLIPSTREAM_ROOT"
 
 # What `scripts/setup.sh --package` installs (make package runs it first).
-for needed in "$TAURI_CLI" "$ORT_LIB" "$(command -v dpkg-shlibdeps)" "$(command -v help2man)"; do
+for needed in "$TAURI_CLI" "$ORT_LIB" "$OCR_DIR" "$(command -v dpkg-shlibdeps)" "$(command -v help2man)"; do
   [[ -n "$needed" && -e "$needed" ]] || { echo "package: missing tools; run scripts/setup.sh --package" >&2; exit 1; }
 done
 version="$(cargo metadata --no-deps --format-version 1 --locked | python3 -c 'import json, sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "clipstream-app"))')"
@@ -37,14 +39,14 @@ strip --strip-unneeded target/release/clipstream target/release/clipstream-app
 
 stage=target/package/stage
 rm -rf "$stage"
-mkdir -p "$stage/demo/model" "$stage/demo/photos"
+mkdir -p "$stage/demo/model" "$stage/demo/photos" "$stage/ocr"
 cp target/release/clipstream "$stage/"
 install -m 0644 "$ORT_LIB" "$stage/"
 gzip -9n <packaging/changelog >"$stage/changelog.gz"
 # Manual pages: the CLI's from its own --help (each command's help under COMMANDS), the app's by hand.
 {
   echo "[COMMANDS]"
-  for command in index search similar status remove "model import" "model get" doctor; do
+  for command in index search text similar status remove "model import" "model get" doctor; do
     echo ".SS $command"
     echo ".nf"
     # shellcheck disable=SC2086 # "model import" is a command and its subcommand
@@ -58,6 +60,9 @@ gzip -9n <packaging/clipstream-app.1 >"$stage/clipstream-app.1.gz"
 # The model files its manifest names, and the manifest; the shapes without their test labels.
 cp models/tiny-clip/manifest.json models/tiny-clip/*.onnx models/tiny-clip/tokenizer.json "$stage/demo/model/"
 cp tests/fixtures/shapes/*.png "$stage/demo/photos/"
+# The OCR models as setup unpacked and checked them (models/ocr/manifest.json): the three ONNX files.
+cp "$OCR_DIR"/*.onnx "$stage/ocr/"
+[[ "$(find "$stage/ocr" -name '*.onnx' | wc -l)" == 3 ]] || { echo "package: expected 3 OCR models in $OCR_DIR" >&2; exit 1; }
 
 # Depends from the binaries themselves (dpkg-shlibdeps wants a debian/control to stand in).
 shlibs="$(mktemp -d)"

@@ -41,7 +41,7 @@ node --test --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=junit --test-reporter-destination="$results/ui.xml" tests/ui
 
 phase "models/: pytest"
-(cd models && "$PY" -m pytest -q -p no:cacheprovider -m "not rust_import" --junitxml="$results/models.xml" tests)
+(cd models && "$PY" -m pytest -q -p no:cacheprovider -m "not rust_import and not rust_ocr" --junitxml="$results/models.xml" tests)
 
 phase "Rust: build (release, overflow checks, clippy on the workspace's crates) and tests (cargo nextest)"
 # clippy-driver compiles the workspace's crates (and lints them, warnings denied) where rustc
@@ -57,9 +57,10 @@ cargo nextest run --release --workspace --all-targets --locked --no-fail-fast
 cp target/nextest/default/junit.xml "$results/rust.xml"
 unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS CLIPSTREAM_PACKAGED
 
-phase "models/: the Rust model import against PyTorch and ONNX Runtime's quantizer (pytest)"
+phase "models/: the Rust model import against PyTorch and ONNX Runtime's quantizer, the Rust OCR against the wheel's (pytest)"
 (cd models && CLIPSTREAM_CLI="$CLIPSTREAM_ROOT/target/release/clipstream" ORT_DYLIB_PATH="$ORT_LIB" \
-  "$PY" -m pytest -q -p no:cacheprovider -m rust_import --junitxml="$results/rust-import.xml" tests)
+  CLIPSTREAM_BENCH="$CLIPSTREAM_ROOT/target/release/clipstream-bench" \
+  "$PY" -m pytest -q -p no:cacheprovider -m "rust_import or rust_ocr" --junitxml="$results/rust-import.xml" tests)
 
 phase "the Debian package (unpacked, linted and run by tests/e2e/test_package.py)"
 bash scripts/package.sh --tested

@@ -39,9 +39,13 @@ pub enum Command {
         /// were fixed), not only those that changed.
         #[arg(long)]
         retry_skipped: bool,
+        /// Do not read the words in photos (OCR) this time; the next run without it reads them.
+        #[arg(long)]
+        no_words: bool,
     },
-    /// Search by text; combine terms with + and -, weight them with 2:term, or name an image file
-    /// to search by it.
+    /// Search by text: by what is in the photos and by the words written in them ("quotes" ask
+    /// for exact words); combine terms with + and -, weight them with 2:term, or name an image
+    /// file to search by it.
     Search {
         query: String,
         #[command(flatten)]
@@ -50,6 +54,14 @@ pub enum Command {
         sort: SortArg,
         #[command(flatten)]
         filters: FilterArgs,
+    },
+    /// The words read in a photo (by its id or path; a file outside the library is read now).
+    Text {
+        /// A catalogued image's id (as `search --json` gives it), or an image file.
+        photo: String,
+        /// Print JSON: each line's text, box (fractions of the upright photo's sides) and score.
+        #[arg(long)]
+        json: bool,
     },
     /// Find images that look like IMAGE (which need not be in the library).
     Similar {

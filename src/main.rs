@@ -87,6 +87,8 @@ pub(crate) fn open(cli: &Cli, with_model: bool, reindex: bool) -> anyhow::Result
         } else {
             IndexBuild::AtOpen
         },
+        // `index --no-words`: no OCR at all this time, not even the glance at new photos.
+        read_words: !matches!(cli.command, Command::Index { no_words: true, .. }),
         ..Options::default()
     };
     if let Some(t) = cli.threads {
@@ -112,6 +114,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             folders,
             reindex,
             retry_skipped,
+            no_words,
         } => {
             let lib = open(&cli, true, *reindex)?;
             add_folders(&lib, folders, "index")?;
@@ -119,7 +122,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 let n = lib.retry_skipped()?;
                 println!("reading {n} skipped files again");
             }
-            index(&lib, &AtomicBool::new(false))?;
+            // Ctrl-C stops cleanly: what was indexed and read is kept, the next run goes on.
+            let cancel = cancel_on_signals()?;
+            index(&lib, &cancel)?;
+            if !*no_words && !cancel.load(std::sync::atomic::Ordering::SeqCst) {
+                read_words(&lib, &cancel)?;
+            }
+        }
+        Command::Text { photo, json } => {
+            let lib = open(&cli, false, false)?;
+            output::print_words(&lib, photo, *json)?;
         }
         Command::Watch { folders } => {
             let lib = open(&cli, true, false)?;
@@ -207,6 +219,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 );
                 println!("images:  {}", status.images);
                 println!("skipped: {}", status.skipped);
+                output::print_words_status(&status.words);
                 for f in &status.folders {
                     print_folder(f);
                 }
@@ -287,6 +300,35 @@ fn index(lib: &Library, cancel: &AtomicBool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Read the words in the photos not read yet, with progress, then what it did.
+fn read_words(lib: &Library, cancel: &AtomicBool) -> anyhow::Result<()> {
+    let mut reporter = Reporter::new();
+    let report = lib.read_words(&mut |p| reporter.update(p), cancel)?;
+    reporter.finish();
+    if report.models.is_none() {
+        return Ok(());
+    }
+    if report.read + report.failed > 0 || report.left > 0 {
+        println!(
+            "read the words in {} photos ({} with text) in {:.1}s{}{}",
+            report.read,
+            report.with_text,
+            report.seconds,
+            if report.failed > 0 {
+                format!("; {} could not be read", report.failed)
+            } else {
+                String::new()
+            },
+            if report.left > 0 {
+                format!("; {} left for the next run", report.left)
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(())
+}
+
 /// Index, then index again whenever the folders change, until Ctrl-C or SIGTERM: the first
 /// signal stops cleanly (a run in progress is cancelled, what it did is kept), a second one at once.
 fn watch(lib: &Library) -> anyhow::Result<()> {
@@ -295,7 +337,48 @@ fn watch(lib: &Library) -> anyhow::Result<()> {
         signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&stop))?;
         signal_hook::flag::register(signal, Arc::clone(&stop))?;
     }
-    lib.watch(WatchOptions::default(), &stop, &mut |event| {
+    // Words are read on a thread of their own between runs, paused while a run indexes.
+    let (wake_reader, woken) = std::sync::mpsc::channel::<()>();
+    let reading = std::thread::scope(|scope| -> anyhow::Result<()> {
+        let stop_reading: &AtomicBool = &stop;
+        let reader = scope.spawn(move || -> anyhow::Result<()> {
+            let stop = stop_reading;
+            while woken.recv().is_ok() {
+                while woken.try_recv().is_ok() {}
+                if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                read_words(lib, stop)?;
+            }
+            Ok(())
+        });
+        let watched = watch_folders(lib, &stop, &wake_reader);
+        drop(wake_reader);
+        lib.pause_words();
+        let read = reader
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the reading thread panicked")));
+        watched.and(read)
+    });
+    reading?;
+    eprintln!("stopped watching");
+    Ok(())
+}
+
+fn internal(e: anyhow::Error) -> Error {
+    match e.downcast::<Error>() {
+        Ok(e) => e,
+        Err(e) => Error::Internal(format!("{e:#}")),
+    }
+}
+
+/// The watch itself: a run whenever one is due, the reading thread woken after each.
+fn watch_folders(
+    lib: &Library,
+    stop: &Arc<AtomicBool>,
+    wake_reader: &std::sync::mpsc::Sender<()>,
+) -> anyhow::Result<()> {
+    lib.watch(WatchOptions::default(), stop, &mut |event| {
         match event {
             WatchEvent::Drive { path, connected } => {
                 if connected {
@@ -324,16 +407,15 @@ fn watch(lib: &Library) -> anyhow::Result<()> {
             }
             WatchEvent::RunDue(why) => {
                 eprintln!("{why}");
+                // The words wait: new photos are searchable by look first.
+                lib.pause_words();
                 // Ctrl-C cancels the run; the watch then ends.
-                index(lib, &stop).map_err(|e| match e.downcast::<Error>() {
-                    Ok(e) => e,
-                    Err(e) => Error::Internal(format!("{e:#}")),
-                })?;
+                index(lib, &stop).map_err(internal)?;
+                let _ = wake_reader.send(());
             }
         }
         Ok(())
     })?;
-    eprintln!("stopped watching");
     Ok(())
 }
 

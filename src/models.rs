@@ -146,6 +146,25 @@ pub fn doctor(cli: &Cli, query: &str) -> anyhow::Result<()> {
         check.encode.as_secs_f64() * 1000.0,
         check.load.as_secs_f64() * 1000.0
     );
+    match setup::check_words(threads)? {
+        Some(check) => println!(
+            "OCR: {} in {} (loaded in {:.0} ms); read the sample in {:.0} ms: {}",
+            check.reader,
+            check.dir.display(),
+            check.load.as_secs_f64() * 1000.0,
+            check.read.as_secs_f64() * 1000.0,
+            check.lines.join(" | ")
+        ),
+        None => println!(
+            "OCR: no models: the words in photos are not read (looked in {}; `make setup` or the \
+             package installs them)",
+            setup::words_locations()
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
     // The library's folders, if there is a library yet: which are online, which are not and why.
     let library = library_dir(cli.library.as_deref())?;
     if setup::has_library(&library) {
@@ -156,6 +175,7 @@ pub fn doctor(cli: &Cli, query: &str) -> anyhow::Result<()> {
             status.images,
             status.skipped
         );
+        crate::output::print_words_status(&status.words);
         for f in &status.folders {
             print_folder(f);
         }

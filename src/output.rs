@@ -5,7 +5,8 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use clipstream_core::{
-    DuplicateKind, Filters, FolderStatus, Group, Library, Phase, Progress, Results, date,
+    DuplicateKind, Filters, FolderStatus, Group, Library, Phase, Progress, Results, WordsStatus,
+    date,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -44,6 +45,10 @@ pub fn print_results(results: &Results, json: bool) -> anyhow::Result<()> {
             ""
         };
         println!("{:.3}  {}{offline}", hit.score, hit.path.display());
+        if !hit.text.is_empty() {
+            let lines: Vec<String> = hit.text.iter().map(|l| format!("{:?}", l.text)).collect();
+            println!("       text: {}", lines.join(", "));
+        }
     }
     if results.hits.is_empty() {
         println!("no confident matches");
@@ -56,6 +61,68 @@ pub fn print_results(results: &Results, json: bool) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The words read in a photo, by id or path (a file outside the library is read now).
+pub fn print_words(lib: &Library, photo: &str, json: bool) -> anyhow::Result<()> {
+    let path = std::path::Path::new(photo);
+    let catalogued = match photo.parse::<i64>() {
+        Ok(id) if !path.exists() => Some(
+            lib.image(id)
+                .ok_or_else(|| crate::Usage(format!("no photo {id} in this library")))?,
+        ),
+        _ => {
+            let abs =
+                std::fs::canonicalize(path).map_err(|e| crate::Usage(format!("{photo}: {e}")))?;
+            lib.image_at(&abs)?
+        }
+    };
+    let lines = match &catalogued {
+        Some(row) => match lib.words(row.id)? {
+            Some(lines) => lines,
+            None => {
+                let status = lib.status()?;
+                anyhow::bail!(
+                    "the words in {} have not been read yet ({} of {} photos read; `clipstream \
+                     index` reads them{})",
+                    row.path.display(),
+                    status.words.read,
+                    status.words.total,
+                    if status.words.models.is_none() {
+                        ", once the OCR models are installed"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        },
+        None => lib.read_words_in_file(path)?,
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&lines)?);
+    } else if lines.is_empty() {
+        println!("no text");
+    } else {
+        for line in &lines {
+            println!("{}", line.text);
+        }
+    }
+    Ok(())
+}
+
+/// How far reading the words in photos has come, for `status` and `doctor`.
+pub fn print_words_status(words: &WordsStatus) {
+    match (&words.models, &words.reader) {
+        (Some(dir), Some(reader)) => println!(
+            "words:   {} of {} photos read ({reader} in {})",
+            words.read,
+            words.total,
+            dir.display()
+        ),
+        _ => {
+            println!("words:   not read: no OCR models (`make setup` or the package installs them)")
+        }
+    }
 }
 
 /// Every image `filters` keep, newest first, read page by page (a million images never sit in
@@ -176,10 +243,17 @@ impl Reporter {
             return;
         }
         let eta = p.eta_s.map_or(String::new(), |s| format!(", ETA {s:.0}s"));
-        let msg = format!(
-            "found {}, skipped {}, {:.1} images/s{eta}",
-            p.found, p.skipped, p.images_per_s
-        );
+        let msg = if p.phase == Phase::ReadingWords {
+            format!(
+                "reading the words in photos, {:.1} photos/s{eta}",
+                p.images_per_s
+            )
+        } else {
+            format!(
+                "found {}, skipped {}, {:.1} images/s{eta}",
+                p.found, p.skipped, p.images_per_s
+            )
+        };
         match &self.bar {
             Some(bar) => {
                 bar.set_length(p.to_process);
@@ -187,7 +261,7 @@ impl Reporter {
                 bar.set_message(msg);
             }
             None if p.phase == Phase::Done
-                || (p.phase == Phase::Indexing
+                || (matches!(p.phase, Phase::Indexing | Phase::ReadingWords)
                     && p.to_process > 0
                     && self.last_line.elapsed() > Duration::from_secs(2)) =>
             {

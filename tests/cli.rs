@@ -29,6 +29,12 @@ fn doctor_loads_runtime_and_model_and_encodes() {
     );
     assert!(stdout.contains("clipstream/tiny-clip-shapes"), "{stdout}");
     assert!(stdout.contains("5 tokens → 64 dims"), "{stdout}");
+    // The OCR models `make setup` installed, found with no configuration, read the sample.
+    assert!(
+        stdout.contains("OCR: ch_PP-OCRv4_det_infer + ch_PP-OCRv4_rec_infer in")
+            && stdout.contains("password: hunter22"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -558,4 +564,110 @@ fn jpeg_taken(taken: &[u8; 19]) -> Vec<u8> {
         .expect("the fixture's EXIF date");
     jpeg[at..at + 19].copy_from_slice(taken);
     jpeg
+}
+
+#[test]
+fn words_in_photos_are_read_by_index_found_by_search_and_printed_by_text() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let photos = tmp.path().join("photos");
+    std::fs::create_dir(&photos).expect("mkdir");
+    let sticker = repo().join("tests/fixtures/words/wifi-and-chinese.png");
+    std::fs::copy(&sticker, photos.join("sticker.png")).expect("copy");
+    for name in ["00001.png", "00002.png", "00003.png"] {
+        std::fs::copy(
+            repo().join("tests/fixtures/shapes").join(name),
+            photos.join(name),
+        )
+        .expect("copy");
+    }
+    let library = tmp.path().join("library");
+    let lib = library.as_path();
+    let photos_arg = photos.to_str().expect("utf-8 temp path");
+
+    let out = run_ok(lib, &["index", photos_arg]);
+    assert!(
+        out.contains("read the words in 1 photos (1 with text)"),
+        "{out}"
+    );
+    let status = run_ok(lib, &["status"]);
+    assert!(
+        status.contains("words:   4 of 4 photos read (ch_PP-OCRv4_det_infer"),
+        "{status}"
+    );
+
+    // One box: "router password" finds the sticker by its words, and says which.
+    let hits: serde_json::Value =
+        serde_json::from_str(&run_ok(lib, &["search", "router password", "--json"])).expect("json");
+    let hit = hits
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|h| {
+            h["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("sticker.png"))
+        })
+        .unwrap_or_else(|| panic!("the sticker is found: {hits}"));
+    let lines: Vec<&str> = hit["text"]
+        .as_array()
+        .expect("text")
+        .iter()
+        .map(|l| l["text"].as_str().expect("text"))
+        .collect();
+    assert_eq!(lines, ["WiFi password: hunter22"], "{hit}");
+    assert_eq!(
+        hit["text"][0]["box"].as_array().expect("box").len(),
+        4,
+        "{hit}"
+    );
+    let plain = run_ok(lib, &["search", "router password"]);
+    assert!(
+        plain.contains("sticker.png\n       text: \"WiFi password: hunter22\""),
+        "{plain}"
+    );
+
+    // What was read, by path and by id; a shape holds none; a file outside the library is read now.
+    let by_path = run_ok(
+        lib,
+        &["text", photos.join("sticker.png").to_str().expect("utf-8")],
+    );
+    assert_eq!(by_path, "WiFi password: hunter22\n你好世界\nReceipt 42\n");
+    let id = hit["id"].as_i64().expect("id").to_string();
+    let by_id: serde_json::Value =
+        serde_json::from_str(&run_ok(lib, &["text", &id, "--json"])).expect("json");
+    assert_eq!(by_id.as_array().expect("lines").len(), 3, "{by_id}");
+    assert_eq!(
+        run_ok(
+            lib,
+            &["text", photos.join("00002.png").to_str().expect("utf-8")]
+        ),
+        "no text\n"
+    );
+    let outside = run_ok(lib, &["text", sticker.to_str().expect("utf-8")]);
+    assert!(outside.contains("hunter22"), "{outside}");
+    let missing = clipstream()
+        .arg("--library")
+        .arg(lib)
+        .args(["text", "987654"])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        missing.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+
+    // --no-words leaves a new photo's words for the next run, which reads them.
+    let mut turned = image::open(&sticker).expect("png").to_rgb8();
+    turned.put_pixel(0, 0, image::Rgb([1, 2, 3]));
+    turned.save(photos.join("copy.png")).expect("saves");
+    let out = run_ok(lib, &["index", "--no-words"]);
+    assert!(!out.contains("read the words"), "{out}");
+    assert!(run_ok(lib, &["status"]).contains("words:   4 of 5 photos read"));
+    let out = run_ok(lib, &["index"]);
+    assert!(
+        out.contains("read the words in 1 photos (1 with text)"),
+        "{out}"
+    );
 }

@@ -633,6 +633,77 @@ fn a_decoder_that_crashes_the_process_costs_one_file_not_the_run() {
     assert_eq!(image_count(&library), 41, "{}", text(&retried));
 }
 
+/// The stage reading words decodes photos again, larger (a HEIC through libheif in full): a
+/// decoder that crashes there costs that photo's words, not every pass after it.
+#[test]
+fn a_crash_while_reading_words_costs_one_photo_not_the_pass() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (folder, library) = (tmp.path().join("photos"), tmp.path().join("library"));
+    distinct_pngs(&folder, 0..3);
+    std::fs::copy(
+        repo().join("tests/fixtures/words/wifi-and-chinese.png"),
+        folder.join("sticker.png"),
+    )
+    .expect("copy");
+    let culprit = "IMG_0001.HEIC";
+    std::fs::copy(
+        repo().join("tests/fixtures/formats/iphone-like.heic"),
+        folder.join(culprit),
+    )
+    .expect("copy");
+    let crashing = crashing_libheif(tmp.path());
+    let run = |preload: bool, args: &[&str]| {
+        let mut cmd = clipstream(&library);
+        cmd.args(args);
+        if preload {
+            cmd.env("LD_PRELOAD", &crashing);
+        }
+        cmd.output().expect("runs")
+    };
+    // Indexed with a sound libheif, words left for later.
+    let indexed = run(
+        false,
+        &["index", "--no-words", folder.to_str().expect("utf-8")],
+    );
+    assert!(indexed.status.success(), "{}", text(&indexed));
+    // Now libheif dies on every decode: the pass dies on the HEIC until it is judged by its own
+    // child process's crash.
+    let mut crashes = 0;
+    let out = loop {
+        let out = run(true, &["index"]);
+        if out.status.success() {
+            break out;
+        }
+        assert_eq!(
+            out.status.code(),
+            None,
+            "killed by a signal: {}",
+            text(&out)
+        );
+        crashes += 1;
+        assert!(
+            crashes <= 2,
+            "still crashing after {crashes} passes: {}",
+            text(&out)
+        );
+    };
+    assert!(crashes >= 1, "the decoder never crashed");
+    assert!(text(&out).contains("1 could not be read"), "{}", text(&out));
+    let status = run(false, &["status"]);
+    assert!(
+        String::from_utf8_lossy(&status.stdout).contains("words:   5 of 5 photos read"),
+        "{}",
+        text(&status)
+    );
+    // The other photos' words were read: the sticker is found by them.
+    let found = run(false, &["search", "hunter22"]);
+    assert!(
+        String::from_utf8_lossy(&found.stdout).contains("sticker.png"),
+        "{}",
+        text(&found)
+    );
+}
+
 /// Set a folder's permission bits.
 fn chmod(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;

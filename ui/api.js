@@ -55,6 +55,8 @@ export const onFoldersAdded = (handler) => tauri.event.listen("folders-added", (
 /** Every window hears each run's progress and its end, whoever started it. */
 export const onIndexProgress = (handler) => tauri.event.listen("index-progress", (e) => handler(e.payload));
 export const onIndexFinished = (handler) => tauri.event.listen("index-finished", (e) => handler(e.payload));
+export const onWordsProgress = (handler) => tauri.event.listen("words-progress", (e) => handler(e.payload));
+export const onWordsFinished = (handler) => tauri.event.listen("words-finished", (e) => handler(e.payload));
 /** A folder's drive went away or came back: {folder_id, connected}. */
 export const onDriveChanged = (handler) => tauri.event.listen("drive-changed", (e) => handler(e.payload));
 /** How the folders are followed for changes (inotify, periodic scans) changed: ask for the status. */

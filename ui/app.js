@@ -21,7 +21,7 @@ import { wireActions } from "./actions.js";
 import { wireBanner } from "./banner.js";
 import { wireDuplicates } from "./duplicates.js";
 import { wireFolders } from "./folders.js";
-import { showProgress, startIndexing, wireIndexing } from "./indexing.js";
+import { showProgress, showWords, startIndexing, wireIndexing } from "./indexing.js";
 import { onKey } from "./keyboard.js";
 import { wirePreview } from "./preview.js";
 import { wireGrid } from "./results.js";
@@ -61,6 +61,7 @@ async function start() {
     // A run already going (this window was reloaded) is followed; otherwise catch up with
     // changes made while the app was closed. Search works meanwhile.
     if (s.indexing && s.progress) showProgress(s.progress);
+    if (s.reading_words) showWords(s.words_progress);
     else if (s.library && s.library.folders.length) startIndexing();
   } catch (e) {
     showEmpty(`<h2>ClipStream could not start</h2><p>${escapeHtml(e.message)}</p>`, "error");

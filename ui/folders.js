@@ -4,7 +4,7 @@
 import * as api from "./api.js";
 import { on, publish } from "./bus.js";
 import { $, button, toast } from "./dom.js";
-import { fileName, number, offlineText } from "./format.js";
+import { fileName, number, offlineText, wordsText } from "./format.js";
 import { runSearch } from "./search.js";
 import { refreshStatus } from "./status.js";
 
@@ -52,6 +52,7 @@ function renderFolders(status) {
   filter.value = lib.folders.some((f) => String(f.id) === chosen) ? chosen : "";
   $("skipped-count").textContent = number(lib.skipped);
   $("library-info").textContent = `${number(lib.images)} photos · model ${status.model_id ?? "none"} · library ${lib.library}`;
+  $("words-info").textContent = wordsText(lib.words);
 }
 
 async function renderSkipped() {

@@ -45,6 +45,52 @@ export function escapeHtml(s) {
   return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 }
 
+/** The pieces of a search worth marking in a photo's text: quoted parts, and words of three
+ * letters or more (two in Chinese or Japanese), lower-cased. */
+export function queryWords(query) {
+  const out = [];
+  const add = (w) => { w = w.trim().toLowerCase(); if (w && !out.includes(w)) out.push(w); };
+  String(query).split('"').forEach((part, i) => {
+    if (i % 2 === 1) { add(part); return; }
+    for (const w of part.split(/[^\p{L}\p{N}]+/u)) {
+      if (w.length >= 3 || (w.length >= 2 && /[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]/u.test(w))) add(w);
+    }
+  });
+  return out;
+}
+
+/** `text` as HTML with each of `words` (lower-case) marked wherever it occurs, case aside. */
+export function markWords(text, words) {
+  const lower = String(text).toLowerCase();
+  const marked = new Array(lower.length).fill(false);
+  for (const w of words) {
+    for (let at = lower.indexOf(w); at >= 0 && w; at = lower.indexOf(w, at + 1)) {
+      for (let i = at; i < at + w.length; i++) marked[i] = true;
+    }
+  }
+  let html = "";
+  let open = false;
+  for (let i = 0; i < text.length; i++) {
+    if (marked[i] !== open) { html += marked[i] ? "<mark>" : "</mark>"; open = marked[i]; }
+    html += escapeHtml(text[i]);
+  }
+  return html + (open ? "</mark>" : "");
+}
+
+/** Where reading the words in photos stands, for the Folders drawer. */
+export function wordsText(words) {
+  if (!words?.models) return "Words in photos: not read (no OCR models installed)";
+  return `Words in photos: ${number(words.read)} of ${number(words.total)} photos read · ${words.reader}`;
+}
+
+/** The reading of the words in photos, in a line: null when there is nothing to say. */
+export function wordsLine(progress) {
+  if (!progress || progress.phase !== "reading_words" || progress.to_process === 0) return null;
+  const left = Math.max(0, progress.to_process - progress.done);
+  const eta = progress.eta_s != null && progress.done > 0 ? ` · ${duration(progress.eta_s)}` : "";
+  return `Reading the words in photos: ${number(progress.done)} of ${number(progress.to_process)} (${number(left)} left)${eta}`;
+}
+
 /** The indexing strip for one progress report: {title, detail, value, max} (value null: busy). */
 export function progressView(p) {
   if (p.phase === "waiting") {

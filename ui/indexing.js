@@ -4,7 +4,7 @@
 import * as api from "./api.js";
 import { on, publish } from "./bus.js";
 import { $ } from "./dom.js";
-import { progressView, reportSummary } from "./format.js";
+import { progressView, reportSummary, wordsLine } from "./format.js";
 import { statusChanged } from "./search.js";
 import { refreshStatus } from "./status.js";
 
@@ -67,8 +67,39 @@ export function startIndexing() {
   });
 }
 
+/** The reading of the words in photos, under the strip: how far it is. */
+export function showWords(progress) {
+  const line = wordsLine(progress);
+  $("words-line").hidden = line == null;
+  $("words-line").textContent = line ?? "";
+}
+
+let lastWordsRefresh = 0;
+
+function onWordsProgress(p) {
+  showWords(p);
+  // Photos found by their words appear as the words are read.
+  if (Date.now() - lastWordsRefresh > 5000) {
+    lastWordsRefresh = Date.now();
+    refreshStatus().then(statusChanged);
+  }
+}
+
+async function onWordsFinished({ error }) {
+  showWords(null);
+  if (error) {
+    $("words-line").hidden = false;
+    $("words-line").textContent = `The words in photos could not be read: ${error.message}`;
+  }
+  await refreshStatus();
+  statusChanged();
+}
+
 export function wireIndexing() {
   on("index", startIndexing);
   $("cancel-index").onclick = () => api.cancelIndex();
-  return Promise.all([api.onIndexProgress(onProgress), api.onIndexFinished(onFinished)]);
+  return Promise.all([
+    api.onIndexProgress(onProgress), api.onIndexFinished(onFinished),
+    api.onWordsProgress(onWordsProgress), api.onWordsFinished(onWordsFinished),
+  ]);
 }

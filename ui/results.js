@@ -378,6 +378,15 @@ function tile(hit, i) {
     mark.textContent = "offline";
     t.append(mark);
   }
+  if (hit.text?.length) {
+    // Found by the words in it: the badge, and the words in the tooltip.
+    t.classList.add("text-hit");
+    t.title += ` — text: ${hit.text.map((l) => l.text).join(" · ")}`;
+    const mark = document.createElement("span");
+    mark.className = "text-mark";
+    mark.textContent = "text";
+    t.append(mark);
+  }
   if (!browsing) {
     const score = document.createElement("span");
     score.className = "score";

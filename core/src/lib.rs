@@ -39,10 +39,11 @@ macro_rules! rooms {
 rooms!(ingest, library, memory, model, query, store);
 
 pub use error::{Error, Result};
+pub use ingest::reading::WordsReport;
 pub use ingest::run::{Phase, Progress, Report, Stages};
 pub use ingest::watch::{FolderWatch, WatchEvent, WatchOptions};
 pub use library::actions::Trashed;
-pub use library::folders::{FolderStatus, OfflineSince, Status};
+pub use library::folders::{FolderStatus, OfflineSince, Status, WordsStatus};
 pub use library::{Library, Options};
 pub use memory::return_freed_memory;
 pub use model::Model;
@@ -50,6 +51,6 @@ pub use query::duplicates::{
     DEFAULT_THRESHOLD as DUPLICATE_THRESHOLD, Group, Kind as DuplicateKind, Member,
 };
 pub use query::search::{Filters, Hit, ListCursor, Page, Request, Results, Sort, Twin};
-pub use store::catalog::{ImageRow, OfflinePart, Skipped};
+pub use store::catalog::{ImageRow, OfflinePart, Skipped, TextLine};
 pub use store::mirror::IndexBuild;
 pub use store::vectors::BuildStatus;

@@ -81,3 +81,47 @@ pub fn check_text_model(model: &Model, threads: usize, query: &str) -> Result<Te
         encode,
     })
 }
+
+/// What `check_words` found: the OCR models, and what they read in a sample.
+#[derive(Debug, Clone)]
+pub struct WordsCheck {
+    pub dir: PathBuf,
+    pub reader: String,
+    pub load: Duration,
+    pub read: Duration,
+    /// The sample's lines as read (it says "WiFi", "password: hunter22", "你好世界", "Receipt 42").
+    pub lines: Vec<String>,
+}
+
+/// A sample with English and Chinese lines, drawn with real fonts (tests/fixtures/words).
+const WORDS_SAMPLE: &[u8] = include_bytes!("../../tests/fixtures/words/wifi-and-chinese.png");
+
+/// Find the OCR models, load them, and read a sample: `None` when none are installed.
+pub fn check_words(threads: usize) -> Result<Option<WordsCheck>> {
+    use crate::ingest::words::{self, Effort, Reader};
+    let Some(dir) = words::locate() else {
+        return Ok(None);
+    };
+    let started = Instant::now();
+    let reader = Reader::open(&dir, threads)?;
+    let load = started.elapsed();
+    let image = image::load_from_memory(WORDS_SAMPLE)
+        .map_err(|e| Error::Internal(format!("the OCR sample does not decode: {e}")))?
+        .to_rgb8();
+    let started = Instant::now();
+    let lines = reader.read(&image, &Effort::PRODUCT)?;
+    let read = started.elapsed();
+    Ok(Some(WordsCheck {
+        reader: reader.name(),
+        dir,
+        load,
+        read,
+        lines: lines.into_iter().map(|l| l.text).collect(),
+    }))
+}
+
+/// Where OCR models are looked for, in order (the first holding a detector and a recogniser is
+/// used).
+pub fn words_locations() -> Vec<PathBuf> {
+    crate::ingest::words::locations()
+}

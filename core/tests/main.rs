@@ -18,3 +18,4 @@ mod offline;
 mod structure;
 mod truth;
 mod watch;
+mod words;

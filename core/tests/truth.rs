@@ -367,8 +367,10 @@ mod model_based {
 
     /// The library folders a sequence may have: two side by side and one inside the first.
     const FOLDERS: [&str; 3] = ["a", "b", "a/nested"];
-    /// File contents: few enough that identical copies are common.
+    /// File contents: few enough that identical copies are common. The last one has words in it
+    /// (read by the real OCR models): the words follow its copies, moves and deletions.
     const CONTENTS: usize = 5;
+    const TEXT: usize = CONTENTS - 1;
 
     #[derive(Debug, Clone)]
     enum Op {
@@ -422,6 +424,8 @@ mod model_based {
         Plug {
             folder: usize,
         },
+        /// A pass reading the words in photos.
+        ReadWords,
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -443,6 +447,7 @@ mod model_based {
             1 => (0usize..8).prop_map(|after| Op::Crash { after }),
             1 => (0usize..2).prop_map(|folder| Op::Unplug { folder }),
             1 => (0usize..2).prop_map(|folder| Op::Plug { folder }),
+            2 => Just(Op::ReadWords),
         ]
     }
 
@@ -592,6 +597,46 @@ mod model_based {
             library.status().expect("status").images,
             fresh.status().expect("status").images
         );
+        check_words(library, world, step);
+    }
+
+    /// Words are kept by content while a catalogued image holds it, never longer; the text
+    /// content's photos whose words are read are exactly those a search for its words finds.
+    fn check_words(library: &Library, world: &World, step: &str) {
+        let db = rusqlite::Connection::open(world.library_dir.join(DATABASE)).expect("opens");
+        let orphans: i64 = db
+            .query_row(
+                "SELECT COUNT(*) FROM words_read
+                 WHERE NOT EXISTS (SELECT 1 FROM images WHERE images.hash = words_read.hash)",
+                [],
+                |r| r.get(0),
+            )
+            .expect("counts");
+        assert_eq!(orphans, 0, "{step}: words kept for contents no photo holds");
+        let text_hash: [u8; 32] = blake3::hash(&world.contents[TEXT]).into();
+        let read: bool = db
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM words_read WHERE hash = ?1 AND lines > 0)",
+                [&text_hash[..]],
+                |r| r.get(0),
+            )
+            .expect("reads");
+        let expected: BTreeSet<PathBuf> = catalogued(&world.library_dir)
+            .into_iter()
+            .filter(|(_, hash)| read && *hash == text_hash)
+            .map(|(path, _)| path)
+            .collect();
+        let mut request = Request::new("receipt", 1000);
+        request.all = true;
+        let found: BTreeSet<PathBuf> = library
+            .search(&request)
+            .expect("searches")
+            .hits
+            .into_iter()
+            .filter(|h| !h.text.is_empty())
+            .map(|h| h.path)
+            .collect();
+        assert_eq!(found, expected, "{step}: the photos found by their words");
     }
 
     /// An index run that stops after `after` progress reports by `how`.
@@ -642,6 +687,18 @@ mod model_based {
         });
     }
 
+    /// A small photo with one line of text: the words fixture's second line ("你好世界 Receipt 42").
+    fn text_photo() -> Vec<u8> {
+        let sticker = image::open(repo().join("tests/fixtures/words/wifi-and-chinese.png"))
+            .expect("png")
+            .to_rgb8();
+        let line = image::imageops::crop_imm(&sticker, 0, 110, sticker.width(), 90).to_image();
+        let mut png = Vec::new();
+        line.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .expect("encodes");
+        png
+    }
+
     fn play(ops: &[Op]) {
         quiet_simulated_crashes();
         let dir = tempfile::tempdir().expect("tempdir");
@@ -650,7 +707,13 @@ mod model_based {
             std::fs::create_dir_all(root.join(folder)).expect("mkdir");
         }
         let contents = (0..CONTENTS)
-            .map(|i| std::fs::read(shape(i * 97)).expect("a shape"))
+            .map(|i| {
+                if i == TEXT {
+                    text_photo()
+                } else {
+                    std::fs::read(shape(i * 97)).expect("a shape")
+                }
+            })
             .collect();
         let mut world = World {
             library_dir: root.join("library"),
@@ -751,6 +814,11 @@ mod model_based {
                     if world.away.remove(&folder).is_some() {
                         std::fs::rename(world.parked(folder), world.top(folder)).expect("plug");
                     }
+                }
+                Op::ReadWords => {
+                    library
+                        .read_words(&mut |_| {}, &AtomicBool::new(false))
+                        .expect("reads words");
                 }
             }
             check_truth(&library, &world, &step);

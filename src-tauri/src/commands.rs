@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clipstream_core::{
     DUPLICATE_THRESHOLD, Filters, Group, ImageRow, Library, ListCursor, Page, Progress, Report,
@@ -52,6 +52,9 @@ pub struct AppStatus {
     pub loading: bool,
     pub indexing: bool,
     pub progress: Option<Progress>,
+    /// The words in photos are being read (between indexing runs), and how far.
+    pub reading_words: bool,
+    pub words_progress: Option<Progress>,
     pub demo_folder: Option<String>,
     /// How each library folder is followed for changes, by folder id.
     pub watching: Vec<Watching>,
@@ -106,6 +109,8 @@ pub async fn app_status(state: State<'_, AppState>) -> ApiResult<AppStatus> {
         loading: state.is_loading(),
         indexing: state.is_indexing(),
         progress: lock(&state.progress).clone(),
+        reading_words: state.is_reading_words(),
+        words_progress: lock(&state.words_progress).clone(),
         demo_folder: setup.demo_folder.as_ref().map(|d| d.display().to_string()),
         watching,
     })
@@ -334,15 +339,50 @@ pub fn index_now<R: Runtime>(app: &AppHandle<R>) -> ApiResult<Report> {
             // Fails only when no window is left; indexing goes on regardless.
             let _ = app.emit(PROGRESS_EVENT, p);
         };
+        // New photos are searchable by look first: a pass reading words waits for this run.
+        lib.pause_words();
         lib.index(&mut report, &state.cancel)
             .map_err(ApiError::from)
     };
+    if outcome.as_ref().is_ok_and(|r| !r.cancelled) {
+        read_words_in_background(app, &lib);
+    }
     let finished = Finished {
         report: outcome.as_ref().ok().cloned(),
         error: outcome.as_ref().err().cloned(),
     };
     let _ = app.emit(FINISHED_EVENT, finished);
     outcome
+}
+
+/// `words-progress`: a [`Progress`] of the pass reading the words in photos; `words-finished`:
+/// its [`WordsReport`] (or `error`), after which text hits may have changed.
+pub const WORDS_PROGRESS_EVENT: &str = "words-progress";
+pub const WORDS_FINISHED_EVENT: &str = "words-finished";
+
+/// Read the words in the photos not read yet, on a thread of its own at low priority, unless a
+/// pass runs already (it reads what this run added too). Indexing pauses it (`pause_words`).
+pub fn read_words_in_background<R: Runtime>(app: &AppHandle<R>, lib: &Arc<Library>) {
+    let state = app.state::<AppState>();
+    if !state.start_reading_words() {
+        return;
+    }
+    let (app, lib) = (app.clone(), Arc::clone(lib));
+    std::thread::spawn(move || {
+        let state = app.state::<AppState>();
+        let latest = Arc::clone(&state.words_progress);
+        let mut report = |p: &Progress| {
+            *lock(&latest) = Some(p.clone());
+            let _ = app.emit(WORDS_PROGRESS_EVENT, p);
+        };
+        let outcome = lib.read_words(&mut report, &AtomicBool::new(false));
+        state.finish_reading_words();
+        let finished = match outcome {
+            Ok(report) => serde_json::json!({ "report": report, "error": null }),
+            Err(e) => serde_json::json!({ "report": null, "error": ApiError::from(e) }),
+        };
+        let _ = app.emit(WORDS_FINISHED_EVENT, finished);
+    });
 }
 
 /// The app's single indexing run, released when dropped.

@@ -107,6 +107,10 @@ pub struct AppState {
     /// Stops a model download ("Cancel" beside "Get the CLIP model").
     pub model_cancel: Arc<AtomicBool>,
     indexing: AtomicBool,
+    /// A pass reading the words in photos runs (between indexing runs, paused by them).
+    reading_words: AtomicBool,
+    /// Its latest progress, for a reloaded window.
+    pub words_progress: Arc<Mutex<Option<Progress>>>,
     /// The latest indexing progress, so a reloaded window can pick it up.
     pub progress: Arc<Mutex<Option<Progress>>>,
     /// True until [`AppState::open_at_start`] has run.
@@ -135,6 +139,8 @@ impl AppState {
             cancel: Arc::new(AtomicBool::new(false)),
             model_cancel: Arc::new(AtomicBool::new(false)),
             indexing: AtomicBool::new(false),
+            reading_words: AtomicBool::new(false),
+            words_progress: Arc::new(Mutex::new(None)),
             progress: Arc::new(Mutex::new(None)),
             loading: AtomicBool::new(true),
             watching: Mutex::new(Vec::new()),
@@ -252,6 +258,22 @@ impl AppState {
 
     pub fn finish_indexing(&self) {
         self.indexing.store(false, Ordering::SeqCst);
+    }
+
+    /// Claim the one pass reading words; false when one runs already.
+    pub fn start_reading_words(&self) -> bool {
+        self.reading_words
+            .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    }
+
+    pub fn finish_reading_words(&self) {
+        self.reading_words.store(false, Ordering::SeqCst);
+        *lock(&self.words_progress) = None;
+    }
+
+    pub fn is_reading_words(&self) -> bool {
+        self.reading_words.load(Ordering::SeqCst)
     }
 
     pub fn is_indexing(&self) -> bool {

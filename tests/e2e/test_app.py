@@ -68,6 +68,8 @@ def app(home: Path):
         ORT_DYLIB_PATH=str(ort),
         CLIPSTREAM_DEMO_MODEL=str(ROOT / "models" / "tiny-clip"),
         CLIPSTREAM_DEMO_FOLDER=str(home / "no-demo-folder"),  # start with no folders
+        # XDG_DATA_HOME hides where set-up put the OCR models: named instead.
+        CLIPSTREAM_OCR=str(required_path("OCR_DIR")),
     )
     for d in ("data", "config", "cache"):
         (home / d).mkdir()
@@ -344,6 +346,63 @@ def test_photos_copied_into_a_folder_appear_by_themselves(app: Session, photos: 
     s.screenshot(SHOTS / "9-appeared-by-itself.png")
     (photos / new).unlink()
     s.wait("the deleted photo gone from the grid", lambda: new not in {t["name"] for t in top_tiles(s, 50)}, timeout=20)
+
+
+def test_a_photo_found_by_its_words_shows_its_badge_and_the_words_on_the_preview(app: Session, photos: Path):
+    """A sticker photo copied into the watched folder is indexed, its words read in the background
+    (the real PP-OCR models), and "router password" finds it by the line "WiFi password: …": its
+    tile says "text", and its preview boxes the line where it is in the photo."""
+    s = app
+    sticker = photos / "router-sticker.png"
+    shutil.copy(ROOT / "tests" / "fixtures" / "words" / "wifi-and-chinese.png", sticker)
+    try:
+
+        def text_tiles() -> list[str]:
+            return s.js(
+                "return [...document.querySelectorAll('#grid .tile')].filter(t => t.querySelector('.text-mark'))"
+                ".map(t => t.querySelector('img').alt)"
+            )
+
+        search_for(s, "router password")
+        s.wait("the sticker found by its words", lambda: "router-sticker.png" in text_tiles(), timeout=60)
+        status = app_status(s)
+        words = status["library"]["words"]
+        assert words["reader"] == "ch_PP-OCRv4_det_infer + ch_PP-OCRv4_rec_infer", words
+        assert words["read"] >= 1, words
+        # The Folders drawer names the models and how many photos are read.
+        assert "Words in photos:" in s.text("#words-info") and "photos read" in s.text("#words-info")
+        first = s.js("return document.querySelector('#grid .tile .text-mark').closest('.tile').title")
+        assert "text: WiFi password: hunter22" in first, first
+        s.js("document.querySelector('#grid .tile .text-mark').closest('.tile').click()")
+        s.wait("the preview", lambda: s.js("return document.getElementById('preview').open"))
+        s.wait(
+            "the preview image",
+            lambda: s.js("const i = document.getElementById('preview-img'); return i.complete && i.naturalWidth > 0"),
+        )
+        assert s.text("#preview-text") == "WiFi password: hunter22"
+        assert s.js("return document.querySelector('#preview-text mark').textContent") == "password"
+        # The box lies over the line in the photo as shown: inside the image's content box, in
+        # its upper half (the line is the sticker's first), wider than high.
+        placed = s.js(
+            "const i = document.getElementById('preview-img'); const img = i.getBoundingClientRect();"
+            "const box = document.querySelector('#preview-words polygon').getBoundingClientRect();"
+            "return {img: [img.left, img.top, img.width, img.height], natural: [i.naturalWidth, i.naturalHeight],"
+            " box: [box.left, box.top, box.width, box.height],"
+            " polygons: document.querySelectorAll('#preview-words polygon').length};"
+        )
+        (ix, iy, iw, ih), (nw, nh), (bx, by, bw, bh) = placed["img"], placed["natural"], placed["box"]
+        assert placed["polygons"] == 1, placed
+        # The photo as shown: object-fit contain centres it in the element.
+        scale = min(iw / nw, ih / nh)
+        cx, cy, cw, ch = ix + (iw - nw * scale) / 2, iy + (ih - nh * scale) / 2, nw * scale, nh * scale
+        assert cx - 2 <= bx and bx + bw <= cx + cw + 2, placed
+        assert cy - 2 <= by and by + bh <= cy + ch / 2, placed
+        assert bw > 3 * bh > 0, placed
+        s.screenshot(SHOTS / "10-found-by-its-words.png")
+        s.js("document.getElementById('close-preview').click()")
+    finally:
+        sticker.unlink()
+    s.wait("the sticker gone from the grid", lambda: "router-sticker.png" not in text_tiles(), timeout=30)
 
 
 def test_an_empty_query_browses_every_photo_newest_first_by_month(app: Session, photos: Path):

@@ -27,6 +27,7 @@ EXPECTED = [
     rf"usr/lib/clipstream/{re.escape(ORT)}",
     r"usr/lib/clipstream/demo/model/(manifest\.json|tokenizer\.json|text_hybrid_int8\.onnx|vision\.onnx)",
     r"usr/lib/clipstream/demo/photos/\d{5}\.png",
+    r"usr/lib/clipstream/ocr/(ch_PP-OCRv4_det_infer|ch_PP-OCRv4_rec_infer|ch_ppocr_mobile_v2\.0_cls_infer)\.onnx",
     r"usr/share/applications/ClipStream\.desktop",
     r"usr/share/icons/hicolor/\d+x\d+/apps/clipstream-app\.png",
     r"usr/share/doc/clip-stream/(copyright|changelog\.gz)",
@@ -186,12 +187,18 @@ def test_the_unpacked_cli_finds_its_runtime_and_searches_the_demo(root: Path, tm
     doctor = run("doctor")
     assert f"ONNX Runtime: {root / 'usr/lib/clipstream' / ORT}" in doctor, doctor
     assert f"in {model}" in doctor, doctor
+    # The OCR models beside the binaries, found with no configuration, read the sample.
+    assert f"in {root / 'usr/lib/clipstream/ocr'}" in doctor and "password: hunter22" in doctor, doctor
     photos = root / "usr/lib/clipstream/demo/photos"
     run("index", str(photos))
     hits = json.loads(run("search", "a red circle", "-k", "5", "--json"))
     labels = json.loads((SHAPES / "labels.json").read_text())
     kinds = [(labels[Path(h["path"]).name]["colour"], labels[Path(h["path"]).name]["shape"]) for h in hits]
     assert len(hits) == 5 and all(k == ("red", "circle") for k in kinds), kinds
+    # The words in the photos were read with the package's own OCR models (shapes hold none).
+    status = json.loads(run("status", "--json"))
+    assert status["words"]["models"] == str(root / "usr/lib/clipstream/ocr"), status["words"]
+    assert status["words"]["read"] == status["words"]["total"] > 0, status["words"]
     # The library went to the (empty) home's data folder, as for any user.
     assert (home / ".local/share/clipstream/library/catalog.sqlite").is_file()
 

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { bytes, duration, escapeHtml, fileName, folderOf, monthLabel, number, offlineText, progressView, reportSummary, takenText } from "../../ui/format.js";
+import { bytes, duration, escapeHtml, fileName, folderOf, markWords, monthLabel, number, offlineText, progressView, queryWords, reportSummary, takenText, wordsLine } from "../../ui/format.js";
 import { latest, sameHits } from "../../ui/latest.js";
 import { ALL_LIMIT, searchOptions } from "../../ui/options.js";
 import { on, publish } from "../../ui/bus.js";
@@ -118,4 +118,19 @@ test("the bus hands each payload to every listener, in the order they subscribed
   // A misspelt topic would reach nobody: it is refused instead.
   assert.throws(() => publish("drawers", "folders"), /no topic "drawers"/);
   assert.throws(() => on("serach", () => {}), /no topic "serach"/);
+});
+
+test("a search's words are marked in a photo's text, case aside, escaped", () => {
+  const words = queryWords('router "WiFi Password" a 你好 at');
+  assert.deepEqual(words, ["router", "wifi password", "你好"]);
+  assert.equal(markWords("WiFi password: <x>", words), "<mark>WiFi password</mark>: &lt;x&gt;");
+  assert.equal(markWords("Router router", ["router"]), "<mark>Router</mark> <mark>router</mark>");
+  assert.equal(markWords("no match", words), "no match");
+});
+
+test("the words line says how many photos are read and left", () => {
+  assert.equal(wordsLine(null), null);
+  assert.equal(wordsLine({ phase: "indexing", done: 1, to_process: 2 }), null);
+  const line = wordsLine({ phase: "reading_words", done: 1200, to_process: 5000, eta_s: null });
+  assert.match(line, /1,200 of 5,000 \(3,800 left\)/);
 });

@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use crate::store::catalog::Stamp;
 
 pub const FOLDER: &str = "decoding";
+/// The reading stage's notes ([`crate::ingest::reading`]): the photo whose words are being read.
+pub const READING_FOLDER: &str = "reading";
 
 /// A file a decoder was working on when the process died.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +53,13 @@ impl Journal {
     pub fn new(library: &Path) -> Self {
         Self {
             dir: library.join(FOLDER),
+        }
+    }
+
+    /// The journal of the reading stage (OCR), apart from the decoders'.
+    pub fn reading(library: &Path) -> Self {
+        Self {
+            dir: library.join(READING_FOLDER),
         }
     }
 

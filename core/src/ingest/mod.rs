@@ -8,12 +8,16 @@
 //!   convicts it.
 //! - [`run`]: one indexing run, in phases (discover → read and hash → decode → embed → commit).
 //! - [`watch`]: when a run is due (inotify, drives coming and going, periodic scans).
+//! - [`words`]: the words in a photo (PP-OCR: detection, line orientation, recognition), and
+//!   [`reading`]: the stage that reads them after the embeddings, in the background.
 
 pub mod decode;
 pub mod journal;
 pub mod offline;
 pub mod probe;
+pub mod reading;
 pub mod run;
 pub mod scan;
 pub mod thumbnail;
 pub mod watch;
+pub mod words;

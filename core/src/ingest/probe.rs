@@ -1,4 +1,5 @@
-//! Deciding for certain whether a file crashes the decoder: it is decoded in a child process.
+//! Deciding for certain whether a file crashes the decoder (or the OCR, [`crate::ingest::reading`]):
+//! it is decoded (or read) in a child process.
 //!
 //! A C decoder that segfaults or aborts takes the whole process down, and no `catch_unwind` can
 //! stop it. The decoding journal ([`crate::ingest::journal`]) names the files being decoded when a run
@@ -25,6 +26,9 @@ use crate::ingest::thumbnail;
 const PROBE_PATH: &str = "CLIPSTREAM_DECODE_PROBE";
 /// `short_side max_pixels max_file_bytes`, as the run decodes.
 const PROBE_LIMITS: &str = "CLIPSTREAM_DECODE_PROBE_LIMITS";
+/// The file whose words the child reads, and the OCR models' folder.
+const WORDS_PATH: &str = "CLIPSTREAM_WORDS_PROBE";
+const WORDS_MODELS: &str = "CLIPSTREAM_WORDS_PROBE_MODELS";
 /// How long one decode may take before the child is stopped (and the file convicted of hanging).
 const PROBE_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -49,19 +53,32 @@ pub(crate) struct Limits {
 
 /// Decode `path` in a child process and say how that went.
 pub(crate) fn decode_in_child(path: &Path, limits: &Limits) -> Verdict {
+    let limits = format!(
+        "{} {} {}",
+        limits.short_side, limits.max_pixels, limits.max_file_bytes
+    );
+    in_child(&[(PROBE_PATH, path.as_os_str()), (PROBE_LIMITS, limits.as_ref())])
+}
+
+/// Read the words of `path` with the OCR models in `models` in a child process, as the reading
+/// stage would ([`crate::ingest::reading`]), and say how that went.
+pub(crate) fn read_words_in_child(path: &Path, models: &Path, limits: &Limits) -> Verdict {
+    let limits = format!("{} {} {}", 0, limits.max_pixels, limits.max_file_bytes);
+    in_child(&[
+        (WORDS_PATH, path.as_os_str()),
+        (WORDS_MODELS, models.as_os_str()),
+        (PROBE_LIMITS, limits.as_ref()),
+    ])
+}
+
+/// Run this program with `env` set, and judge its end.
+fn in_child(env: &[(&str, &std::ffi::OsStr)]) -> Verdict {
     let exe = match std::env::current_exe() {
         Ok(exe) => exe,
         Err(e) => return Verdict::Unknown(format!("cannot find this program to check it: {e}")),
     };
     let spawned = Command::new(&exe)
-        .env(PROBE_PATH, path)
-        .env(
-            PROBE_LIMITS,
-            format!(
-                "{} {} {}",
-                limits.short_side, limits.max_pixels, limits.max_file_bytes
-            ),
-        )
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -120,6 +137,23 @@ fn decode_probe_child() {
         return;
     };
     std::process::exit(run_in_child(path, std::env::var(PROBE_LIMITS).ok()));
+}
+
+/// In a child started by [`read_words_in_child`]: the photo's path, the models' folder and
+/// `max_pixels max_file_bytes`, or `None` when this process is not such a child. (The reading
+/// stage's own constructor reads the photo: this room only judges.)
+pub(crate) fn words_child_request() -> Option<(OsString, OsString, u64, u64)> {
+    let path = std::env::var_os(WORDS_PATH)?;
+    let models = std::env::var_os(WORDS_MODELS)?;
+    let limits: Vec<u64> = std::env::var(PROBE_LIMITS)
+        .ok()?
+        .split(' ')
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    match limits.as_slice() {
+        &[_, max_pixels, max_file_bytes] => Some((path, models, max_pixels, max_file_bytes)),
+        _ => None,
+    }
 }
 
 fn run_in_child(path: OsString, limits: Option<String>) -> i32 {

@@ -25,7 +25,9 @@ use crate::ingest::offline::{self, Judgement};
 use crate::ingest::probe;
 use crate::ingest::scan;
 use crate::ingest::thumbnail;
+use crate::ingest::words::{self, Reader};
 use crate::store::vindex::VectorIndex;
+use image::RgbImage;
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -35,6 +37,9 @@ pub enum Phase {
     Waiting,
     Discovering,
     Indexing,
+    /// Reading the words in photos ([`crate::ingest::reading`]): `found` is the contents
+    /// catalogued, `to_process` those unread when the pass began, `done` those read since.
+    ReadingWords,
     Done,
 }
 
@@ -76,6 +81,8 @@ pub struct Report {
     /// were, and read again by the next run.
     pub not_read: u64,
     pub cancelled: bool,
+    /// Why no glance for text was taken (the OCR models would not load), if so.
+    pub words_error: Option<String>,
     pub seconds: f64,
     /// Where the time went.
     pub stages: Stages,
@@ -94,6 +101,8 @@ pub struct Stages {
     pub preprocess: f64,
     pub model: f64,
     pub commit: f64,
+    /// The OCR's glance for text in each new photo (after its commit).
+    pub glance: f64,
 }
 
 /// [`Stages`] as the threads add to them.
@@ -145,6 +154,8 @@ struct Ready {
     width: u32,
     height: u32,
     taken_at: Option<i64>,
+    /// The upright photo at the OCR's glance size, when words are read.
+    glance: Option<RgbImage>,
 }
 
 enum Outcome {
@@ -177,6 +188,8 @@ struct Decoder<'a> {
     max_pixels: u64,
     max_file_bytes: u64,
     library: &'a Path,
+    /// Also decode a glance for the OCR ([`words::GLANCE`]), from the same pixels.
+    glance: bool,
     clock: Clock,
 }
 
@@ -205,6 +218,11 @@ struct Run<'a> {
     rate_hint: Option<f64>,
     /// Files being decoded when a run died: each decoded first in a child process.
     suspects: Vec<Job>,
+    /// The OCR models, when installed: each new photo gets a glance for text once its
+    /// embedding is committed, and those without any are done ([`crate::ingest::reading`]).
+    reader: Option<Reader>,
+    /// New photos' glances, waiting for their embeddings' commit.
+    glances: Vec<([u8; 32], RgbImage)>,
 }
 
 /// Where the catalog remembers the last run's rate (same machine and model, most likely).
@@ -283,8 +301,16 @@ impl Library {
             encode_started: Instant::now(),
             rate_hint: None,
             suspects: Vec::new(),
+            reader: None,
+            glances: Vec::new(),
         };
-        let outcome = run.discover().and_then(|jobs| run.process(jobs));
+        let outcome = run.discover().and_then(|jobs| {
+            // The OCR models load only when there is something new to glance at.
+            if !jobs.is_empty() || !run.suspects.is_empty() {
+                run.reader = run.open_reader();
+            }
+            run.process(jobs)
+        });
         let outcome = outcome.and_then(|()| run.finish(started));
         // The vision model's session and buffers are the run's biggest allocation: let them go,
         // back to the system.
@@ -297,6 +323,22 @@ impl Library {
 }
 
 impl Run<'_> {
+    /// The OCR models for the glances, when words are read and the models are installed. Models
+    /// that fail to load are reported, not fatal: the embeddings go on.
+    fn open_reader(&mut self) -> Option<Reader> {
+        if !self.library.options.read_words {
+            return None;
+        }
+        let dir = words::locate()?;
+        match Reader::open(&dir, self.library.options.threads) {
+            Ok(reader) => Some(reader),
+            Err(e) => {
+                self.report.words_error = Some(e.to_string());
+                None
+            }
+        }
+    }
+
     fn tell(&mut self) {
         (self.on_progress)(&self.progress);
     }
@@ -466,6 +508,7 @@ impl Run<'_> {
             max_pixels: lib.options.max_pixels,
             max_file_bytes: lib.options.max_file_bytes,
             library: &lib.dir,
+            glance: self.reader.is_some(),
             clock: Clock::default(),
         };
         let batch_size = lib.options.batch_size.max(1);
@@ -633,12 +676,34 @@ impl Run<'_> {
         Ok(None)
     }
 
-    /// Encode what is pending and commit the batch.
+    /// Encode what is pending and commit the batch; then glance at the new photos for text.
     fn flush(&mut self) -> Result<()> {
         self.encoded += self.pending.len() as u64;
         self.progress.done += self.pending.len() as u64;
         self.encode_pending()?;
-        self.commit()
+        self.commit()?;
+        self.glance_for_words()
+    }
+
+    /// The new photos in which the OCR's glance finds no text are done: recorded as read, with
+    /// no lines. The others are left for the reading stage. After the embeddings' commit, so a
+    /// photo is searchable first.
+    fn glance_for_words(&mut self) -> Result<()> {
+        let Some(reader) = &self.reader else {
+            return Ok(());
+        };
+        let started = Instant::now();
+        let mut blank = Vec::new();
+        for (hash, glance) in std::mem::take(&mut self.glances) {
+            if !reader.has_text(&glance, words::GLANCE)? {
+                blank.push((hash, Some(Vec::new())));
+            }
+        }
+        if !blank.is_empty() {
+            self.writer.store_words(&reader.name(), &blank)?;
+        }
+        self.report.stages.glance += started.elapsed().as_secs_f64();
+        Ok(())
     }
 
     /// Run the vision model on the decoded images waiting in `pending`.
@@ -664,8 +729,10 @@ impl Run<'_> {
                 width,
                 height,
                 taken_at,
+                glance,
                 ..
             } = ready;
+            self.glances.extend(glance.map(|g| (hash, g)));
             if let Some(old) = job.replaces {
                 self.batch.delete_images.push(old.id);
                 self.report.updated += 1;
@@ -849,17 +916,24 @@ impl Decoder<'_> {
         // A decoder bug must not take the run down: a panic becomes this file's skip reason.
         let decoded = Clock::time(&clock.decode, || {
             std::panic::catch_unwind(|| {
-                decode::decode_with_thumbnail(
-                    &bytes,
-                    self.short_side,
-                    thumbnail::BOX,
-                    self.max_pixels,
-                )
+                if self.glance {
+                    decode::decode_with_glance(
+                        &bytes,
+                        self.short_side,
+                        thumbnail::BOX,
+                        words::GLANCE,
+                        self.max_pixels,
+                    )
+                    .map(|(d, thumb, glance)| (d, thumb, Some(glance)))
+                } else {
+                    decode::decode_with_thumbnail(&bytes, self.short_side, thumbnail::BOX, self.max_pixels)
+                        .map(|(d, thumb)| (d, thumb, None))
+                }
             })
         });
         drop(bytes);
         match decoded {
-            Ok(Ok((d, thumb))) => {
+            Ok(Ok((d, thumb, glance))) => {
                 // The thumbnail is a cache: if it cannot be written (disk full, read-only
                 // library), the app makes it again from the original when it is first shown.
                 Clock::time(&clock.thumbnail, || {
@@ -875,6 +949,7 @@ impl Decoder<'_> {
                     width: d.width,
                     height: d.height,
                     taken_at: d.taken_at,
+                    glance,
                 })
             }
             Ok(Err(e)) => Outcome::Skipped { job, reason: e.0 },

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::ingest::{decode, thumbnail};
 use crate::library::Library;
-use crate::store::catalog::ImageRow;
+use crate::store::catalog::{ImageRow, TextLine};
 use crate::{Error, Result};
 
 impl Library {
@@ -18,6 +18,40 @@ impl Library {
 
     pub fn image(&self, id: i64) -> Option<ImageRow> {
         self.state().rows.get(&id).cloned()
+    }
+
+    /// The words read in catalogued image `id`, in reading order: `None` while they have not
+    /// been read (the reading stage has not come to it, or no OCR models are installed), empty
+    /// when it holds no text.
+    pub fn words(&self, id: i64) -> Result<Option<Vec<TextLine>>> {
+        let row = self.image(id).ok_or(Error::UnknownImage { id })?;
+        self.catalog().lines_of(&row.hash)
+    }
+
+    /// The words in any image file, read now, without the glance the reading stage takes first
+    /// (a photo not in the library, say). [`Error::ModelMissing`] when no OCR models are
+    /// installed.
+    pub fn read_words_in_file(&self, path: &Path) -> Result<Vec<TextLine>> {
+        use crate::ingest::words::{self, Effort, Reader};
+        let dir = words::locate().ok_or_else(|| Error::ModelMissing {
+            dir: words::locations().into_iter().next().unwrap_or_default(),
+        })?;
+        let reader = Reader::open(&dir, self.options.threads)?;
+        let bytes = decode::read_capped(path, self.options.max_file_bytes).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        let image = decode::decode_to_fit(&bytes, Effort::PRODUCT_FIT, self.options.max_pixels)
+            .map_err(|e| Error::Io {
+                path: path.to_path_buf(),
+                reason: e.0,
+            })?;
+        let full = Effort {
+            gate_side: 0,
+            ..Effort::PRODUCT
+        };
+        let lines = reader.read(&image, &full)?;
+        Ok(crate::ingest::reading::stored(&lines, image.dimensions()))
     }
 
     /// The JPEG thumbnail of catalogued image `id`, made from the original file if it is missing

@@ -45,6 +45,21 @@ pub struct Status {
     pub folders: Vec<FolderStatus>,
     /// While the vector index is built in the background (searches are exact meanwhile).
     pub index_build: Option<BuildStatus>,
+    /// The words in photos: the OCR models found, and how many contents have been read.
+    pub words: WordsStatus,
+}
+
+/// Where reading the words in photos stands.
+#[derive(Debug, Clone, Serialize)]
+pub struct WordsStatus {
+    /// The OCR models' folder, when installed (`None`: words are not read).
+    #[serde(serialize_with = "catalog::lossy_option_path")]
+    pub models: Option<PathBuf>,
+    /// The detector's and recogniser's names ("ch_PP-OCRv4_det_infer + ch_PP-OCRv4_rec_infer").
+    pub reader: Option<String>,
+    /// Distinct contents read, and catalogued.
+    pub read: u64,
+    pub total: u64,
 }
 
 impl Library {
@@ -145,6 +160,7 @@ impl Library {
                 skipped: catalog.count_skipped()?,
                 folders,
                 index_build,
+                words: words_status(catalog)?,
             })
         })
     }
@@ -193,4 +209,15 @@ impl Library {
     pub fn offline_parts(&self) -> Result<Vec<OfflinePart>> {
         self.catalog().offline_parts()
     }
+}
+
+fn words_status(catalog: &crate::store::catalog::Catalog) -> Result<WordsStatus> {
+    let (read, total) = catalog.words_progress()?;
+    let models = crate::ingest::words::locate();
+    Ok(WordsStatus {
+        reader: models.as_deref().map(crate::ingest::words::reader_name),
+        models,
+        read,
+        total,
+    })
 }

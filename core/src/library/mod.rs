@@ -61,6 +61,9 @@ pub struct Options {
     /// Use the saved vector index in place, memory-mapped (its pages are the page cache's, not
     /// the process's heap), rather than reading it into memory.
     pub map_index: bool,
+    /// Read the words in photos when the OCR models are installed: a glance for text as each
+    /// photo is indexed, and [`Library::read_words`] for the photos where it finds some.
+    pub read_words: bool,
 }
 
 impl Options {
@@ -84,6 +87,7 @@ impl Default for Options {
             max_pixels: DEFAULT_MAX_PIXELS,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             background: false,
+            read_words: true,
             text_at_open: true,
             reindex: false,
             index_build: IndexBuild::AtOpen,
@@ -103,6 +107,8 @@ pub struct Library {
     /// Shared with a background build of the vector index, which takes its place when done.
     state: Arc<RwLock<Mirror>>,
     writing: Mutex<()>,
+    /// Set by [`Library::pause_words`]: the reading stage stops after its photo.
+    pub(crate) words_paused: std::sync::atomic::AtomicBool,
 }
 
 impl Drop for Library {
@@ -163,6 +169,7 @@ impl Library {
             encoders,
             state: Arc::new(RwLock::new(state)),
             writing: Mutex::new(()),
+            words_paused: Default::default(),
         };
         library.start_build();
         Ok(library)

@@ -4,6 +4,7 @@
 //! own background → rows → hits, marked offline, RAW twins folded, sorted. Browsing (`list`) and
 //! "similar" are the same path from another start.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use crate::Error;
@@ -12,7 +13,8 @@ use crate::ingest::decode;
 use crate::library::Library;
 use crate::model::encoders;
 use crate::query::search::{self, Filters, Hit, ListCursor, Page, Request, Results, Sort};
-use crate::store::catalog::ImageRow;
+use crate::query::text::{self, TextHit, TextQuery};
+use crate::store::catalog::{ImageRow, TextLine};
 use crate::store::vectors;
 
 impl Library {
@@ -57,22 +59,100 @@ impl Library {
         Ok((vector, None))
     }
 
-    /// Text (or combined) search.
+    /// Text (or combined) search: by look (the image model), and by the words read in photos,
+    /// fused into one ranking ([`crate::query::text`]).
     pub fn search(&self, request: &Request) -> Result<Results> {
         let terms = search::parse_query(&request.query).map_err(Error::Query)?;
         let mut weighted = Vec::with_capacity(terms.len());
         for t in &terms {
-            weighted.push((t.weight, self.term_embedding(&t.text, request.image_paths)?));
+            // Quotes ask for exact words in the photo; the image model reads the words alone.
+            let term = t.text.replace('"', " ");
+            let term = if term.trim().is_empty() { t.text.clone() } else { term };
+            weighted.push((t.weight, self.term_embedding(term.trim(), request.image_paths)?));
         }
         let query = search::combine(&weighted);
-        self.nearest(
+        let mut results = self.nearest(
             &query,
             request.limit,
             request.all,
             &request.filters,
-            request.sort,
+            Sort::Relevance,
             None,
-        )
+        )?;
+        let words = text::text_query(&request.query);
+        if !words.is_empty() {
+            let found = self.text_search(&words, &request.filters)?;
+            results = self.fused(results, found, &query, request.limit)?;
+        }
+        search::sort_hits(&mut results.hits, request.sort);
+        Ok(results)
+    }
+
+    /// The photos whose words match `query` and pass `filters`, best first.
+    pub fn text_search(&self, query: &TextQuery, filters: &Filters) -> Result<Vec<TextHit>> {
+        let catalog = self.catalog();
+        let lines = |t: &str| {
+            if t.chars().count() >= 3 {
+                catalog.text_matches(&text::fts_string(t), text::LINES_PER_WORD)
+            } else {
+                catalog.text_scan(t, text::LINES_PER_WORD)
+            }
+        };
+        let by_word = query.words.iter().map(|w| lines(w)).collect::<Result<Vec<_>>>()?;
+        let by_phrase = query.phrases.iter().map(|p| lines(p)).collect::<Result<Vec<_>>>()?;
+        drop(catalog);
+        let mut hits = text::text_hits(query, &by_word, &by_phrase);
+        self.refresh()?;
+        let state = self.state();
+        hits.retain(|h| state.rows.get(&h.id).is_some_and(|r| filters.keeps(r)));
+        Ok(hits)
+    }
+
+    /// The look's results and the text's, fused (Reciprocal Rank Fusion), at most `limit`.
+    fn fused(&self, mut by_look: Results, by_text: Vec<TextHit>, query: &[f32], limit: usize) -> Result<Results> {
+        let look_ids: Vec<i64> = by_look.hits.iter().map(|h| h.id).collect();
+        let text_ids: Vec<(i64, f32)> = by_text.iter().map(|h| (h.id, h.weight())).collect();
+        let more = by_look.more || (limit > 0 && by_text.len() > limit);
+        let mut lines: HashMap<i64, Vec<TextLine>> =
+            by_text.into_iter().map(|h| (h.id, h.lines)).collect();
+        let mut looked: HashMap<i64, Hit> = by_look.hits.drain(..).map(|h| (h.id, h)).collect();
+        let mut hits = Vec::new();
+        let mut text_only = Vec::new();
+        {
+            let state = self.state();
+            for (id, _) in text::fuse(&look_ids, &text_ids) {
+                if limit > 0 && hits.len() >= limit {
+                    break;
+                }
+                let mut hit = match looked.remove(&id) {
+                    Some(hit) => hit,
+                    None => match state.rows.get(&id) {
+                        Some(row) => {
+                            text_only.push(hits.len());
+                            Hit::of(row, 0.0)
+                        }
+                        None => continue,
+                    },
+                };
+                hit.text = lines.remove(&id).unwrap_or_default();
+                hits.push(hit);
+            }
+        }
+        // A photo found by its words alone still shows how well it matches by look.
+        let catalog = self.catalog();
+        for i in text_only {
+            if let Some(v) = catalog.embedding(hits[i].id)? {
+                hits[i].score = vectors::dot(query, &v);
+            }
+        }
+        drop(catalog);
+        search::mark_offline(&mut hits, &self.offline_parts()?);
+        Ok(Results {
+            hits,
+            cutoff: by_look.cutoff,
+            hidden: by_look.hidden,
+            more,
+        })
     }
 
     /// A page of the library's images (those `filters` keep), newest first (date taken; undated

@@ -226,6 +226,9 @@ pub struct Hit {
     /// Its folder or drive is not connected: found by its stored embedding, shown by its
     /// thumbnail, but it cannot be opened now.
     pub offline: bool,
+    /// Found by the words in it: the lines that matched the query, with their boxes (fractions
+    /// of the upright photo's sides). Empty when found by look alone.
+    pub text: Vec<crate::store::catalog::TextLine>,
 }
 
 /// The other file of a RAW + JPEG pair.
@@ -282,6 +285,7 @@ impl Hit {
             taken_at: row.taken_at,
             twin: None,
             offline: false,
+            text: Vec::new(),
         }
     }
 }
@@ -414,6 +418,7 @@ mod tests {
             taken_at: None,
             twin: None,
             offline: false,
+            text: Vec::new(),
         }
     }
 

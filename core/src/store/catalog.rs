@@ -37,6 +37,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0004_offline_folders",
         include_str!("../../../migrations/0004_offline_folders.sql"),
     ),
+    (5, "0005_words", include_str!("../../../migrations/0005_words.sql")),
 ];
 
 pub const DATABASE: &str = "catalog.sqlite";
@@ -109,6 +110,16 @@ pub(crate) fn lossy_path<S: serde::Serializer>(
     s.serialize_str(&path.to_string_lossy())
 }
 
+pub(crate) fn lossy_option_path<S: serde::Serializer>(
+    path: &Option<PathBuf>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match path {
+        Some(p) => s.serialize_some(&p.to_string_lossy()),
+        None => s.serialize_none(),
+    }
+}
+
 /// A database error, told apart when the disk is full: the user can do something about that.
 fn db_error(path: &Path, e: rusqlite::Error) -> Error {
     if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
@@ -132,7 +143,7 @@ pub struct Folder {
 }
 
 /// What the catalog knows of a file on disk, to decide whether to read it again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stamp {
     pub size: u64,
     pub mtime_ns: i64,
@@ -206,6 +217,51 @@ pub struct FolderState {
     pub offline: Vec<(PathBuf, String)>,
     /// The device of the folder and of each mount point inside it.
     pub volumes: Vec<(PathBuf, u64)>,
+}
+
+/// A line of text read in a photo: its box in the upright image (top left, top right, bottom
+/// right, bottom left) as fractions of the image's width and height (so it fits the photo at any
+/// size it is shown), its text and the recogniser's confidence.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TextLine {
+    pub text: String,
+    #[serde(rename = "box")]
+    pub quad: [(f32, f32); 4],
+    pub score: f32,
+}
+
+/// A content whose words have not been read, and one catalogued file holding it.
+#[derive(Debug, Clone)]
+pub struct Unread {
+    pub hash: [u8; 32],
+    pub id: i64,
+    pub path: PathBuf,
+}
+
+fn box_text(quad: &[(f32, f32); 4]) -> String {
+    quad.iter()
+        .flat_map(|&(x, y)| [x, y])
+        .map(|v| format!("{v:.4}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn box_from(text: &str) -> [(f32, f32); 4] {
+    let v: Vec<f32> = text
+        .split(' ')
+        .filter_map(|n| n.parse().ok())
+        .chain(std::iter::repeat(0.0))
+        .take(8)
+        .collect();
+    [(v[0], v[1]), (v[2], v[3]), (v[4], v[5]), (v[6], v[7])]
+}
+
+fn text_line(r: &rusqlite::Row<'_>) -> rusqlite::Result<TextLine> {
+    Ok(TextLine {
+        text: r.get(0)?,
+        quad: box_from(&r.get::<_, String>(1)?),
+        score: r.get(2)?,
+    })
 }
 
 /// Which image rows one write changed, by id: what memory must read again from the catalog.
@@ -392,7 +448,6 @@ impl Catalog {
             .map_err(|e| self.err(e))
     }
 
-    /// Forget a folder with its images and skipped files. Returns how many images went.
     /// Forget a folder with its images and skipped files. Returns the images that went.
     pub fn remove_folder(&self, id: i64) -> Result<Changes> {
         let tx = self.write_transaction()?;
@@ -402,6 +457,7 @@ impl Catalog {
             .map_err(|e| self.err(e))?;
         tx.execute("DELETE FROM folders WHERE id = ?1", [id])
             .map_err(|e| self.err(e))?;
+        forget_orphan_words(&tx).map_err(|e| self.err(e))?;
         bump_generation(&tx).map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))?;
         Ok(Changes {
@@ -669,6 +725,191 @@ impl Catalog {
             .map_err(|e| self.err(e))
     }
 
+    /// Up to `limit` images after id `after` whose contents have not had their words read, in
+    /// id order (what was indexed first is read first; a page costs what it returns, however
+    /// large the catalog).
+    pub fn words_unread(&self, after: i64, limit: usize) -> Result<Vec<Unread>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, hash, path FROM images
+                 WHERE id > ?1
+                   AND NOT EXISTS (SELECT 1 FROM words_read WHERE words_read.hash = images.hash)
+                 ORDER BY id LIMIT ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![after, limit as i64], |r| {
+                Ok(Unread {
+                    id: r.get(0)?,
+                    hash: hash_column(r, 1)?,
+                    path: bytes_path(&r.get::<_, Vec<u8>>(2)?),
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The content hash of image `id`.
+    pub fn hash_of(&self, id: i64) -> Result<Option<[u8; 32]>> {
+        self.conn
+            .query_row("SELECT hash FROM images WHERE id = ?1", [id], |r| hash_column(r, 0))
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The content hash and id of the image catalogued at `path`.
+    pub fn hash_of_path(&self, path: &Path) -> Result<Option<([u8; 32], i64)>> {
+        self.conn
+            .query_row(
+                "SELECT hash, id FROM images WHERE path = ?1",
+                [path_bytes(path)],
+                |r| Ok((hash_column(r, 0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Forget the words of contents no catalogued image holds (after a re-index that did not
+    /// bring them back).
+    pub fn forget_orphan_words(&self) -> Result<()> {
+        let tx = self.write_transaction()?;
+        forget_orphan_words(&tx).map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// How many distinct contents have had their words read, and how many are catalogued.
+    pub fn words_progress(&self) -> Result<(u64, u64)> {
+        self.conn
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM words_read WHERE hash IN (SELECT hash FROM images)),
+                        (SELECT COUNT(DISTINCT hash) FROM images)",
+                [],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// Record what `reader` read in each content (replacing what was there): its lines, or
+    /// `None` for a content the reader crashed on (not read again until its bytes change).
+    pub fn store_words(&mut self, reader: &str, read: &[([u8; 32], Option<Vec<TextLine>>)]) -> Result<()> {
+        let path = self.path.clone();
+        let fail = |e: rusqlite::Error| db_error(&path, e);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        for (hash, lines) in read {
+            // Its image may have left the catalog while it was read: nothing to keep then.
+            let held: bool = tx
+                .query_row("SELECT EXISTS (SELECT 1 FROM images WHERE hash = ?1)", [&hash[..]], |r| r.get(0))
+                .map_err(fail)?;
+            if !held {
+                continue;
+            }
+            tx.execute("DELETE FROM words_read WHERE hash = ?1", [&hash[..]])
+                .map_err(fail)?;
+            let count = lines.as_ref().map_or(-1, |l| l.len() as i64);
+            tx.execute(
+                "INSERT INTO words_read (hash, reader, lines, at) VALUES (?1, ?2, ?3, ?4)",
+                params![&hash[..], reader, count, now()],
+            )
+            .map_err(fail)?;
+            for line in lines.iter().flatten() {
+                tx.execute(
+                    "INSERT INTO text_lines (hash, text, box, score) VALUES (?1, ?2, ?3, ?4)",
+                    params![&hash[..], line.text, box_text(&line.quad), line.score],
+                )
+                .map_err(fail)?;
+            }
+        }
+        tx.commit().map_err(fail)
+    }
+
+    /// The lines read in a content, in reading order; `None` when it has not been read.
+    pub fn lines_of(&self, hash: &[u8; 32]) -> Result<Option<Vec<TextLine>>> {
+        let read: Option<i64> = self
+            .conn
+            .query_row("SELECT lines FROM words_read WHERE hash = ?1", [&hash[..]], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))?;
+        if read.is_none() {
+            return Ok(None);
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT text, box, score FROM text_lines WHERE hash = ?1 ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([&hash[..]], text_line)
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map(Some)
+            .map_err(|e| self.err(e))
+    }
+
+    /// The catalogued images whose words match the full-text query `fts` (FTS5 syntax over
+    /// trigrams: a quoted string is a substring to find, case-folded), with the lines that match
+    /// and their BM25 (lower is better), best first, at most `limit` lines.
+    pub fn text_matches(&self, fts: &str, limit: usize) -> Result<Vec<(i64, TextLine, f64)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT images.id, text_lines.text, text_lines.box, text_lines.score, m.rank
+                 FROM (SELECT rowid, rank FROM text_search WHERE text_search MATCH ?1
+                       ORDER BY rank LIMIT ?2) AS m
+                 JOIN text_lines ON text_lines.id = m.rowid
+                 JOIN images ON images.hash = text_lines.hash
+                 ORDER BY m.rank",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![fts, limit as i64], |r| {
+                Ok((
+                    r.get(0)?,
+                    TextLine {
+                        text: r.get(1)?,
+                        quad: box_from(&r.get::<_, String>(2)?),
+                        score: r.get(3)?,
+                    },
+                    r.get(4)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The lines holding `text` (case-folded) by a scan, for words too short for the trigram
+    /// index (two Chinese characters): as [`Catalog::text_matches`], unranked (0).
+    pub fn text_scan(&self, text: &str, limit: usize) -> Result<Vec<(i64, TextLine, f64)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT images.id, text_lines.text, text_lines.box, text_lines.score
+                 FROM text_lines JOIN images ON images.hash = text_lines.hash
+                 WHERE instr(lower(text_lines.text), ?1) > 0
+                 LIMIT ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![text.to_lowercase(), limit as i64], |r| {
+                Ok((
+                    r.get(0)?,
+                    TextLine {
+                        text: r.get(1)?,
+                        quad: box_from(&r.get::<_, String>(2)?),
+                        score: r.get(3)?,
+                    },
+                    0.0,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
     /// Run `read` on one snapshot of the catalog: another process's commit in the middle of it is
     /// not seen (a read transaction in WAL mode).
     pub fn snapshot<T>(&self, read: impl FnOnce(&Catalog) -> Result<T>) -> Result<T> {
@@ -745,9 +986,14 @@ fn ids_where(tx: &Transaction<'_>, sql: &str, param: i64) -> rusqlite::Result<Ve
 
 fn write_batch(tx: &Transaction<'_>, batch: &Batch) -> rusqlite::Result<Changes> {
     let mut changes = Changes::default();
+    let mut left: Vec<Vec<u8>> = Vec::new();
     for &id in &batch.delete_images {
+        let hash: Option<Vec<u8>> = tx
+            .query_row("SELECT hash FROM images WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?;
         if tx.execute("DELETE FROM images WHERE id = ?1", [id])? > 0 {
             changes.deleted.push(id);
+            left.extend(hash);
         }
     }
     for p in &batch.unskip {
@@ -818,6 +1064,15 @@ fn write_batch(tx: &Transaction<'_>, batch: &Batch) -> rusqlite::Result<Changes>
     for state in &batch.folder_states {
         write_folder_state(tx, state)?;
     }
+    // The words of a content go with the last image holding it (after the inserts: a copy
+    // catalogued in the same batch keeps them).
+    for hash in &left {
+        tx.execute(
+            "DELETE FROM words_read WHERE hash = ?1
+             AND NOT EXISTS (SELECT 1 FROM images WHERE images.hash = ?1)",
+            [hash],
+        )?;
+    }
     // Any change to an image row, a move or a touch included: other processes read paths too.
     if !changes.is_empty() {
         bump_generation(tx)?;
@@ -859,6 +1114,16 @@ fn offline_paths_of(tx: &Transaction<'_>, folder: i64) -> rusqlite::Result<Vec<V
     paths.collect()
 }
 
+/// The words of contents no catalogued image has any more (their lines go with them). Not after a
+/// re-index, which drops every image to add the same contents back.
+fn forget_orphan_words(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute(
+        "DELETE FROM words_read WHERE NOT EXISTS (SELECT 1 FROM images WHERE images.hash = words_read.hash)",
+        [],
+    )?;
+    Ok(())
+}
+
 fn bump_generation(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO meta VALUES ('generation', '1')
@@ -896,12 +1161,13 @@ mod tests {
                 (1, "0001_init".to_string()),
                 (2, "0002_image_ids_never_reused".to_string()),
                 (3, "0003_rows_without_embeddings".to_string()),
-                (4, "0004_offline_folders".to_string())
+                (4, "0004_offline_folders".to_string()),
+                (5, "0005_words".to_string())
             ]
         );
         drop(catalog);
         let again = Catalog::open(&dir.path().join(DATABASE)).expect("reopens");
-        assert_eq!(again.migrations().expect("reads").len(), 4);
+        assert_eq!(again.migrations().expect("reads").len(), 5);
     }
 
     #[test]

@@ -191,6 +191,27 @@ pub fn decode_with_thumbnail(
     Ok((raw.into_decoded(image), thumbnail))
 }
 
+/// [`decode_with_thumbnail`], plus the upright image fitted in `glance`×`glance` from the same
+/// pixels (the reading stage's first look for text, [`crate::ingest::words`]): the decode then
+/// keeps at least that many pixels on the long side.
+pub fn decode_with_glance(
+    bytes: &[u8],
+    short_side: u32,
+    thumb_box: u32,
+    glance: u32,
+    max_pixels: u64,
+) -> Result<(Decoded, RgbImage, RgbImage), Unreadable> {
+    let need = Need {
+        short: short_side,
+        long: thumb_box.max(glance),
+    };
+    let raw = decode_raw(bytes, max_pixels, need)?;
+    let image = raw.model_input(short_side)?;
+    let thumbnail = raw.fitted(thumb_box)?;
+    let glanced = raw.fitted(glance)?;
+    Ok((raw.into_decoded(image), thumbnail, glanced))
+}
+
 /// The upright image scaled down (never up) to fit in `max_side`×`max_side`, for display.
 pub fn decode_to_fit(bytes: &[u8], max_side: u32, max_pixels: u64) -> Result<RgbImage, Unreadable> {
     let need = Need {

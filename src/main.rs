@@ -410,7 +410,7 @@ fn watch_folders(
                 // The words wait: new photos are searchable by look first.
                 lib.pause_words();
                 // Ctrl-C cancels the run; the watch then ends.
-                index(lib, &stop).map_err(internal)?;
+                index(lib, stop).map_err(internal)?;
                 let _ = wake_reader.send(());
             }
         }

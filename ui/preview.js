@@ -41,7 +41,7 @@ function showWords(hit) {
   $("preview-text").innerHTML = lines.map((l) => markWords(l.text, words)).join("<br>");
   const svg = $("preview-words");
   svg.replaceChildren(...lines.map((l) => {
-    const p = document.createElementNS("http://www.w3.org/2000/svg", "polygon");
+    const p = document.createElementNS(svg.namespaceURI, "polygon");
     p.setAttribute("points", l.box.map(([x, y]) => `${x},${y}`).join(" "));
     p.dataset.text = l.text;
     return p;

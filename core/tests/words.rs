@@ -100,7 +100,12 @@ fn hit_texts(library: &Library, query: &str) -> Vec<(String, Vec<String>)> {
         .into_iter()
         .filter(|h| !h.text.is_empty())
         .map(|h| {
-            let name = h.path.file_name().unwrap().to_string_lossy().to_string();
+            let name = h
+                .path
+                .file_name()
+                .expect("a photo path names a file")
+                .to_string_lossy()
+                .to_string();
             (
                 name,
                 h.text.iter().map(|l: &TextLine| l.text.clone()).collect(),
@@ -140,7 +145,7 @@ fn photos_are_found_by_their_words_from_the_one_search_box() {
     );
     let id_of = |name: &str| {
         library
-            .image_at(&photos.path().canonicalize().unwrap().join(name))
+            .image_at(&photos.path().canonicalize().expect("canonical").join(name))
             .expect("looks up")
             .expect("catalogued")
             .id
@@ -192,7 +197,7 @@ fn photos_are_found_by_their_words_from_the_one_search_box() {
         &turned
             .iter()
             .find(|l| l.text.contains("hunter22"))
-            .unwrap()
+            .expect("the turned photo still reads hunter22")
             .quad[0],
     );
     assert!(

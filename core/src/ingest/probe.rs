@@ -126,13 +126,19 @@ fn crash_signal(signal: i32) -> Option<&'static str> {
     })
 }
 
-/// In the child: decode the file named by [`PROBE_PATH`] as the run would, then exit. Runs before
-/// `main` in every program that links the core; does nothing unless that variable is set.
+/// In the child: decode the file named by [`PROBE_PATH`] as the run would (or read the words of the
+/// photo [`read_words_in_child`] names), then exit. Runs before `main` in every program that links
+/// the core; does nothing unless one of those variables is set.
 // `ctor` places this function in `.init_array` (link sections are what the lint refuses); it only
 // reads the environment and exits, and touches nothing `main` would set up.
 #[allow(unsafe_code)]
 #[ctor::ctor(unsafe)]
 fn decode_probe_child() {
+    if let Some((path, models, max_pixels, max_file_bytes)) = words_child_request() {
+        let (path, models) = (Path::new(&path), Path::new(&models));
+        crate::ingest::words::read_in_child(path, models, max_pixels, max_file_bytes);
+        std::process::exit(0);
+    }
     let Some(path) = std::env::var_os(PROBE_PATH) else {
         return;
     };
@@ -140,9 +146,8 @@ fn decode_probe_child() {
 }
 
 /// In a child started by [`read_words_in_child`]: the photo's path, the models' folder and
-/// `max_pixels max_file_bytes`, or `None` when this process is not such a child. (The reading
-/// stage's own constructor reads the photo: this room only judges.)
-pub(crate) fn words_child_request() -> Option<(OsString, OsString, u64, u64)> {
+/// `max_pixels max_file_bytes`, or `None` when this process is not such a child.
+fn words_child_request() -> Option<(OsString, OsString, u64, u64)> {
     let path = std::env::var_os(WORDS_PATH)?;
     let models = std::env::var_os(WORDS_MODELS)?;
     let limits: Vec<u64> = std::env::var(PROBE_LIMITS)

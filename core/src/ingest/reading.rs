@@ -23,7 +23,7 @@ use crate::ingest::decode;
 use crate::ingest::journal::Journal;
 use crate::ingest::probe;
 use crate::ingest::run::{Phase, Progress};
-use crate::ingest::words::{self, Effort, GLANCE, Line, Reader};
+use crate::ingest::words::{self, GLANCE, Reader};
 use crate::library::Library;
 use crate::store::catalog::{Catalog, DATABASE, TextLine, Unread};
 use crate::{Error, Result};
@@ -59,37 +59,6 @@ enum Unreadable {
     Later,
     /// The decoder refused it: recorded as failed.
     Failed,
-}
-
-/// The words of one photo as the reading stage reads them: a glance for text at [`GLANCE`] px
-/// (`glance`, when the caller decoded it already, as indexing does), and only when it finds some,
-/// a decode at [`Effort::PRODUCT_FIT`] and the full read. Boxes as the catalog keeps them.
-pub fn read_photo(
-    reader: &Reader,
-    bytes: &[u8],
-    glance: Option<RgbImage>,
-    max_pixels: u64,
-) -> Result<std::result::Result<Vec<TextLine>, String>> {
-    let glance = match glance {
-        Some(g) => g,
-        None => match decode::decode_to_fit(bytes, GLANCE, max_pixels) {
-            Ok(g) => g,
-            Err(e) => return Ok(Err(e.0)),
-        },
-    };
-    if !reader.has_text(&glance, GLANCE)? {
-        return Ok(Ok(Vec::new()));
-    }
-    let image = match decode::decode_to_fit(bytes, Effort::PRODUCT_FIT, max_pixels) {
-        Ok(i) => i,
-        Err(e) => return Ok(Err(e.0)),
-    };
-    let full = Effort {
-        gate_side: 0,
-        ..Effort::PRODUCT
-    };
-    let lines = reader.read(&image, &full)?;
-    Ok(Ok(stored(&lines, image.dimensions())))
 }
 
 impl Library {
@@ -205,7 +174,7 @@ impl Library {
                     Ok((bytes, glance)) => {
                         let note = journal.begin(0, &unread.path, Default::default());
                         let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            read_photo(&reader, &bytes, Some(glance), max_pixels)
+                            words::read_photo(&reader, &bytes, Some(glance), max_pixels)
                         }));
                         drop(note);
                         match read {
@@ -306,38 +275,3 @@ fn fetch(
     Ok((bytes, glance))
 }
 
-/// Lines as the catalog keeps them: boxes as fractions of the image's sides.
-pub(crate) fn stored(lines: &[Line], (w, h): (u32, u32)) -> Vec<TextLine> {
-    let (w, h) = (w.max(1) as f32, h.max(1) as f32);
-    lines
-        .iter()
-        .map(|l| TextLine {
-            text: l.text.clone(),
-            quad: l.quad.map(|(x, y)| ((x / w).clamp(0.0, 1.0), (y / h).clamp(0.0, 1.0))),
-            score: l.score,
-        })
-        .collect()
-}
-
-/// In a child process started by [`probe::read_words_in_child`]: read the photo's words as a
-/// pass would, then exit. Runs before `main` in every program that links the core (as the
-/// decoders' probe does); does nothing in any other process.
-// `ctor` places this function in `.init_array`; it only reads the environment and exits.
-#[allow(unsafe_code)]
-#[ctor::ctor(unsafe)]
-fn words_probe_child() {
-    if let Some((path, models, max_pixels, max_file_bytes)) = probe::words_child_request() {
-        // Whatever the reader answers, it answered: only a death by signal convicts.
-        read_in_child(Path::new(&path), Path::new(&models), max_pixels, max_file_bytes);
-        std::process::exit(0);
-    }
-}
-
-fn read_in_child(path: &Path, models: &Path, max_pixels: u64, max_file_bytes: u64) {
-    let Ok(bytes) = decode::read_capped(path, max_file_bytes) else {
-        return;
-    };
-    if let Ok(reader) = Reader::open(models, 1) {
-        let _ = read_photo(&reader, &bytes, None, max_pixels);
-    }
-}

@@ -51,7 +51,7 @@ impl Library {
             ..Effort::PRODUCT
         };
         let lines = reader.read(&image, &full)?;
-        Ok(crate::ingest::reading::stored(&lines, image.dimensions()))
+        Ok(crate::ingest::words::stored(&lines, image.dimensions()))
     }
 
     /// The JPEG thumbnail of catalogued image `id`, made from the original file if it is missing

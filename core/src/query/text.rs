@@ -263,9 +263,12 @@ mod tests {
 
     #[test]
     fn quoted_parts_are_phrases_and_the_rest_words_of_positive_terms() {
-        let q = text_query(r#"router "WiFi Password" -cat 2:receipt on a beach"#);
+        let q = text_query(r#"router "WiFi Password" + 2:receipt on a beach -cat"#);
         assert_eq!(q.phrases, vec!["wifi password"]);
         assert_eq!(q.words, vec!["router", "receipt", "beach"]);
+        // As the image side reads it: a `-` term runs to the next `+`.
+        let q = text_query("beach - people with dogs + sunset");
+        assert_eq!(q.words, vec!["beach", "sunset"]);
         let q = text_query("你好 世界 a 42 密码");
         assert_eq!(q.words, vec!["你好", "世界", "密码"], "short CJK words count; 42 does not");
     }

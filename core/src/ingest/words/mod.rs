@@ -22,7 +22,9 @@ use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::Tensor;
 
+use crate::ingest::decode;
 use crate::model::{installed, runtime};
+use crate::store::catalog::TextLine;
 use crate::{Error, Result};
 
 use detect::{DetectSettings, Quad};
@@ -356,4 +358,60 @@ fn by_aspect(lines: &[(Quad, RgbImage)]) -> Vec<usize> {
     };
     order.sort_by(|&a, &b| aspect(a).total_cmp(&aspect(b)));
     order
+}
+
+/// The words of one photo as the reading stage reads them: a glance for text at [`GLANCE`] px
+/// (`glance`, when the caller decoded it already, as indexing does), and only when it finds some,
+/// a decode at [`Effort::PRODUCT_FIT`] and the full read. Boxes as the catalog keeps them.
+pub fn read_photo(
+    reader: &Reader,
+    bytes: &[u8],
+    glance: Option<RgbImage>,
+    max_pixels: u64,
+) -> Result<std::result::Result<Vec<TextLine>, String>> {
+    let glance = match glance {
+        Some(g) => g,
+        None => match decode::decode_to_fit(bytes, GLANCE, max_pixels) {
+            Ok(g) => g,
+            Err(e) => return Ok(Err(e.0)),
+        },
+    };
+    if !reader.has_text(&glance, GLANCE)? {
+        return Ok(Ok(Vec::new()));
+    }
+    let image = match decode::decode_to_fit(bytes, Effort::PRODUCT_FIT, max_pixels) {
+        Ok(i) => i,
+        Err(e) => return Ok(Err(e.0)),
+    };
+    let full = Effort {
+        gate_side: 0,
+        ..Effort::PRODUCT
+    };
+    let lines = reader.read(&image, &full)?;
+    Ok(Ok(stored(&lines, image.dimensions())))
+}
+
+/// Lines as the catalog keeps them: boxes as fractions of the image's sides.
+pub(crate) fn stored(lines: &[Line], (w, h): (u32, u32)) -> Vec<TextLine> {
+    let (w, h) = (w.max(1) as f32, h.max(1) as f32);
+    lines
+        .iter()
+        .map(|l| TextLine {
+            text: l.text.clone(),
+            quad: l.quad.map(|(x, y)| ((x / w).clamp(0.0, 1.0), (y / h).clamp(0.0, 1.0))),
+            score: l.score,
+        })
+        .collect()
+}
+
+/// In a child process started by [`crate::ingest::probe::read_words_in_child`] (from the probe's
+/// constructor): read the photo's words as a pass would. Whatever the reader answers, it
+/// answered: only a death by signal convicts.
+pub(crate) fn read_in_child(path: &Path, models: &Path, max_pixels: u64, max_file_bytes: u64) {
+    let Ok(bytes) = decode::read_capped(path, max_file_bytes) else {
+        return;
+    };
+    if let Ok(reader) = Reader::open(models, 1) {
+        let _ = read_photo(&reader, &bytes, None, max_pixels);
+    }
 }

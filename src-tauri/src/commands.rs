@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use clipstream_core::{
     DUPLICATE_THRESHOLD, Filters, Group, ImageRow, Library, ListCursor, Page, Progress, Report,
@@ -367,15 +367,15 @@ pub fn read_words_in_background<R: Runtime>(app: &AppHandle<R>, lib: &Arc<Librar
     if !state.start_reading_words() {
         return;
     }
-    let (app, lib) = (app.clone(), Arc::clone(lib));
-    std::thread::spawn(move || {
+    let (app, lib, cancel) = (app.clone(), Arc::clone(lib), state.words_cancel());
+    let thread = std::thread::spawn(move || {
         let state = app.state::<AppState>();
         let latest = Arc::clone(&state.words_progress);
         let mut report = |p: &Progress| {
             *lock(&latest) = Some(p.clone());
             let _ = app.emit(WORDS_PROGRESS_EVENT, p);
         };
-        let outcome = lib.read_words(&mut report, &AtomicBool::new(false));
+        let outcome = lib.read_words(&mut report, &cancel);
         state.finish_reading_words();
         let finished = match outcome {
             Ok(report) => serde_json::json!({ "report": report, "error": null }),
@@ -383,6 +383,7 @@ pub fn read_words_in_background<R: Runtime>(app: &AppHandle<R>, lib: &Arc<Librar
         };
         let _ = app.emit(WORDS_FINISHED_EVENT, finished);
     });
+    state.set_words_thread(thread);
 }
 
 /// The app's single indexing run, released when dropped.

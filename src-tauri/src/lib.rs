@@ -109,8 +109,13 @@ pub fn run() {
             });
             Ok(())
         })
-        .run(tauri::generate_context!())
-        .expect("the desktop app could not start (is a display available?)");
+        .build(tauri::generate_context!())
+        .expect("the desktop app could not start (is a display available?)")
+        .run(|app, event| {
+            if let tauri::RunEvent::Exit = event {
+                app.state::<AppState>().stop_reading_words();
+            }
+        });
 }
 
 /// Photos added, changed, moved or deleted in the library's folders are indexed by themselves

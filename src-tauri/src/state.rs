@@ -111,6 +111,10 @@ pub struct AppState {
     reading_words: AtomicBool,
     /// Its latest progress, for a reloaded window.
     pub words_progress: Arc<Mutex<Option<Progress>>>,
+    /// Stops that pass between two photos, and its thread, joined when the app exits (a thread
+    /// left inside ONNX Runtime while the process tears it down crashes the exit).
+    words_cancel: Arc<AtomicBool>,
+    words_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// The latest indexing progress, so a reloaded window can pick it up.
     pub progress: Arc<Mutex<Option<Progress>>>,
     /// True until [`AppState::open_at_start`] has run.
@@ -141,6 +145,8 @@ impl AppState {
             indexing: AtomicBool::new(false),
             reading_words: AtomicBool::new(false),
             words_progress: Arc::new(Mutex::new(None)),
+            words_cancel: Arc::new(AtomicBool::new(false)),
+            words_thread: Mutex::new(None),
             progress: Arc::new(Mutex::new(None)),
             loading: AtomicBool::new(true),
             watching: Mutex::new(Vec::new()),
@@ -265,6 +271,25 @@ impl AppState {
         self.reading_words
             .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
             .is_ok()
+    }
+
+    /// The pass's stop flag, cleared for a new pass.
+    pub fn words_cancel(&self) -> Arc<AtomicBool> {
+        self.words_cancel.store(false, Ordering::SeqCst);
+        Arc::clone(&self.words_cancel)
+    }
+
+    pub fn set_words_thread(&self, thread: std::thread::JoinHandle<()>) {
+        *lock(&self.words_thread) = Some(thread);
+    }
+
+    /// Stop the pass reading words and wait for its thread (at exit: at most one photo's read).
+    pub fn stop_reading_words(&self) {
+        self.words_cancel.store(true, Ordering::SeqCst);
+        let thread = lock(&self.words_thread).take();
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
     }
 
     pub fn finish_reading_words(&self) {

@@ -58,6 +58,13 @@ impl App {
     }
 }
 
+/// As the app does when it exits: the pass reading words stops before the process ends.
+impl Drop for App {
+    fn drop(&mut self) {
+        self.state().stop_reading_words();
+    }
+}
+
 /// Invoke `cmd` on `window` as the UI does (from any thread: windows are shared handles).
 fn call<T: DeserializeOwned>(
     window: &WebviewWindow<MockRuntime>,

@@ -16,6 +16,11 @@ export function showEmpty(html, kind) {
   publish("empty"); // the grid goes, and with it the choice
 }
 
+/** Whether the window shows the offer of the real model, which a person opened and reads. */
+export function showingModelHelp() {
+  return !$("empty").hidden && $("empty").dataset.kind === "model-help";
+}
+
 export function hideEmpty() {
   $("empty").hidden = true;
   $("empty").dataset.kind = "";

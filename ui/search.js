@@ -9,7 +9,7 @@ import { $ } from "./dom.js";
 import { escapeHtml, fileName } from "./format.js";
 import { latest } from "./latest.js";
 import { searchOptions } from "./options.js";
-import { showBlocker, showEmpty, showStart } from "./empty.js";
+import { showBlocker, showEmpty, showingModelHelp, showStart } from "./empty.js";
 import { isBrowsing, showBrowse, showResults } from "./results.js";
 import { status } from "./status.js";
 
@@ -134,7 +134,8 @@ export function statusChanged() {
   // Browsing far down, a refresh would throw the reader back to the top: the counts update,
   // the grid stays until they return to the top or search.
   const readingFarDown = isBrowsing() && document.scrollingElement.scrollTop > 300;
-  if (status() && !readingFarDown) runSearch();
+  // Nor is the offer of the real model taken away from someone reading it.
+  if (status() && !readingFarDown && !showingModelHelp()) runSearch();
 }
 
 /** Search as the box and the filters change, and when another module asks (through the bus). */

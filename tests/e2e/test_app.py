@@ -353,6 +353,7 @@ def test_a_photo_found_by_its_words_shows_its_badge_and_the_words_on_the_preview
     (the real PP-OCR models), and "router password" finds it by the line "WiFi password: …": its
     tile says "text", and its preview boxes the line where it is in the photo."""
     s = app
+    before = library_images(s)
     sticker = photos / "router-sticker.png"
     shutil.copy(ROOT / "tests" / "fixtures" / "words" / "wifi-and-chinese.png", sticker)
     try:
@@ -369,8 +370,13 @@ def test_a_photo_found_by_its_words_shows_its_badge_and_the_words_on_the_preview
         words = status["library"]["words"]
         assert words["reader"] == "ch_PP-OCRv4_det_infer + ch_PP-OCRv4_rec_infer", words
         assert words["read"] >= 1, words
-        # The Folders drawer names the models and how many photos are read.
-        assert "Words in photos:" in s.text("#words-info") and "photos read" in s.text("#words-info")
+        # The Folders drawer (closed now) names the models and how many photos are read.
+        s.wait(
+            "the drawer's words line",
+            lambda: "photos read" in s.js("return document.getElementById('words-info').textContent"),
+        )
+        words_line = s.js("return document.getElementById('words-info').textContent")
+        assert words_line.startswith("Words in photos: ") and "ch_PP-OCRv4_det_infer" in words_line, words_line
         first = s.js("return document.querySelector('#grid .tile .text-mark').closest('.tile').title")
         assert "text: WiFi password: hunter22" in first, first
         s.js("document.querySelector('#grid .tile .text-mark').closest('.tile').click()")
@@ -401,7 +407,9 @@ def test_a_photo_found_by_its_words_shows_its_badge_and_the_words_on_the_preview
         s.screenshot(SHOTS / "10-found-by-its-words.png")
         s.js("document.getElementById('close-preview').click()")
     finally:
+        # Whatever happened, the library is left as the next test expects it.
         sticker.unlink()
+        s.wait("the sticker gone from the library", lambda: library_images(s) == before, timeout=60)
     s.wait("the sticker gone from the grid", lambda: "router-sticker.png" not in text_tiles(), timeout=30)
 
 
@@ -743,8 +751,9 @@ def test_a_folder_whose_drive_goes_keeps_its_photos_offline(app: Session, photos
     assert not s.js("return !!document.querySelector('#grid .tile .offline-mark')")
 
 
-def test_the_demo_offers_the_real_model(app: Session):
-    """The demo's banner leads to the first start's offer: get the real CLIP, or import a folder."""
+def test_the_demo_offers_the_real_model(app: Session, photos: Path):
+    """The demo's banner leads to the first start's offer: get the real CLIP, or import a folder.
+    The offer stays while the library changes behind it (a run, the words read after it)."""
     s = app
     s.wait("the demo banner", lambda: s.js("return !!document.getElementById('how-real')"))
     s.click("#how-real")
@@ -752,5 +761,16 @@ def test_the_demo_offers_the_real_model(app: Session):
     assert s.text("#get-model") == "Get the CLIP model (606 MB, from huggingface.co/openai/clip-vit-base-patch32)"
     assert s.text("#import-model") == "Import a downloaded model folder…"
     s.screenshot(SHOTS / "demo-model-offer.png")
+    before = library_images(s)
+    added = photos / "added-while-reading-the-offer.png"
+    shutil.copy(ROOT / "tests" / "fixtures" / "words" / "wifi-and-chinese.png", added)
+    try:
+        s.wait("the photo indexed behind the offer", lambda: library_images(s) == before + 1, timeout=60)
+        s.wait("its words read", lambda: not app_status(s)["reading_words"], timeout=60)
+        s.wait("the window told", lambda: indexing_state(s) == "done", timeout=60)
+        assert empty_kind(s) == "model-help", "the offer was replaced while it was being read"
+    finally:
+        added.unlink()
+        s.wait("the photo gone again", lambda: library_images(s) == before, timeout=60)
     s.click("#back-to-demo")
     s.wait("back to the demo", lambda: empty_kind(s) != "model-help")

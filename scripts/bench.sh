@@ -15,9 +15,9 @@ cd "$CLIPSTREAM_ROOT"
 quick=0
 [[ "${1:-}" == "--quick" ]] && quick=1
 if ((quick)); then
-  runs=15 n=10000 n_large=20000 images=4 rounds=1 startup_runs=3 format_images=2
+  runs=15 n=10000 n_large=20000 images=4 rounds=1 startup_runs=3 format_images=2 mixed=4 text_every=2
 else
-  runs=60 n=100000 n_large=1000000 images=32 rounds=3 startup_runs=5 format_images=8
+  runs=60 n=100000 n_large=1000000 images=32 rounds=3 startup_runs=5 format_images=8 mixed=32 text_every=8
 fi
 out=target/bench
 # Converters for the per-format step; `scripts/setup.sh --bench` installs them. Checked before the
@@ -33,7 +33,7 @@ source_model=models/build/random-vit-b-32-source
 mkdir -p "$out"
 # The summary merges what it finds: parts of an earlier run must not pass for this one's.
 rm -f "$out"/{text,query,import,search,search-rebuild,startup,search-large,vindex,indexing,indexing-3mp}.json \
-  "$out"/{formats,reference-indexing,app,summary}.json
+  "$out"/{formats,reference-indexing,ocr,app,summary}.json
 
 # The exact ViT-B/32 architecture with random weights (no pretrained weights are reachable here).
 if [[ ! -f "$model/text_fp32_fixed77.onnx" ]]; then
@@ -89,6 +89,13 @@ step "indexing $images 3-MP JPEGs (product and bare model)"
 step "indexing per format: $format_images 12-MP photos as JPEG, HEIC, AVIF, JPEG XL, DNG"
 "$bench" formats --model "$model" --folder "$out/formats-12mp-$format_images" --count "$format_images" \
   --threads 2 --json "$out/formats.json" >/dev/null
+step "reading words: OCR per photo, indexing $mixed photos (1 in $text_every with text) with and without it, text search over $n"
+if [[ ! -f "$out/ocr-corpus/labels.json" ]]; then
+  (cd models && "$PY" -m clipstream_models ocr-corpus --out "../$out/ocr-corpus" >/dev/null)
+fi
+"$bench" ocr --corpus "$out/ocr-corpus" --model "$model" --photos "$out/jpegs-12mp-$images" \
+  --mixed-folder "$out/ocr-mixed-$mixed" --mixed "$mixed" --text-every "$text_every" --rounds "$rounds" \
+  --library-template "$out/library-$n" --threads 2 --json "$out/ocr.json" >/dev/null
 step "the reference Python pipeline on the same JPEGs"
 (cd models && "$PY" -m clipstream_models bench-reference-indexing --source "build/random-vit-b-32-source" \
   --folder "../$out/jpegs-12mp-$images" --threads 2 --json "../$out/reference-indexing.json" >/dev/null)

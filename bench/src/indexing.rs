@@ -206,18 +206,7 @@ fn scratch_library(template: Option<&Path>) -> anyhow::Result<PathBuf> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     if let Some(template) = template {
-        for name in [
-            "catalog.sqlite",
-            "catalog.sqlite-wal",
-            "catalog.sqlite-shm",
-            "vectors.usearch",
-            "vectors.usearch.json",
-        ] {
-            if template.join(name).is_file() {
-                std::fs::copy(template.join(name), dir.join(name))
-                    .with_context(|| format!("copying {name} of {}", template.display()))?;
-            }
-        }
+        crate::synthetic::copy_library(template, &dir)?;
     }
     Ok(dir)
 }

@@ -10,6 +10,9 @@
 //! - `indexing` ([`indexing`]): images/s of `Library::index` against the bare vision model.
 //! - `formats` ([`formats`]): indexing per format (JPEG, HEIC, AVIF, JPEG XL, DNG).
 //! - `decode` ([`decode_profile`]): one JPEG's decode, step by step.
+//! - `ocr-read` ([`ocr`]): the product's OCR over a folder, in the Python reference's JSON shape.
+//! - `ocr` ([`ocr`], [`text_search`]): what reading words costs: per photo, in indexing, and
+//!   searching them over a large library.
 //! - `vision-memory` ([`vision_memory`]): the vision model's resident memory alone.
 //!
 //! What they share: [`measure`] (clock, percentiles, memory) and [`synthetic`] (the vectors,
@@ -20,10 +23,12 @@ mod decode_profile;
 mod formats;
 mod indexing;
 mod measure;
+mod ocr;
 mod query;
 mod search;
 mod startup;
 mod synthetic;
+mod text_search;
 mod vindex;
 mod vision_memory;
 
@@ -160,6 +165,40 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// The product's OCR over every image in a folder, written as the Python reference writes its
+    /// results (`python -m clipstream_models ocr-score` scores either).
+    OcrRead {
+        #[arg(long)]
+        images: PathBuf,
+        /// `reference`: the wheel's own settings (parity); `product`: what indexing uses.
+        #[arg(long, default_value = "product")]
+        effort: String,
+        /// Override the effort's detector limits and score floor.
+        #[arg(long)]
+        min_side: Option<u32>,
+        #[arg(long)]
+        max_side: Option<u32>,
+        #[arg(long)]
+        text_score: Option<f32>,
+        #[arg(long)]
+        gate_side: Option<u32>,
+        /// Decode each image to fit this many pixels first (default: the effort's own).
+        #[arg(long)]
+        fit: Option<u32>,
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// What reading the words in photos costs: the product's read of one photo (the corpus's four
+    /// timing photos), indexing a mixed set with and without it, and text search over a copy of a
+    /// large library whose photos were given words.
+    Ocr {
+        #[command(flatten)]
+        bench: ocr::OcrBench,
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Where one JPEG's decode goes, step by step (medians over the folder's files, one thread).
     Decode {
         #[arg(long)]
@@ -199,6 +238,30 @@ fn main() -> anyhow::Result<()> {
         clipstream_core::return_freed_memory();
     }
     let (summary, json) = match Cli::parse().command {
+        Command::OcrRead {
+            images,
+            effort,
+            min_side,
+            max_side,
+            text_score,
+            gate_side,
+            fit,
+            threads,
+            json,
+        } => {
+            use clipstream_core::ingest::words::Effort;
+            let (mut e, default_fit) = match effort.as_str() {
+                "reference" => (Effort::REFERENCE, None),
+                "product" => (Effort::PRODUCT, Some(Effort::PRODUCT_FIT)),
+                other => anyhow::bail!("--effort is reference or product, not {other}"),
+            };
+            e.min_side = min_side.unwrap_or(e.min_side);
+            e.max_side = max_side.unwrap_or(e.max_side);
+            e.text_score = text_score.unwrap_or(e.text_score);
+            e.gate_side = gate_side.unwrap_or(e.gate_side);
+            (ocr::read(&images, &e, fit.or(default_fit), threads)?, json)
+        }
+        Command::Ocr { bench, json } => (ocr::run(&bench)?, json),
         Command::Vindex {
             n,
             dim,

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use anyhow::Context;
 use clipstream_core::Model;
 use clipstream_core::model::encoders as embed;
 use clipstream_core::store::catalog::{Batch, Catalog, NewImage, Stamp};
@@ -83,10 +84,10 @@ pub fn query(i: usize) -> String {
 }
 
 /// A small deterministic generator (SplitMix64), so runs are comparable.
-struct Rng(u64);
+pub struct Rng(pub u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -96,6 +97,19 @@ impl Rng {
 
     fn unit(&mut self) -> f32 {
         (self.next() >> 40) as f32 / (1u64 << 24) as f32
+    }
+
+    /// Uniform in [0, 1), at f64's full precision.
+    pub fn unit_f64(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
     }
 
     /// Standard normal (Box–Muller).
@@ -242,4 +256,24 @@ pub fn library(dir: &Path, model: &Model, n: usize) -> anyhow::Result<f64> {
         catalog.apply(&batch)?;
     }
     Ok(started.elapsed().as_secs_f64())
+}
+
+/// The files of a library that make it whole (catalog and vector index), for copying one.
+const LIBRARY_FILES: [&str; 5] = [
+    "catalog.sqlite",
+    "catalog.sqlite-wal",
+    "catalog.sqlite-shm",
+    "vectors.usearch",
+    "vectors.usearch.json",
+];
+
+/// Copy `template`'s catalog and vector index into the (existing) folder `dir`.
+pub fn copy_library(template: &Path, dir: &Path) -> anyhow::Result<()> {
+    for name in LIBRARY_FILES {
+        if template.join(name).is_file() {
+            std::fs::copy(template.join(name), dir.join(name))
+                .with_context(|| format!("copying {name} of {}", template.display()))?;
+        }
+    }
+    Ok(())
 }

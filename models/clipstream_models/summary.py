@@ -96,6 +96,17 @@ TARGETS = (
     Target("Indexing 3-MP JPEGs: product / bare model", "indexing_images_per_s.ratio_3mp", "×", at_least=0.9),
     Target("Indexing: product / Python reference", "indexing_images_per_s.vs_reference", "×", at_least=2),
     Target("Peak memory indexing 12-MP JPEGs into {n} photos", "indexing_peak_rss_mb", "MB", at_most=500, n="rss_n"),
+    Target("OCR of a 12-MP photo without text", "ocr_ms_per_image.no_text", "ms"),
+    Target("OCR of a 12-MP photo dense with text", "ocr_ms_per_image.text_heavy", "ms"),
+    Target(
+        "Indexing with OCR / without, mixed set of {n}",
+        "indexing_images_per_s.ocr_ratio",
+        "×",
+        at_least=0.7,
+        n="indexing_images_per_s.ocr_mixed_images",
+    ),
+    Target("Text search p50, {n} photos", "text_search_ms_100k.p50", "ms", at_most=10, n="text_search_ms_100k.n"),
+    Target("Text search p99, {n} photos", "text_search_ms_100k.p99", "ms", n="text_search_ms_100k.n"),
     Target("Model import of ViT-B/32: wall time", "model_import.seconds", "s", at_most=30),
     Target("Model import of ViT-B/32: peak memory", "model_import.max_rss_mb", "MB", at_most=1500),
     Target("App: keystroke to paint p50, {n} photos", "app_keystroke_to_paint_ms.p50", "ms", at_most=50, n="rss_n"),
@@ -252,6 +263,9 @@ def summary(bench_dir: Path, quick: bool, report: Path | None = REPORT) -> dict:
         formats = part("formats")
         out["indexing_images_per_s_by_format"] = {r["format"]: r["index_images_per_s"] for r in formats["formats"]}
         out["parts"]["formats"] = formats
+    if (bench_dir / "ocr.json").is_file():
+        out |= _ocr(part("ocr"), out["indexing_images_per_s"])
+        out["parts"]["ocr"] = part("ocr")
     if (bench_dir / "app.json").is_file():
         out |= _app(part("app"))
         out["parts"]["app"] = part("app")
@@ -260,6 +274,29 @@ def summary(bench_dir: Path, quick: bool, report: Path | None = REPORT) -> dict:
     if report is not None:
         write_table(report, out)
     return out
+
+
+def _ocr(ocr: dict, indexing: dict) -> dict:
+    """Reading words (clipstream-bench ocr): ms per photo, indexing with and without it (added to
+    `indexing`, the dict of indexing_images_per_s), text search over the large library."""
+    mixed, search = ocr["indexing"], ocr["text_search"]
+    indexing |= {
+        "product_with_ocr": mixed["product_with_ocr"],
+        "product_without_ocr": mixed["product_without_ocr"],
+        "ocr_ratio": mixed["ocr_ratio"],
+        "ocr_mixed_images": mixed["images"],
+        "ocr_mixed_with_text": len(mixed["with_text"]),
+    }
+    return {
+        "ocr_ms_per_image": ocr["ocr_ms_per_image"],
+        "text_search_ms_100k": {
+            "n": search["n"],
+            "p50": search["p50"],
+            "p99": search["p99"],
+            "search_e2e_p50": search["search_e2e_ms"]["p50"],
+            "photos_with_words": search["photos_with_words"],
+        },
+    }
 
 
 def _app(app: dict) -> dict:

@@ -24,3 +24,9 @@ TAURI_CLI_DIR="$CLIPSTREAM_CACHE/tools/tauri-cli-$TAURI_CLI_VERSION"
 TAURI_CLI="$TAURI_CLI_DIR/node_modules/.bin/tauri"
 export CLIPSTREAM_ROOT CLIPSTREAM_CACHE ORT_VERSION ORT_DIR ORT_LIB OCR_DIR VENV PY TAURI_DRIVER_VERSION TAURI_DRIVER
 export TAURI_CLI_VERSION TAURI_CLI_DIR TAURI_CLI
+# Compiled dependencies are kept outside the clone too (sccache, which set-up installs), so a fresh
+# clone compiles its own crates and links, not the ~900 dependencies again (a cold cache costs
+# only time; crates whose build scripts compile C still run them). The server stops itself when idle.
+if command -v sccache >/dev/null; then
+  export RUSTC_WRAPPER=sccache SCCACHE_DIR="$CLIPSTREAM_CACHE/sccache" SCCACHE_CACHE_SIZE=8G SCCACHE_IDLE_TIMEOUT=120
+fi

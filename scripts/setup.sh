@@ -21,6 +21,8 @@ as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 # cmake and nasm build the libjpeg-turbo that the turbojpeg crate bundles (DCT-scaled JPEG decoding);
 # libheif-dev (with libheif1: HEVC and AV1 decoders) reads HEIC and AVIF.
 packages=(build-essential pkg-config python3 python3-venv unzip libwebkit2gtk-4.1-dev cmake nasm libheif-dev)
+# sccache keeps compiled dependencies between clones (scripts/env.sh).
+packages+=(sccache)
 # The tests also need strace (no-network proof), util-linux (unshare, setpriv: faults), xclip
 # (reads what the app put on the clipboard), xdotool (types into the desktop's folder picker, drags
 # with the mouse) and pcmanfm (a real file manager to drop photos into).

@@ -85,14 +85,15 @@ function onWordsProgress(p) {
   }
 }
 
-async function onWordsFinished({ error }) {
+async function onWordsFinished({ report, error }) {
   showWords(null);
   if (error) {
     $("words-line").hidden = false;
     $("words-line").textContent = `The words in photos could not be read: ${error.message}`;
   }
   await refreshStatus();
-  statusChanged();
+  // A pass that found no words changed no answer: the one on screen stays as it is.
+  if (report?.with_text > 0) statusChanged();
 }
 
 export function wireIndexing() {

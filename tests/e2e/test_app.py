@@ -145,6 +145,8 @@ def test_search_preview_similar_and_refused_paths(app: Session, photos: Path, la
     assert "not an image" in s.text("#skipped-list")
     s.screenshot(SHOTS / "2-folders.png")
     s.click("#close-folders")
+    # The words are read after the run (none here): the search below is then the only one asked.
+    s.wait("the words read", lambda: not app_status(s)["reading_words"], timeout=60)
 
     # Search as you type: red circles come first.
     search_for(s, "a red circle")

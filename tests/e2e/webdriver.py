@@ -72,7 +72,16 @@ class Session:
         return [e[ELEMENT] for e in self.cmd("POST", "/elements", {"using": "css selector", "value": css})]
 
     def click(self, css: str) -> None:
-        self.cmd("POST", f"/element/{self.find(css)}/click", {})
+        """Click what `css` names now. The window re-renders parts of itself as the library changes
+        behind it (a run, the words read after it): an element replaced between being found and
+        clicked is found again, as a person's click lands on what is on screen."""
+        for attempt in range(3):
+            try:
+                self.cmd("POST", f"/element/{self.find(css)}/click", {})
+                return
+            except WebDriverError as e:
+                if "stale element reference" not in str(e) or attempt == 2:
+                    raise
 
     def type(self, css: str, text: str) -> None:
         self.cmd("POST", f"/element/{self.find(css)}/value", {"text": text})

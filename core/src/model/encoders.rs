@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use lru::LruCache;
 use ort::session::Session;
-use ort::session::builder::GraphOptimizationLevel;
 use ort::value::Tensor;
 use tokenizers::Tokenizer;
 use tokenizers::utils::truncation::{TruncationDirection, TruncationParams, TruncationStrategy};
@@ -37,25 +36,7 @@ pub(crate) fn open_session(
     threads: usize,
     arena: bool,
 ) -> Result<Mutex<Session>> {
-    let path = model.file(file);
-    let fail = |e: ort::Error| Error::Inference {
-        path: path.clone(),
-        reason: e.to_string(),
-    };
-    let env = runtime::environment()?;
-    let session = Session::builder(env)
-        .map_err(fail)?
-        .with_optimization_level(GraphOptimizationLevel::Level3)
-        .map_err(|e| fail(e.into()))?
-        .with_intra_threads(threads)
-        .map_err(|e| fail(e.into()))?
-        .with_inter_threads(1)
-        .map_err(|e| fail(e.into()))?
-        .with_execution_providers([ort::ep::CPU::default().with_arena_allocator(arena).build()])
-        .map_err(|e| fail(e.into()))?
-        .commit_from_file(&path)
-        .map_err(fail)?;
-    Ok(Mutex::new(session))
+    runtime::session(&model.file(file), threads, arena)
 }
 
 /// Run a one-input, one-output model on `data` shaped `shape`; the output, flattened.

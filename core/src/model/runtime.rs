@@ -6,9 +6,11 @@
 //! `$XDG_DATA_HOME/clipstream/onnxruntime/` (default `~/.local/share/clipstream/onnxruntime/`).
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use ort::environment::Environment;
+use ort::session::Session;
+use ort::session::builder::GraphOptimizationLevel;
 
 use crate::model::installed;
 use crate::{Error, Result};
@@ -66,6 +68,29 @@ pub fn library_path() -> Result<PathBuf> {
 /// outcome (success or the error) is kept for the life of the process.
 pub fn environment() -> Result<&'static Environment> {
     environment_from(library_path)
+}
+
+/// One ONNX session over the model file at `path` in the process's environment: full graph
+/// optimisation, `threads` for each operator, one at a time. `arena`: ONNX Runtime's CPU memory
+/// arena (see `encoders::open_session`). `Session::run` needs `&mut`, hence the mutex.
+pub(crate) fn session(path: &Path, threads: usize, arena: bool) -> Result<Mutex<Session>> {
+    let fail = |e: ort::Error| Error::Inference {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let session = Session::builder(environment()?)
+        .map_err(fail)?
+        .with_optimization_level(GraphOptimizationLevel::Level3)
+        .map_err(|e| fail(e.into()))?
+        .with_intra_threads(threads)
+        .map_err(|e| fail(e.into()))?
+        .with_inter_threads(1)
+        .map_err(|e| fail(e.into()))?
+        .with_execution_providers([ort::ep::CPU::default().with_arena_allocator(arena).build()])
+        .map_err(|e| fail(e.into()))?
+        .commit_from_file(path)
+        .map_err(fail)?;
+    Ok(Mutex::new(session))
 }
 
 /// [`environment`], with the library looked up by `locate` only when nothing is loaded yet: once

@@ -19,7 +19,6 @@ use std::sync::Mutex;
 
 use image::RgbImage;
 use ort::session::Session;
-use ort::session::builder::GraphOptimizationLevel;
 use ort::value::Tensor;
 
 use crate::ingest::decode;
@@ -141,23 +140,9 @@ fn find_model(dir: &Path, role: &str) -> Option<PathBuf> {
     found.into_iter().next()
 }
 
+/// The OCR models keep ONNX Runtime's memory arena: their inputs change size with each image.
 fn session(path: &Path, threads: usize) -> Result<Mutex<Session>> {
-    let fail = |e: ort::Error| Error::Inference {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    };
-    let env = runtime::environment()?;
-    let session = Session::builder(env)
-        .map_err(fail)?
-        .with_optimization_level(GraphOptimizationLevel::Level3)
-        .map_err(|e| fail(e.into()))?
-        .with_intra_threads(threads)
-        .map_err(|e| fail(e.into()))?
-        .with_inter_threads(1)
-        .map_err(|e| fail(e.into()))?
-        .commit_from_file(path)
-        .map_err(fail)?;
-    Ok(Mutex::new(session))
+    runtime::session(path, threads, true)
 }
 
 /// Run a one-input, one-output model on `data` shaped `shape`: the output's shape and values.

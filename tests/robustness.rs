@@ -572,26 +572,7 @@ fn a_decoder_that_crashes_the_process_costs_one_file_not_the_run() {
     let index = ["index", folder.to_str().expect("utf-8")];
     // The decoder dies on the HEIC: each run dies until the file is judged, in a child process
     // of its own, by that child's own crash.
-    let mut crashes = 0;
-    let out = loop {
-        let out = run(true, &index);
-        if out.status.success() {
-            break out;
-        }
-        assert_eq!(
-            out.status.code(),
-            None,
-            "killed by a signal, not an error: {}",
-            text(&out)
-        );
-        crashes += 1;
-        assert!(
-            crashes <= 2,
-            "still crashing after {crashes} runs: {}",
-            text(&out)
-        );
-    };
-    assert!(crashes >= 1, "the decoder never crashed");
+    let (out, crashes) = until_judged(|| run(true, &index));
     eprintln!("{crashes} runs died before {culprit} was judged");
     assert!(text(&out).contains("skipped 1 files"), "{}", text(&out));
     let listing = run(false, &["status", "--skipped"]);
@@ -668,26 +649,7 @@ fn a_crash_while_reading_words_costs_one_photo_not_the_pass() {
     assert!(indexed.status.success(), "{}", text(&indexed));
     // Now libheif dies on every decode: the pass dies on the HEIC until it is judged by its own
     // child process's crash.
-    let mut crashes = 0;
-    let out = loop {
-        let out = run(true, &["index"]);
-        if out.status.success() {
-            break out;
-        }
-        assert_eq!(
-            out.status.code(),
-            None,
-            "killed by a signal: {}",
-            text(&out)
-        );
-        crashes += 1;
-        assert!(
-            crashes <= 2,
-            "still crashing after {crashes} passes: {}",
-            text(&out)
-        );
-    };
-    assert!(crashes >= 1, "the decoder never crashed");
+    let (out, _) = until_judged(|| run(true, &["index"]));
     assert!(text(&out).contains("1 could not be read"), "{}", text(&out));
     let status = run(false, &["status"]);
     assert!(
@@ -702,6 +664,33 @@ fn a_crash_while_reading_words_costs_one_photo_not_the_pass() {
         "{}",
         text(&found)
     );
+}
+
+/// Run `run` (a CLI run under a decoder that crashes) until it succeeds: each try dies by a
+/// signal, at least once and at most twice, until the suspect file is judged in a child process
+/// of its own. The successful run's output, and how many died before it.
+fn until_judged(mut run: impl FnMut() -> Output) -> (Output, usize) {
+    let mut crashes = 0;
+    let out = loop {
+        let out = run();
+        if out.status.success() {
+            break out;
+        }
+        assert_eq!(
+            out.status.code(),
+            None,
+            "killed by a signal, not an error: {}",
+            text(&out)
+        );
+        crashes += 1;
+        assert!(
+            crashes <= 2,
+            "still crashing after {crashes} runs: {}",
+            text(&out)
+        );
+    };
+    assert!(crashes >= 1, "the decoder never crashed");
+    (out, crashes)
 }
 
 /// Set a folder's permission bits.

@@ -151,8 +151,8 @@ pub struct OcrBench {
     pub parts: Vec<String>,
 }
 
-/// The CPU's model and the SIMD flags the figures depend on, from /proc/cpuinfo, as the other
-/// steps record them.
+/// The CPU's model and the SIMD flags the figures depend on, from /proc/cpuinfo: this step is
+/// often run alone, so its JSON names its machine itself (the summary does so for a whole run).
 pub fn cpu() -> serde_json::Value {
     let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let field = |name: &str| {

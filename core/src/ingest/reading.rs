@@ -16,14 +16,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::bounded;
-use image::RgbImage;
 use serde::Serialize;
 
 use crate::ingest::decode;
 use crate::ingest::journal::Journal;
 use crate::ingest::probe;
 use crate::ingest::run::{Phase, Progress};
-use crate::ingest::words::{self, GLANCE, Reader};
+use crate::ingest::words::{self, GLANCE, Glance};
 use crate::library::Library;
 use crate::store::catalog::{Catalog, DATABASE, TextLine, Unread};
 use crate::{Error, Result};
@@ -51,7 +50,7 @@ const PAGE: usize = 64;
 /// A photo ready to read: its bytes and its glance, or why there are none.
 struct Fetched {
     unread: Unread,
-    photo: std::result::Result<(Vec<u8>, RgbImage), Unreadable>,
+    photo: std::result::Result<(Vec<u8>, Glance), Unreadable>,
 }
 
 enum Unreadable {
@@ -103,7 +102,11 @@ impl Library {
         let started = Instant::now();
         let mut writer = Catalog::open(&self.dir.join(DATABASE))?;
         writer.forget_orphan_words()?;
-        let reader = Reader::open(models, self.options.threads)?;
+        // The models the indexing run loaded, if it did; the pass lets them go when it ends,
+        // however it ends.
+        let reader = self.words_reader(models);
+        let found_text = self.take_words_hand_over().found_text;
+        let reader = reader?;
         let name = reader.name();
         let mut report = WordsReport {
             models: Some(models.to_path_buf()),
@@ -159,7 +162,8 @@ impl Library {
                         }
                         // Decoding is C code too (libheif): noted while it runs.
                         let note = journal.begin(1, &unread.path, Default::default());
-                        let photo = fetch(&unread, max_pixels, max_file_bytes);
+                        let glanced = found_text.contains(&unread.hash);
+                        let photo = fetch(&unread, glanced, max_pixels, max_file_bytes);
                         drop(note);
                         if tx.send(Fetched { unread, photo }).is_err() {
                             return;
@@ -174,7 +178,7 @@ impl Library {
                     Ok((bytes, glance)) => {
                         let note = journal.begin(0, &unread.path, Default::default());
                         let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            words::read_photo(&reader, &bytes, Some(glance), max_pixels)
+                            words::read_photo(&reader, &bytes, glance, max_pixels)
                         }));
                         drop(note);
                         match read {
@@ -259,19 +263,23 @@ impl Library {
     }
 }
 
-/// The photo's bytes, if they are still the content the catalog has, and its glance.
+/// The photo's bytes, if they are still the content the catalog has, and its glance (decoded
+/// here unless the indexing run's glance found text already).
 fn fetch(
     unread: &Unread,
+    glanced: bool,
     max_pixels: u64,
     max_file_bytes: u64,
-) -> std::result::Result<(Vec<u8>, RgbImage), Unreadable> {
+) -> std::result::Result<(Vec<u8>, Glance), Unreadable> {
     let bytes = decode::read_capped(&unread.path, max_file_bytes).map_err(|_| Unreadable::Later)?;
     if <[u8; 32]>::from(blake3::hash(&bytes)) != unread.hash {
         return Err(Unreadable::Later);
     }
+    if glanced {
+        return Ok((bytes, Glance::FoundText));
+    }
     let glance = std::panic::catch_unwind(|| decode::decode_to_fit(&bytes, GLANCE, max_pixels))
         .map_err(|_| Unreadable::Failed)?
         .map_err(|_| Unreadable::Failed)?;
-    Ok((bytes, glance))
+    Ok((bytes, Glance::Decoded(glance)))
 }
-

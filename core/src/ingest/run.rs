@@ -8,6 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -220,7 +221,7 @@ struct Run<'a> {
     suspects: Vec<Job>,
     /// The OCR models, when installed: each new photo gets a glance for text once its
     /// embedding is committed, and those without any are done ([`crate::ingest::reading`]).
-    reader: Option<Reader>,
+    reader: Option<Arc<Reader>>,
     /// New photos' glances, waiting for their embeddings' commit.
     glances: Vec<([u8; 32], RgbImage)>,
 }
@@ -312,6 +313,11 @@ impl Library {
             run.process(jobs)
         });
         let outcome = outcome.and_then(|()| run.finish(started));
+        // A finished run leaves the OCR models to the reading pass that follows it; no pass
+        // follows a cancelled or failed one.
+        if !outcome.as_ref().is_ok_and(|report| !report.cancelled) {
+            self.take_words_hand_over();
+        }
         // The vision model's session and buffers are the run's biggest allocation: let them go,
         // back to the system.
         if let Ok(enc) = self.encoders() {
@@ -325,12 +331,12 @@ impl Library {
 impl Run<'_> {
     /// The OCR models for the glances, when words are read and the models are installed. Models
     /// that fail to load are reported, not fatal: the embeddings go on.
-    fn open_reader(&mut self) -> Option<Reader> {
+    fn open_reader(&mut self) -> Option<Arc<Reader>> {
         if !self.library.options.read_words {
             return None;
         }
         let dir = words::locate()?;
-        match Reader::open(&dir, self.library.options.threads) {
+        match self.library.words_reader(&dir) {
             Ok(reader) => Some(reader),
             Err(e) => {
                 self.report.words_error = Some(e.to_string());
@@ -693,15 +699,18 @@ impl Run<'_> {
             return Ok(());
         };
         let started = Instant::now();
-        let mut blank = Vec::new();
+        let (mut blank, mut found) = (Vec::new(), Vec::new());
         for (hash, glance) in std::mem::take(&mut self.glances) {
-            if !reader.has_text(&glance, words::GLANCE)? {
+            if reader.has_text(&glance, words::GLANCE)? {
+                found.push(hash);
+            } else {
                 blank.push((hash, Some(Vec::new())));
             }
         }
         if !blank.is_empty() {
             self.writer.store_words(&reader.name(), &blank)?;
         }
+        self.library.found_text(found);
         self.report.stages.glance += started.elapsed().as_secs_f64();
         Ok(())
     }

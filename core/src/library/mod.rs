@@ -21,10 +21,12 @@ pub mod actions;
 pub mod files;
 pub mod folders;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
 
 use crate::ingest::decode::{DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS};
+use crate::ingest::words::Reader;
 use crate::model::Model;
 use crate::model::encoders::{self, Encoders};
 use crate::store::catalog::{self, Catalog, Changes};
@@ -109,6 +111,17 @@ pub struct Library {
     writing: Mutex<()>,
     /// Set by [`Library::pause_words`]: the reading stage stops after its photo.
     pub(crate) words_paused: std::sync::atomic::AtomicBool,
+    /// What an indexing run hands to the reading pass after it (see [`Library::words_reader`]).
+    words_hand_over: Mutex<WordsHandOver>,
+}
+
+/// What an indexing run leaves for the reading pass after it: the OCR models it loaded for its
+/// glances, and the new contents in which a glance found text (the pass reads them without
+/// glancing again). The pass takes both when it starts.
+#[derive(Default)]
+pub(crate) struct WordsHandOver {
+    pub reader: Option<Arc<Reader>>,
+    pub found_text: HashSet<[u8; 32]>,
 }
 
 impl Drop for Library {
@@ -170,6 +183,7 @@ impl Library {
             state: Arc::new(RwLock::new(state)),
             writing: Mutex::new(()),
             words_paused: Default::default(),
+            words_hand_over: Mutex::new(WordsHandOver::default()),
         };
         library.start_build();
         Ok(library)
@@ -294,6 +308,33 @@ impl Library {
     /// Save the vector index as of `generation` (see [`mirror::save`]).
     pub(crate) fn save_vector_index(&self, generation: i64) -> Result<()> {
         mirror::save(&self.state, &self.dir, generation)
+    }
+
+    /// The OCR models in `dir`, loaded once for an indexing run and the reading pass after it
+    /// (a load parses three models: ~0.4 s).
+    pub(crate) fn words_reader(&self, dir: &Path) -> Result<Arc<Reader>> {
+        let mut held = self.hand_over();
+        if let Some(reader) = held.reader.as_ref().filter(|r| r.dir() == dir) {
+            return Ok(Arc::clone(reader));
+        }
+        let reader = Arc::new(Reader::open(dir, self.options.threads)?);
+        held.reader = Some(Arc::clone(&reader));
+        Ok(reader)
+    }
+
+    /// Contents an indexing run's glance found text in, for the reading pass.
+    pub(crate) fn found_text(&self, hashes: impl IntoIterator<Item = [u8; 32]>) {
+        self.hand_over().found_text.extend(hashes);
+    }
+
+    /// What the runs left for the reading pass, taken: nothing is held after this (the models'
+    /// sessions free when their last user drops them).
+    pub(crate) fn take_words_hand_over(&self) -> WordsHandOver {
+        std::mem::take(&mut *self.hand_over())
+    }
+
+    fn hand_over(&self) -> MutexGuard<'_, WordsHandOver> {
+        self.words_hand_over.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub(crate) fn encoders(&self) -> Result<&Encoders> {

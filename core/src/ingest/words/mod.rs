@@ -27,7 +27,7 @@ use crate::store::catalog::TextLine;
 use crate::{Error, Result};
 
 use detect::{DetectSettings, Quad};
-use recognize::{BATCH, CLS_SHAPE, CLS_THRESH, REC_SHAPE};
+use recognize::{CLS_BATCH, CLS_SHAPE, CLS_THRESH, REC_BATCH, REC_SHAPE};
 
 /// One line of text found in a photo.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -278,7 +278,7 @@ impl Reader {
         };
         let (h, w) = CLS_SHAPE;
         let order = by_aspect(lines);
-        for batch in order.chunks(BATCH) {
+        for batch in order.chunks(CLS_BATCH) {
             let data: Vec<f32> = batch
                 .iter()
                 .flat_map(|&i| recognize::normalized(&lines[i].1, (h, w)))
@@ -304,7 +304,7 @@ impl Reader {
     fn recognize(&self, lines: &[(Quad, RgbImage)]) -> Result<Vec<(String, f32)>> {
         let mut out = vec![(String::new(), 0.0); lines.len()];
         let (h, base_w) = REC_SHAPE;
-        for batch in by_aspect(lines).chunks(BATCH) {
+        for batch in by_aspect(lines).chunks(REC_BATCH) {
             // The batch's width fits its widest line (at least 320: the reference's alignment).
             let widest = batch
                 .iter()
@@ -345,23 +345,36 @@ fn by_aspect(lines: &[(Quad, RgbImage)]) -> Vec<usize> {
     order
 }
 
+/// The glance for text a photo's read starts from (see [`read_photo`]).
+pub enum Glance {
+    /// None yet: the photo is decoded at [`GLANCE`] px and looked at.
+    Decode,
+    /// The photo decoded at [`GLANCE`] px (the caller had it), not looked at yet.
+    Decoded(RgbImage),
+    /// Taken already, by the indexing run that added the photo, and it found text.
+    FoundText,
+}
+
 /// The words of one photo as the reading stage reads them: a glance for text at [`GLANCE`] px
-/// (`glance`, when the caller decoded it already, as indexing does), and only when it finds some,
-/// a decode at [`Effort::PRODUCT_FIT`] and the full read. Boxes as the catalog keeps them.
+/// (skipped when the indexing run's glance found text already), and only when it finds some, a
+/// decode at [`Effort::PRODUCT_FIT`] and the full read. Boxes as the catalog keeps them.
 pub fn read_photo(
     reader: &Reader,
     bytes: &[u8],
-    glance: Option<RgbImage>,
+    glance: Glance,
     max_pixels: u64,
 ) -> Result<std::result::Result<Vec<TextLine>, String>> {
     let glance = match glance {
-        Some(g) => g,
-        None => match decode::decode_to_fit(bytes, GLANCE, max_pixels) {
-            Ok(g) => g,
+        Glance::FoundText => None,
+        Glance::Decoded(g) => Some(g),
+        Glance::Decode => match decode::decode_to_fit(bytes, GLANCE, max_pixels) {
+            Ok(g) => Some(g),
             Err(e) => return Ok(Err(e.0)),
         },
     };
-    if !reader.has_text(&glance, GLANCE)? {
+    if let Some(glance) = glance
+        && !reader.has_text(&glance, GLANCE)?
+    {
         return Ok(Ok(Vec::new()));
     }
     let image = match decode::decode_to_fit(bytes, Effort::PRODUCT_FIT, max_pixels) {
@@ -397,6 +410,6 @@ pub(crate) fn read_in_child(path: &Path, models: &Path, max_pixels: u64, max_fil
         return;
     };
     if let Ok(reader) = Reader::open(models, 1) {
-        let _ = read_photo(&reader, &bytes, None, max_pixels);
+        let _ = read_photo(&reader, &bytes, Glance::Decode, max_pixels);
     }
 }

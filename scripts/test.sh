@@ -43,6 +43,21 @@ node --test --test-reporter=spec --test-reporter-destination=stdout \
 phase "models/: pytest"
 (cd models && "$PY" -m pytest -q -p no:cacheprovider -m "not rust_import and not rust_ocr" --junitxml="$results/models.xml" tests)
 
+phase "Rust: this clone's build folder seeded with the compiled dependencies of an earlier run"
+# Compiled dependencies are kept outside the clone (as the venv is), keyed by what decides them:
+# the lock file, the manifests (features, profiles) and the compiler. A fresh clone starts from a
+# copy of them and compiles only the workspace's own crates (their sources are newer than anything
+# copied, so cargo rebuilds them; it still checks every dependency's fingerprint itself). Saved
+# after a green build when the key is new; only the newest key is kept.
+deps_key="$( (cat Cargo.lock; find . -name Cargo.toml -not -path './target/*' | sort | xargs cat; rustc -vV) \
+  | sha256sum | cut -c1-16)"
+deps_cache="$CLIPSTREAM_CACHE/target-release-$deps_key"
+if [[ ! -d target/release && -d "$deps_cache" ]]; then
+  mkdir -p target
+  cp -a "$deps_cache" target/release
+  echo "seeded target/release from $deps_cache ($(du -sh target/release | cut -f1))"
+fi
+
 phase "Rust: build (release, overflow checks, clippy on the workspace's crates) and tests (cargo nextest)"
 # clippy-driver compiles the workspace's crates (and lints them, warnings denied) where rustc
 # would; dependencies are compiled by rustc as usual.
@@ -56,6 +71,15 @@ export CLIPSTREAM_PACKAGED=1
 cargo nextest run --release --workspace --all-targets --locked --no-fail-fast
 cp target/nextest/default/junit.xml "$results/rust.xml"
 unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS CLIPSTREAM_PACKAGED
+if [[ ! -d "$deps_cache" ]]; then
+  echo "saving the compiled dependencies to $deps_cache"
+  rm -rf "$deps_cache.partial"
+  cp -a target/release "$deps_cache.partial"
+  rm -rf "$deps_cache.partial/bundle"
+  find "$CLIPSTREAM_CACHE" -maxdepth 1 -name 'target-release-*' -not -name "target-release-$deps_key.partial" \
+    -exec rm -rf {} +
+  mv "$deps_cache.partial" "$deps_cache"
+fi
 
 phase "models/: the Rust model import against PyTorch and ONNX Runtime's quantizer, the Rust OCR against the wheel's (pytest)"
 (cd models && CLIPSTREAM_CLI="$CLIPSTREAM_ROOT/target/release/clipstream" ORT_DYLIB_PATH="$ORT_LIB" \

@@ -14,9 +14,10 @@ pub const CLS_SHAPE: (u32, u32) = (48, 192);
 pub const REC_SHAPE: (u32, u32) = (48, 320);
 /// Lines per classifier run (the reference's batch).
 pub const CLS_BATCH: usize = 6;
-/// Lines per recogniser run: one. A batch is as wide as its widest line, and on the CPU a batch
-/// costs no less per line than single runs (measured at 2 threads: 6 lines at 48×320 take 81 ms,
-/// one 15 ms; at 48×640, 202 ms against 24 ms), so each line runs at its own width.
+/// Lines per recogniser run: one, at its own width (a batch is as wide as its widest line). On
+/// the dense timing photo's 25 lines (ONNX Runtime, 2 threads, 12 interleaved rounds), batches of
+/// 6 as the reference runs them took 517 ms at best and 598 ms median, single lines 475 and 536,
+/// batches of 2 or 3 about the same as single lines; the machine's noise was larger than that.
 pub const REC_BATCH: usize = 1;
 /// An upside-down verdict below this confidence is ignored.
 pub const CLS_THRESH: f32 = 0.9;

@@ -45,11 +45,22 @@ export function escapeHtml(s) {
   return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 }
 
+/** One character as a search and a photo's text are compared: lower-cased, Greek's final sigma
+ * as σ (so a word matches wherever it ends). */
+function foldChar(ch) {
+  return ch.toLowerCase().replace(/ς/g, "σ");
+}
+
+/** `s` folded a character at a time (see `foldChar`). */
+function fold(s) {
+  return Array.from(s, foldChar).join("");
+}
+
 /** The pieces of a search worth marking in a photo's text: quoted parts, and words of three
- * letters or more (two in Chinese or Japanese), lower-cased. */
+ * letters or more (two in Chinese or Japanese), folded (see `foldChar`). */
 export function queryWords(query) {
   const out = [];
-  const add = (w) => { w = w.trim().toLowerCase(); if (w && !out.includes(w)) out.push(w); };
+  const add = (w) => { w = fold(w.trim()); if (w && !out.includes(w)) out.push(w); };
   String(query).split('"').forEach((part, i) => {
     if (i % 2 === 1) { add(part); return; }
     for (const w of part.split(/[^\p{L}\p{N}]+/u)) {
@@ -59,13 +70,28 @@ export function queryWords(query) {
   return out;
 }
 
-/** `text` as HTML with each of `words` (lower-case) marked wherever it occurs, case aside. */
+/** `text` as HTML with each of `words` (as `queryWords` gives them) marked wherever it occurs,
+ * case aside. */
 export function markWords(text, words) {
-  const lower = String(text).toLowerCase();
-  const marked = new Array(lower.length).fill(false);
+  text = String(text);
+  // Folded a character at a time, each folded unit remembering the character it came from:
+  // folding can lengthen the text ("İ" lower-cases to two units), and the marks go on the text.
+  let folded = "";
+  const source = []; // for each unit of `folded`: where its character starts and ends in `text`
+  for (let i = 0; i < text.length;) {
+    const ch = String.fromCodePoint(text.codePointAt(i));
+    const f = foldChar(ch);
+    for (let k = 0; k < f.length; k++) source.push([i, i + ch.length]);
+    folded += f;
+    i += ch.length;
+  }
+  const marked = new Array(text.length).fill(false);
   for (const w of words) {
-    for (let at = lower.indexOf(w); at >= 0 && w; at = lower.indexOf(w, at + 1)) {
-      for (let i = at; i < at + w.length; i++) marked[i] = true;
+    for (let at = folded.indexOf(w); at >= 0 && w; at = folded.indexOf(w, at + 1)) {
+      for (let j = at; j < at + w.length; j++) {
+        const [start, end] = source[j];
+        for (let i = start; i < end; i++) marked[i] = true;
+      }
     }
   }
   let html = "";

@@ -128,6 +128,17 @@ test("a search's words are marked in a photo's text, case aside, escaped", () =>
   assert.equal(markWords("no match", words), "no match");
 });
 
+test("marks land on the letters that matched when lower-casing lengthens the text", () => {
+  // "İ" lower-cases to two code units ("i" and a combining dot): the marks must not shift.
+  assert.equal(markWords("İstanbul street", ["street"]), "İstanbul <mark>street</mark>");
+  assert.equal(markWords("İİ street İ", queryWords("STREET")), "İİ <mark>street</mark> İ");
+  // A letter outside the basic plane (two code units) is marked whole.
+  assert.equal(markWords("𝐀 sign", ["sign"]), "𝐀 <mark>sign</mark>");
+  // Greek's final sigma: the query and the text are folded alike, wherever the word ends.
+  assert.equal(markWords("ΟΔΟΣ ΑΘΗΝΑΣ", queryWords("οδοσ")), "<mark>ΟΔΟΣ</mark> ΑΘΗΝΑΣ");
+  assert.equal(markWords("ΟΔΟΣΑΘ", queryWords("οδος")), "<mark>ΟΔΟΣ</mark>ΑΘ");
+});
+
 test("the words line says how many photos are read and left", () => {
   assert.equal(wordsLine(null), null);
   assert.equal(wordsLine({ phase: "indexing", done: 1, to_process: 2 }), null);

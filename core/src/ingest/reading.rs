@@ -12,6 +12,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -22,8 +23,8 @@ use crate::ingest::decode;
 use crate::ingest::journal::Journal;
 use crate::ingest::probe;
 use crate::ingest::run::{Phase, Progress};
-use crate::ingest::words::{self, GLANCE, Glance};
-use crate::library::Library;
+use crate::ingest::words::{self, GLANCE, Glance, Reader};
+use crate::library::{Library, WordsHandOver};
 use crate::store::catalog::{Catalog, DATABASE, TextLine, Unread};
 use crate::{Error, Result};
 
@@ -102,11 +103,13 @@ impl Library {
         let started = Instant::now();
         let mut writer = Catalog::open(&self.dir.join(DATABASE))?;
         writer.forget_orphan_words()?;
-        // The models the indexing run loaded, if it did; the pass lets them go when it ends,
-        // however it ends.
-        let reader = self.words_reader(models);
-        let found_text = self.take_words_hand_over().found_text;
-        let reader = reader?;
+        // The models the indexing run loaded, if it did (taken: they go when the pass ends), and
+        // the photos its glance found text in.
+        let WordsHandOver { reader, found_text } = self.take_words_hand_over();
+        let reader = match reader.filter(|r| r.dir() == models) {
+            Some(reader) => reader,
+            None => Arc::new(Reader::open(models, self.options.threads)?),
+        };
         let name = reader.name();
         let mut report = WordsReport {
             models: Some(models.to_path_buf()),

@@ -315,7 +315,8 @@ impl Library {
         let outcome = outcome.and_then(|()| run.finish(started));
         // A finished run leaves the OCR models to the reading pass that follows it; no pass
         // follows a cancelled or failed one.
-        if !outcome.as_ref().is_ok_and(|report| !report.cancelled) {
+        let pass_follows = matches!(&outcome, Ok(report) if !report.cancelled);
+        if !pass_follows {
             self.take_words_hand_over();
         }
         // The vision model's session and buffers are the run's biggest allocation: let them go,

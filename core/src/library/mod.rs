@@ -310,8 +310,8 @@ impl Library {
         mirror::save(&self.state, &self.dir, generation)
     }
 
-    /// The OCR models in `dir`, loaded once for an indexing run and the reading pass after it
-    /// (a load parses three models: ~0.4 s).
+    /// The OCR models in `dir` for an indexing run's glances, loaded once and left for the
+    /// reading pass after it (a load parses three models: ~0.4 s).
     pub(crate) fn words_reader(&self, dir: &Path) -> Result<Arc<Reader>> {
         let mut held = self.hand_over();
         if let Some(reader) = held.reader.as_ref().filter(|r| r.dir() == dir) {

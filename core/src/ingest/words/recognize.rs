@@ -32,16 +32,8 @@ pub fn crop(image: &RgbImage, quad: &Quad) -> Option<RgbImage> {
     if w == 0 || h == 0 {
         return None;
     }
-    // Most lines lie level: their box is a rectangle on whole pixels, and the warp would sample
-    // exactly the pixels inside it (bicubic weights at whole positions are 1 and 0), so copy
-    // them, ~20× quicker.
-    let [(x0, y0), (x1, y1), (x2, y2), (x3, y3)] = *quad;
-    if y0 == y1 && y3 == y2 && x0 == x3 && x1 == x2 && x0.fract() == 0.0 && y0.fract() == 0.0 {
-        let level = (x1 - x0) as u32 == w && (y3 - y0) as u32 == h;
-        if level && x0 >= 0.0 && y0 >= 0.0 && x0 as u32 + w <= image.width() && y0 as u32 + h <= image.height() {
-            let out = imageops::crop_imm(image, x0 as u32, y0 as u32, w, h).to_image();
-            return Some(lie_flat(out));
-        }
+    if let Some((x, y)) = level_origin(image, quad, (w, h)) {
+        return Some(lie_flat(imageops::crop_imm(image, x, y, w, h).to_image()));
     }
     let to = [
         (0.0, 0.0),
@@ -59,6 +51,19 @@ pub fn crop(image: &RgbImage, quad: &Quad) -> Option<RgbImage> {
         &mut out,
     );
     Some(lie_flat(out))
+}
+
+/// Where `quad` starts when it is a level `w`×`h` rectangle on whole pixels inside `image`. Most
+/// lines lie so, and the warp would sample exactly the pixels inside (bicubic weights at whole
+/// positions are 1 and 0): [`crop`] copies them instead.
+fn level_origin(image: &RgbImage, quad: &Quad, (w, h): (u32, u32)) -> Option<(u32, u32)> {
+    let [(x0, y0), (x1, y1), (x2, y2), (x3, y3)] = *quad;
+    let level = y0 == y1 && y3 == y2 && x0 == x3 && x1 == x2;
+    let whole = x0 >= 0.0 && y0 >= 0.0 && x0.fract() == 0.0 && y0.fract() == 0.0;
+    let (x, y) = (x0 as u32, y0 as u32);
+    let fits = (x1 - x0) as u32 == w && (y3 - y0) as u32 == h;
+    let inside = x + w <= image.width() && y + h <= image.height();
+    (level && whole && fits && inside).then_some((x, y))
 }
 
 /// A line much taller than wide (a vertical one) turned a quarter to lie flat (np.rot90: counter-

@@ -67,10 +67,12 @@ pub fn print_results(results: &Results, json: bool) -> anyhow::Result<()> {
 pub fn print_words(lib: &Library, photo: &str, json: bool) -> anyhow::Result<()> {
     let path = std::path::Path::new(photo);
     let catalogued = match photo.parse::<i64>() {
-        Ok(id) if !path.exists() => Some(
-            lib.image(id)
-                .ok_or_else(|| crate::Usage(format!("no photo {id} in this library")))?,
-        ),
+        Ok(id) if !path.exists() => Some(match lib.image(id) {
+            Err(clipstream_core::Error::UnknownImage { .. }) => {
+                return Err(crate::Usage(format!("no photo {id} in this library")).into());
+            }
+            found => found?,
+        }),
         _ => {
             let abs =
                 std::fs::canonicalize(path).map_err(|e| crate::Usage(format!("{photo}: {e}")))?;

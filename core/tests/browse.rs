@@ -51,6 +51,8 @@ fn every_image_newest_first_a_page_at_a_time() {
         ("a-2023-may.jpg", "2023:05:20 10:00:00"),
         ("c-2023-jan.jpg", "2023:01:02 09:00:00"),
         ("d-2021.jpg", "2021:12:31 23:59:59"),
+        // Taken in the same second as d: the two are ordered by id, across a page's end too.
+        ("e-2021-twin.jpg", "2021:12:31 23:59:59"),
     ] {
         std::fs::write(photos.join(file), jpeg_taken(taken)).expect("write");
     }
@@ -65,16 +67,19 @@ fn every_image_newest_first_a_page_at_a_time() {
     assert_eq!(whole.next, None);
     let names: Vec<String> = whole.images.iter().map(|h| name(&h.path)).collect();
     // Dated newest first, then undated ones most recently indexed (highest id) first.
+    let twins: Vec<(i64, String)> = whole.images[2..4]
+        .iter()
+        .map(|h| (h.id, name(&h.path)))
+        .collect();
+    assert!(twins[0].0 > twins[1].0, "same date: the higher id first: {twins:?}");
+    let mut twin_names: Vec<&str> = twins.iter().map(|(_, n)| n.as_str()).collect();
+    twin_names.sort_unstable();
+    assert_eq!(twin_names, ["d-2021.jpg", "e-2021-twin.jpg"]);
     assert_eq!(
-        &names[..4],
-        [
-            "a-2023-may.jpg",
-            "c-2023-jan.jpg",
-            "d-2021.jpg",
-            "b-2019.jpg"
-        ]
+        [&names[..2], &names[4..5]].concat(),
+        ["a-2023-may.jpg", "c-2023-jan.jpg", "b-2019.jpg"]
     );
-    let undated: Vec<(i64, String)> = whole.images[4..]
+    let undated: Vec<(i64, String)> = whole.images[5..]
         .iter()
         .map(|h| (h.id, name(&h.path)))
         .collect();
@@ -83,7 +88,9 @@ fn every_image_newest_first_a_page_at_a_time() {
 
     // Pages of two: the same order, nothing twice, nothing left out.
     let pages = all_pages(&library, &Filters::default(), 2);
-    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 2, 1]);
+    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 2, 2]);
+    // Pages of three end between the twins.
+    assert_eq!(all_pages(&library, &Filters::default(), 3).concat(), names);
     assert_eq!(pages.concat(), names);
 
     // Filters apply: PNGs only; one day of 2023.
@@ -91,7 +98,13 @@ fn every_image_newest_first_a_page_at_a_time() {
         formats: vec!["png".into()],
         ..Filters::default()
     };
-    assert_eq!(all_pages(&library, &pngs, 2).concat(), names[4..]);
+    assert_eq!(all_pages(&library, &pngs, 2).concat(), names[5..]);
+    // Formats are matched whatever their case, as the search's filters match them.
+    let upper = Filters {
+        formats: vec!["PNG".into()],
+        ..Filters::default()
+    };
+    assert_eq!(all_pages(&library, &upper, 2).concat(), names[5..]);
     let january = Filters {
         taken_from: Some(clipstream_core::date::day_start("2023-01-02").expect("day")),
         taken_until: Some(clipstream_core::date::day_end("2023-01-02").expect("day")),
@@ -116,7 +129,7 @@ fn every_image_newest_first_a_page_at_a_time() {
             .iter()
             .map(|h| name(&h.path))
             .collect::<Vec<_>>(),
-        ["d-2021.jpg", "b-2019.jpg"]
+        [names[2].as_str(), names[3].as_str()]
     );
     assert_eq!(
         clipstream_core::date::text(whole.images[0].taken_at.expect("dated")).as_deref(),

@@ -545,9 +545,15 @@ mod model_based {
     /// One image's neighbours (id, path, score ×10⁴) and its cutoff (×10⁵).
     type Answer = (i64, Vec<(i64, PathBuf, i64)>, Option<i64>);
 
-    /// Every image's neighbours (all of them, scores included) and cutoff, by id.
+    /// Every image's neighbours (all of them, scores included) and cutoff, by id. A filter that
+    /// keeps every folder must keep every neighbour: what filters read in memory (loaded by the
+    /// first filtered search, then kept up to date) knows every catalogued image.
     fn answers(library: &Library, ids: &[i64]) -> Vec<Answer> {
         let filters = clipstream_core::Filters::default();
+        let every_folder = clipstream_core::Filters {
+            folder_ids: library.folders().expect("folders").iter().map(|f| f.id).collect(),
+            ..Default::default()
+        };
         ids.iter()
             .map(|&id| {
                 let all = library
@@ -559,6 +565,15 @@ mod model_based {
                     .map(|h| (h.id, h.path, (h.score * 1e4).round() as i64))
                     .collect();
                 hits.sort();
+                let mut filtered: Vec<(i64, PathBuf, i64)> = library
+                    .similar_to_id(id, 100, true, &every_folder)
+                    .expect("similar")
+                    .hits
+                    .into_iter()
+                    .map(|h| (h.id, h.path, (h.score * 1e4).round() as i64))
+                    .collect();
+                filtered.sort();
+                assert_eq!(filtered, hits, "a filter keeping every folder kept fewer images");
                 let cut = library
                     .similar_to_id(id, 5, false, &filters)
                     .expect("similar");

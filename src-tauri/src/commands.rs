@@ -29,8 +29,7 @@ async fn with_library<T: Send + 'static>(
 
 /// The catalog row of image `id`; commands that touch a file take an id, never a path.
 fn catalogued(lib: &Library, id: i64) -> ApiResult<ImageRow> {
-    lib.image(id)
-        .ok_or_else(|| clipstream_core::Error::UnknownImage { id }.into())
+    Ok(lib.image(id)?)
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {

@@ -29,7 +29,7 @@ impl Library {
         self.refresh_for_writer(&slot)?;
         let rows: Vec<ImageRow> = ids
             .iter()
-            .map(|&id| self.image(id).ok_or(Error::UnknownImage { id }))
+            .map(|&id| self.image(id))
             .collect::<Result<_>>()?;
         let mut done = Trashed::default();
         for row in rows {

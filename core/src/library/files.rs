@@ -16,15 +16,16 @@ impl Library {
         self.catalog().image_by_path(path)
     }
 
-    pub fn image(&self, id: i64) -> Option<ImageRow> {
-        self.state().rows.get(&id).cloned()
+    /// The catalogued image `id`, or [`Error::UnknownImage`].
+    pub fn image(&self, id: i64) -> Result<ImageRow> {
+        self.catalog().image(id)?.ok_or(Error::UnknownImage { id })
     }
 
     /// The words read in catalogued image `id`, in reading order: `None` while they have not
     /// been read (the reading stage has not come to it, or no OCR models are installed), empty
     /// when it holds no text.
     pub fn words(&self, id: i64) -> Result<Option<Vec<TextLine>>> {
-        let row = self.image(id).ok_or(Error::UnknownImage { id })?;
+        let row = self.image(id)?;
         self.catalog().lines_of(&row.hash)
     }
 
@@ -57,7 +58,7 @@ impl Library {
     /// The JPEG thumbnail of catalogued image `id`, made from the original file if it is missing
     /// (a library indexed before thumbnails existed, or a thumbnail that could not be written).
     pub fn thumbnail(&self, id: i64) -> Result<Vec<u8>> {
-        let row = self.image(id).ok_or(Error::UnknownImage { id })?;
+        let row = self.image(id)?;
         if let Ok(bytes) = std::fs::read(thumbnail::path(&self.dir, &row.hash)) {
             return Ok(bytes);
         }
@@ -68,7 +69,7 @@ impl Library {
     /// Catalogued image `id`, upright and scaled to fit in `max_side`×`max_side`, as JPEG. An
     /// offline photo is shown by its thumbnail (the original is not there to read).
     pub fn preview(&self, id: i64, max_side: u32) -> Result<Vec<u8>> {
-        let row = self.image(id).ok_or(Error::UnknownImage { id })?;
+        let row = self.image(id)?;
         let image = match self.read_upright(id, max_side) {
             Err(Error::Offline { path, reason }) => {
                 return std::fs::read(thumbnail::path(&self.dir, &row.hash))
@@ -105,7 +106,7 @@ impl Library {
     /// it was indexed: the app shows catalogued photos and nothing else), and
     /// [`Error::Offline`] when it lies in a part of a folder that is not there now.
     pub fn original(&self, id: i64) -> Result<PathBuf> {
-        let row = self.image(id).ok_or(Error::UnknownImage { id })?;
+        let row = self.image(id)?;
         let refuse = |reason: String| Error::Io {
             path: row.path.clone(),
             reason,

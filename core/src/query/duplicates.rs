@@ -58,8 +58,11 @@ impl Library {
     /// Groups of identical and near-identical images (see the module), largest saving first.
     pub fn duplicates(&self, threshold: f32) -> Result<Vec<Group>> {
         self.refresh()?;
+        // Rows are read for this (a pass over the whole library), not held in memory.
+        let all = self.catalog().all_images()?;
         let state = self.state();
-        let rows: Vec<&ImageRow> = state.rows.values().collect();
+        let rows: Vec<&ImageRow> = all.iter().collect();
+        let rows_by_id: HashMap<i64, &ImageRow> = rows.iter().map(|r| (r.id, *r)).collect();
         // One representative per content; similarity is between contents.
         let mut contents: HashMap<[u8; 32], Vec<&ImageRow>> = HashMap::new();
         for r in &rows {
@@ -92,7 +95,7 @@ impl Library {
                     .chunks(chunk)
                     .map(|part| {
                         let (index_of, hash_of_id, rows_by_id) =
-                            (&index_of, &hash_of_id, &state.rows);
+                            (&index_of, &hash_of_id, &rows_by_id);
                         scope.spawn(move || -> Result<Vec<(usize, usize)>> {
                             let mut pairs = Vec::new();
                             for r in part {

@@ -102,9 +102,12 @@ impl Library {
         let by_phrase = query.phrases.iter().map(|p| lines(p)).collect::<Result<Vec<_>>>()?;
         drop(catalog);
         let mut hits = text::text_hits(query, &by_word, &by_phrase);
-        self.refresh()?;
-        let state = self.state();
-        hits.retain(|h| state.rows.get(&h.id).is_some_and(|r| filters.keeps(r)));
+        if !filters.is_empty() {
+            self.refresh()?;
+            let state = self.state();
+            let facts = state.facts(&self.catalog())?;
+            hits.retain(|h| facts.keeps(filters, h.id));
+        }
         Ok(hits)
     }
 
@@ -117,33 +120,21 @@ impl Library {
             by_text.into_iter().map(|h| (h.id, h.lines)).collect();
         let mut looked: HashMap<i64, Hit> = by_look.hits.drain(..).map(|h| (h.id, h)).collect();
         let mut hits = Vec::new();
-        let mut text_only = Vec::new();
-        {
-            let state = self.state();
-            for (id, _) in text::fuse(&look_ids, &text_ids) {
-                if limit > 0 && hits.len() >= limit {
-                    break;
-                }
-                let mut hit = match looked.remove(&id) {
-                    Some(hit) => hit,
-                    None => match state.rows.get(&id) {
-                        Some(row) => {
-                            text_only.push(hits.len());
-                            Hit::of(row, 0.0)
-                        }
-                        None => continue,
-                    },
-                };
-                hit.text = lines.remove(&id).unwrap_or_default();
-                hits.push(hit);
-            }
-        }
-        // A photo found by its words alone still shows how well it matches by look.
         let catalog = self.catalog();
-        for i in text_only {
-            if let Some(v) = catalog.embedding(hits[i].id)? {
-                hits[i].score = vectors::dot(query, &v);
+        for (id, _) in text::fuse(&look_ids, &text_ids) {
+            if limit > 0 && hits.len() >= limit {
+                break;
             }
+            let mut hit = match looked.remove(&id) {
+                Some(hit) => hit,
+                // A photo found by its words alone still shows how well it matches by look.
+                None => match (catalog.image(id)?, catalog.embedding(id)?) {
+                    (Some(row), Some(v)) => Hit::of(&row, vectors::dot(query, &v)),
+                    _ => continue,
+                },
+            };
+            hit.text = lines.remove(&id).unwrap_or_default();
+            hits.push(hit);
         }
         drop(catalog);
         search::mark_offline(&mut hits, &self.offline_parts()?);
@@ -156,30 +147,17 @@ impl Library {
     }
 
     /// A page of the library's images (those `filters` keep), newest first (date taken; undated
-    /// ones last, most recently indexed first), starting after `after`. Keyset pagination over
-    /// the catalog's rows in memory: a page costs one pass over the rows, never the whole answer.
+    /// ones last, most recently indexed first), starting after `after`: keyset pagination over
+    /// the catalog's date index, so a page reads its own rows, never the whole library.
     pub fn list(&self, filters: &Filters, after: Option<ListCursor>, limit: usize) -> Result<Page> {
-        self.refresh()?;
-        let state = self.state();
-        let cursor = |r: &ImageRow| ListCursor {
-            taken_at: r.taken_at,
-            id: r.id,
-        };
-        let mut rows: Vec<&ImageRow> = state
-            .rows
-            .values()
-            .filter(|r| after.is_none_or(|a| cursor(r).key() < a.key()) && filters.keeps(r))
-            .collect();
-        let newest_first = |a: &&ImageRow, b: &&ImageRow| cursor(b).key().cmp(&cursor(a).key());
+        let after = after.map(|a| (a.taken_at, a.id));
+        let mut rows = self.catalog().page(filters, after, limit.saturating_add(1))?;
         let more = rows.len() > limit;
-        if more && limit > 0 {
-            rows.select_nth_unstable_by(limit - 1, newest_first);
-        }
         rows.truncate(limit);
-        rows.sort_unstable_by(newest_first);
-        let next = more.then(|| rows.last().map(|r| cursor(r))).flatten();
-        let mut images: Vec<Hit> = rows.into_iter().map(|r| Hit::of(r, 0.0)).collect();
-        drop(state);
+        let next = more
+            .then(|| rows.last().map(|r| ListCursor { taken_at: r.taken_at, id: r.id }))
+            .flatten();
+        let mut images: Vec<Hit> = rows.iter().map(|r| Hit::of(r, 0.0)).collect();
         search::mark_offline(&mut images, &self.offline_parts()?);
         Ok(Page {
             images: search::fold_raw_twins(images),
@@ -239,12 +217,18 @@ impl Library {
             let scores: Vec<f32> = state
                 .background
                 .iter()
-                .map(|(_, v)| vectors::dot(query, v))
+                .map(|s| vectors::dot(query, &s.embedding))
                 .collect();
             search::relevance_cutoff(&scores)
         };
-        let keep =
-            |id: i64| Some(id) != exclude && state.rows.get(&id).is_some_and(|r| filters.keeps(r));
+        let facts = if filters.is_empty() {
+            None
+        } else {
+            Some(state.facts(&self.catalog())?)
+        };
+        let keep = |id: i64| {
+            Some(id) != exclude && facts.is_none_or(|facts| facts.keeps(filters, id))
+        };
         let needs_filter = exclude.is_some() || !filters.is_empty();
         let neighbors = vectors.search(
             query,
@@ -252,18 +236,24 @@ impl Library {
             needs_filter.then_some(&keep as &dyn Fn(i64) -> bool),
         )?;
         let more = limit > 0 && neighbors.len() >= limit;
-        let mut hidden = 0;
-        let mut hits = Vec::with_capacity(neighbors.len());
-        for n in neighbors {
-            if cutoff.is_some_and(|c| n.score < c) {
-                hidden += 1;
-                continue;
-            }
-            if let Some(r) = state.rows.get(&n.id) {
-                hits.push(Hit::of(r, n.score));
-            }
-        }
+        let neighbors_len = neighbors.len();
         drop(state);
+        let shown: Vec<_> = neighbors
+            .into_iter()
+            .filter(|n| cutoff.is_none_or(|c| n.score >= c))
+            .collect();
+        let hidden = neighbors_len - shown.len();
+        let ids: Vec<i64> = shown.iter().map(|n| n.id).collect();
+        let rows: HashMap<i64, ImageRow> = self
+            .catalog()
+            .images(&ids)?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+        let mut hits: Vec<Hit> = shown
+            .iter()
+            .filter_map(|n| rows.get(&n.id).map(|r| Hit::of(r, n.score)))
+            .collect();
         search::mark_offline(&mut hits, &self.offline_parts()?);
         let mut hits = search::fold_raw_twins(hits);
         search::sort_hits(&mut hits, sort);

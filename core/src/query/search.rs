@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::store::catalog::ImageRow;
-use crate::{Error, Result};
+use crate::Result;
 
 pub const BACKGROUND_SAMPLE: usize = 2048;
 pub const MIN_BACKGROUND: usize = 8;
@@ -126,60 +126,7 @@ pub enum Sort {
     DateTaken,
 }
 
-/// Which images a search may return.
-#[derive(Debug, Clone, Default)]
-pub struct Filters {
-    /// Only images of these library folders, by id (empty: all).
-    pub folder_ids: Vec<i64>,
-    /// Only images taken at or after / before this time (seconds, camera local time); `until` is
-    /// exclusive (an inclusive "to" day is the next day's start, [`crate::date::day_end`]).
-    pub taken_from: Option<i64>,
-    pub taken_until: Option<i64>,
-    /// Only these formats ("jpeg", "png", ...; empty: all).
-    pub formats: Vec<String>,
-}
-
-impl Filters {
-    /// These filters with the days a person gives (`YYYY-MM-DD`; empty or `None`: not given):
-    /// taken on or after `from`, on or before `to` (the whole day), or before `until` (the day
-    /// itself excluded). A day that does not exist (2024-02-31) is refused saying so. The CLI and
-    /// the app both read days here.
-    pub fn taken(mut self, from: Option<&str>, to: Option<&str>, until: Option<&str>) -> Result<Self> {
-        let day = |text: Option<&str>, parse: fn(&str) -> std::result::Result<i64, String>| {
-            text.filter(|t| !t.trim().is_empty())
-                .map(|t| parse(t).map_err(Error::Query))
-                .transpose()
-        };
-        self.taken_from = day(from, crate::date::day_start)?;
-        self.taken_until = match day(to, crate::date::day_end)? {
-            Some(end) => Some(end),
-            None => day(until, crate::date::day_start)?,
-        };
-        Ok(self)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.folder_ids.is_empty()
-            && self.taken_from.is_none()
-            && self.taken_until.is_none()
-            && self.formats.is_empty()
-    }
-
-    pub fn keeps(&self, row: &ImageRow) -> bool {
-        (self.folder_ids.is_empty() || self.folder_ids.contains(&row.folder_id))
-            && self
-                .taken_from
-                .is_none_or(|from| row.taken_at.is_some_and(|t| t >= from))
-            && self
-                .taken_until
-                .is_none_or(|until| row.taken_at.is_some_and(|t| t < until))
-            && (self.formats.is_empty()
-                || self
-                    .formats
-                    .iter()
-                    .any(|f| f.eq_ignore_ascii_case(&row.format)))
-    }
-}
+pub use crate::store::facts::Filters;
 
 /// A search as the user asked for it.
 #[derive(Debug, Clone)]
@@ -351,6 +298,7 @@ pub fn sort_hits(hits: &mut [Hit], sort: Sort) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
 
     fn t(text: &str, weight: f32) -> Term {
         Term {
@@ -463,16 +411,11 @@ mod tests {
 
     #[test]
     fn filters_keep_what_they_say() {
-        let row = ImageRow {
+        let row = crate::store::facts::PhotoFacts {
             id: 1,
             folder_id: 1,
-            path: "/p/2024/a.jpg".into(),
-            size: 1,
-            format: "jpeg".into(),
-            width: 1,
-            height: 1,
             taken_at: Some(100),
-            hash: [0; 32],
+            format: "jpeg".into(),
         };
         assert!(Filters::default().keeps(&row));
         assert!(

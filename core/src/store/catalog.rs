@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
+use crate::store::facts::{Filters, PhotoFacts};
 use crate::{Error, Result};
 
 /// `(version, name, sql)`, in order. Append-only.
@@ -38,6 +39,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../../migrations/0004_offline_folders.sql"),
     ),
     (5, "0005_words", include_str!("../../../migrations/0005_words.sql")),
+    (
+        6,
+        "0006_browse_index",
+        include_str!("../../../migrations/0006_browse_index.sql"),
+    ),
 ];
 
 pub const DATABASE: &str = "catalog.sqlite";
@@ -173,6 +179,91 @@ pub struct ImageRow {
     /// BLAKE3 of the file's bytes (names the thumbnail; never shown).
     #[serde(skip)]
     pub hash: [u8; 32],
+}
+
+/// One content of the relevance cutoff's background ([`Catalog::background_sample`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub hash: [u8; 32],
+    /// The content's lowest image id.
+    pub id: i64,
+    pub embedding: Vec<f32>,
+}
+
+impl ImageRow {
+    /// What filters read of this image.
+    pub fn facts(&self) -> PhotoFacts {
+        PhotoFacts {
+            id: self.id,
+            folder_id: self.folder_id,
+            taken_at: self.taken_at,
+            format: self.format.clone(),
+        }
+    }
+}
+
+/// Where one part of a browsing page starts ([`Catalog::page`]).
+#[derive(Debug, Clone, Copy)]
+enum Bound {
+    AllDated,
+    /// Dated images before this date and id.
+    Dated(i64, i64),
+    AllUndated,
+    /// Undated images before this id.
+    Undated(i64),
+}
+
+/// The statement of one part of a browsing page (see [`Catalog::page`]) and its values.
+fn page_statement(
+    filters: &Filters,
+    from: Bound,
+    limit: usize,
+) -> (String, Vec<rusqlite::types::Value>) {
+    let mut sql = String::from(concat!(
+        "SELECT ",
+        row!(),
+        " FROM images INDEXED BY images_browse WHERE "
+    ));
+    let mut values: Vec<rusqlite::types::Value> = Vec::new();
+    let mut bind = |sql: &mut String, clause: &str, value: rusqlite::types::Value| {
+        values.push(value);
+        sql.push_str(&clause.replace('?', &format!("?{}", values.len())));
+    };
+    match from {
+        Bound::AllDated => sql.push_str("taken_at IS NOT NULL"),
+        Bound::Dated(t, id) => {
+            bind(&mut sql, "(taken_at, id) < (?, ", t.into());
+            bind(&mut sql, "?)", id.into());
+        }
+        Bound::AllUndated => sql.push_str("taken_at IS NULL"),
+        Bound::Undated(id) => bind(&mut sql, "taken_at IS NULL AND id < ?", id.into()),
+    }
+    if !filters.folder_ids.is_empty() {
+        sql.push_str(" AND folder_id IN (");
+        for (i, f) in filters.folder_ids.iter().enumerate() {
+            bind(&mut sql, if i == 0 { "?" } else { ", ?" }, (*f).into());
+        }
+        sql.push(')');
+    }
+    if let Some(from) = filters.taken_from {
+        bind(&mut sql, " AND taken_at >= ?", from.into());
+    }
+    if let Some(until) = filters.taken_until {
+        bind(&mut sql, " AND taken_at < ?", until.into());
+    }
+    if !filters.formats.is_empty() {
+        sql.push_str(" AND format COLLATE NOCASE IN (");
+        for (i, f) in filters.formats.iter().enumerate() {
+            bind(&mut sql, if i == 0 { "?" } else { ", ?" }, f.clone().into());
+        }
+        sql.push(')');
+    }
+    bind(
+        &mut sql,
+        " ORDER BY taken_at DESC, id DESC LIMIT ?",
+        i64::try_from(limit).unwrap_or(i64::MAX).into(),
+    );
+    (sql, values)
 }
 
 /// A new image to store.
@@ -582,34 +673,35 @@ impl Catalog {
     }
 
     /// The embeddings of the `n` distinct contents with the smallest hashes: a uniform sample
-    /// (BLAKE3 is), the same for the same catalog whatever order its images arrived in.
-    pub fn background_sample(&self, n: usize) -> Result<Vec<([u8; 32], Vec<f32>)>> {
+    /// (BLAKE3 is), the same for the same catalog whatever order its images arrived in. Each
+    /// content is represented by its lowest id.
+    pub fn background_sample(&self, n: usize) -> Result<Vec<Sample>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT hash, embedding FROM images ORDER BY hash, id")
+            .prepare("SELECT hash, id, embedding FROM images ORDER BY hash, id")
             .map_err(|e| self.err(e))?;
         let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
-        let mut out: Vec<([u8; 32], Vec<f32>)> = Vec::with_capacity(n.min(4096));
+        let mut out: Vec<Sample> = Vec::with_capacity(n.min(4096));
         while out.len() < n
             && let Some(r) = rows.next().map_err(|e| self.err(e))?
         {
             let hash = hash_column(r, 0).map_err(|e| self.err(e))?;
-            if out.last().is_some_and(|(h, _)| *h == hash) {
+            if out.last().is_some_and(|s| s.hash == hash) {
                 continue;
             }
-            out.push((hash, embedding_column(r, 1).map_err(|e| self.err(e))?));
+            out.push(Sample {
+                hash,
+                id: r.get(1).map_err(|e| self.err(e))?,
+                embedding: embedding_column(r, 2).map_err(|e| self.err(e))?,
+            });
         }
         Ok(out)
     }
 
     pub fn image(&self, id: i64) -> Result<Option<ImageRow>> {
         self.conn
-            .query_row(
-                concat!("SELECT ", row!(), " FROM images WHERE id = ?1"),
-                [id],
-                image_row,
-            )
-            .optional()
+            .prepare_cached(concat!("SELECT ", row!(), " FROM images WHERE id = ?1"))
+            .and_then(|mut stmt| stmt.query_row([id], image_row).optional())
             .map_err(|e| self.err(e))
     }
 
@@ -624,7 +716,83 @@ impl Catalog {
             .map_err(|e| self.err(e))
     }
 
-    /// Every image row (for filters); the library keeps these in memory.
+    /// What filters need of every image ([`crate::store::facts`]), read from the index that holds
+    /// those columns (`images_browse`), not from the rows with their embeddings.
+    pub(crate) fn all_facts(&self) -> Result<Vec<PhotoFacts>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, folder_id, taken_at, format FROM images INDEXED BY images_browse")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(PhotoFacts {
+                    id: r.get(0)?,
+                    folder_id: r.get(1)?,
+                    taken_at: r.get(2)?,
+                    format: r.get(3)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The rows of images `ids`, in that order (an id no longer catalogued is left out).
+    pub fn images(&self, ids: &[i64]) -> Result<Vec<ImageRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(concat!("SELECT ", row!(), " FROM images WHERE id = ?1"))
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(row) = stmt.query_row([id], image_row).optional().map_err(|e| self.err(e))? {
+                out.push(row);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A page of at most `limit` images that `filters` keep, in browsing order (dated newest
+    /// first, then undated; ties and undated ones most recently indexed first), after the image
+    /// `after` (its date taken and id).
+    /// Dated and undated images are read apart, each a range of `images_browse` (which holds the
+    /// filtered columns and the id), so a page reads the index from its cursor to its last entry
+    /// and then only the rows it returns.
+    pub fn page(
+        &self,
+        filters: &Filters,
+        after: Option<(Option<i64>, i64)>,
+        limit: usize,
+    ) -> Result<Vec<ImageRow>> {
+        let mut rows = Vec::new();
+        if after.is_none_or(|(taken_at, _)| taken_at.is_some()) {
+            let from = match after {
+                Some((Some(t), id)) => Bound::Dated(t, id),
+                _ => Bound::AllDated,
+            };
+            rows = self.page_part(filters, from, limit)?;
+        }
+        if rows.len() < limit {
+            let from = match after {
+                Some((None, id)) => Bound::Undated(id),
+                _ => Bound::AllUndated,
+            };
+            rows.extend(self.page_part(filters, from, limit - rows.len())?);
+        }
+        Ok(rows)
+    }
+
+    fn page_part(&self, filters: &Filters, from: Bound, limit: usize) -> Result<Vec<ImageRow>> {
+        let (sql, values) = page_statement(filters, from, limit);
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(values), image_row)
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every image row (duplicates, tests); searches keep only [`PhotoFacts`] in memory.
     pub fn all_images(&self) -> Result<Vec<ImageRow>> {
         let mut stmt = self
             .conn
@@ -1162,18 +1330,19 @@ mod tests {
                 (2, "0002_image_ids_never_reused".to_string()),
                 (3, "0003_rows_without_embeddings".to_string()),
                 (4, "0004_offline_folders".to_string()),
-                (5, "0005_words".to_string())
+                (5, "0005_words".to_string()),
+                (6, "0006_browse_index".to_string())
             ]
         );
         drop(catalog);
         let again = Catalog::open(&dir.path().join(DATABASE)).expect("reopens");
-        assert_eq!(again.migrations().expect("reads").len(), 5);
+        assert_eq!(again.migrations().expect("reads").len(), 6);
     }
 
     #[test]
     fn reading_every_row_skips_the_embeddings() {
-        // The rows read at open come from an index that holds them all, not from the table,
-        // whose rows carry their embeddings.
+        // Every row (the duplicates pass reads them all) comes from an index that holds them,
+        // not from the table, whose rows carry their embeddings.
         let dir = tempfile::tempdir().expect("tempdir");
         let catalog = Catalog::open(&dir.path().join(DATABASE)).expect("opens");
         let plan: String = catalog
@@ -1185,6 +1354,46 @@ mod tests {
             )
             .expect("plans");
         assert_eq!(plan, "SCAN images USING COVERING INDEX images_rows");
+    }
+
+    #[test]
+    fn a_browsing_page_reads_one_range_of_its_index_and_sorts_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let catalog = Catalog::open(&dir.path().join(DATABASE)).expect("opens");
+        let filters = Filters {
+            folder_ids: vec![1, 2],
+            taken_from: Some(5),
+            taken_until: Some(50),
+            formats: vec!["png".into(), "JPEG".into()],
+        };
+        for from in [Bound::AllDated, Bound::Dated(7, 3), Bound::AllUndated, Bound::Undated(3)] {
+            for filters in [&Filters::default(), &filters] {
+                let (sql, values) = page_statement(filters, from, 10);
+                let explain = ["EXPLAIN QUERY PLAN ", &sql].concat();
+                let mut stmt = catalog.conn.prepare(&explain).expect("plans");
+                let plan: Vec<String> = stmt
+                    .query_map(rusqlite::params_from_iter(values), |r| r.get(3))
+                    .expect("plans")
+                    .collect::<rusqlite::Result<_>>()
+                    .expect("plans");
+                assert_eq!(plan.len(), 1, "{from:?}: {plan:?}");
+                assert!(
+                    plan[0].starts_with("SEARCH images USING INDEX images_browse (taken_at"),
+                    "{from:?}: {plan:?}"
+                );
+            }
+        }
+        // What filters read is the index alone.
+        let plan: String = catalog
+            .conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT id, folder_id, taken_at, format FROM images \
+                 INDEXED BY images_browse",
+                [],
+                |r| r.get(3),
+            )
+            .expect("plans");
+        assert_eq!(plan, "SCAN images USING COVERING INDEX images_browse");
     }
 
     #[test]

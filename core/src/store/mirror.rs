@@ -1,6 +1,8 @@
 //! What a library holds in memory of its catalog: the vector index (or, while it is built, every
-//! embedding for exact search), the rows searches filter and show, the relevance cutoff's
-//! background sample, and the catalog generation all of it reflects.
+//! embedding for exact search), the relevance cutoff's background sample, what filters need per
+//! photo ([`Facts`], 16 bytes each, read the first time a filter is used), and the catalog
+//! generation all of it reflects. Rows are not held: searches read the rows of the results they
+//! show from the catalog.
 //!
 //! **One truth.** The catalog (SQLite) is the only truth; this is a mirror of it: loaded from the
 //! catalog, and after each write of this process brought up to date by reading back, from the
@@ -10,11 +12,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use crate::Result;
 use crate::query::search::BACKGROUND_SAMPLE;
-use crate::store::catalog::{self, Catalog, Changes, ImageRow};
+use crate::store::catalog::{self, Catalog, Changes, Sample};
+use crate::store::facts::{Facts, PhotoFacts};
 use crate::store::lock;
 use crate::store::vectors::{self, BuildPace, BuildProgress, ExactVectors, Vectors};
 use crate::store::vindex::{Scalar, VectorIndex};
@@ -39,9 +42,11 @@ pub(crate) struct Loading {
 /// What searches read: a mirror of the catalog (see the module comment).
 pub(crate) struct Mirror {
     pub vectors: Option<Vectors>,
-    pub rows: HashMap<i64, ImageRow>,
+    /// What filters need per photo: read from the catalog the first time a filter is used
+    /// ([`Mirror::facts`]), kept up to date from then on.
+    facts: OnceLock<Facts>,
     /// The relevance cutoff's sample of library embeddings ([`Catalog::background_sample`]).
-    pub background: Vec<([u8; 32], Vec<f32>)>,
+    pub background: Vec<Sample>,
     /// The catalog generation this reflects: another process's changes show as a newer one.
     pub generation: i64,
 }
@@ -79,15 +84,22 @@ impl Mirror {
             };
             Ok(Mirror {
                 vectors,
-                rows: catalog
-                    .all_images()?
-                    .into_iter()
-                    .map(|r| (r.id, r))
-                    .collect(),
+                facts: OnceLock::new(),
                 background: catalog.background_sample(BACKGROUND_SAMPLE)?,
                 generation: catalog.generation()?,
             })
         })
+    }
+
+    /// What filters need per photo, read from `catalog` the first time. Callers hold the state
+    /// lock, so no absorb runs meanwhile; a write committed but not yet absorbed is read here
+    /// already, and its absorb then finds it in place (inserting facts replaces them).
+    pub fn facts(&self, catalog: &Catalog) -> Result<&Facts> {
+        if let Some(facts) = self.facts.get() {
+            return Ok(facts);
+        }
+        let loaded = Facts::new(catalog.all_facts()?);
+        Ok(self.facts.get_or_init(|| loaded))
     }
 
     /// Bring memory up to date after a write, reading every row it changed back from `catalog`.
@@ -97,24 +109,27 @@ impl Mirror {
         changes: &Changes,
         scalar: Scalar,
     ) -> Result<()> {
-        let mut background_moved = false;
-        let mut affects_background = |hash: &[u8; 32], background: &[([u8; 32], Vec<f32>)]| {
-            background_moved |= background.len() < BACKGROUND_SAMPLE
-                || background.last().is_some_and(|(last, _)| hash <= last);
-        };
+        // The sample holds each of its contents by its lowest id: a deleted image changes it only
+        // if it was one of those, and a new one only if its hash sorts into the sample.
+        let mut background_moved = changes
+            .deleted
+            .iter()
+            .any(|id| self.background.iter().any(|s| s.id == *id));
         for id in &changes.deleted {
-            if let Some(row) = self.rows.remove(id) {
-                affects_background(&row.hash, &self.background);
-            }
             if let Some(v) = &mut self.vectors {
                 v.remove(*id)?;
             }
         }
+        let mut facts = self.facts.get_mut();
+        if let Some(facts) = &mut facts {
+            facts.remove(&changes.deleted);
+        }
         for id in &changes.updated {
-            match catalog.image(*id)? {
-                Some(row) => self.rows.insert(*id, row),
-                None => self.rows.remove(id),
-            };
+            match (catalog.image(*id)?, &mut facts) {
+                (Some(row), Some(facts)) => facts.insert(row.facts()),
+                (None, Some(facts)) => facts.remove(&[*id]),
+                (_, None) => {}
+            }
         }
         for &id in &changes.inserted {
             let (Some(row), Some(embedding)) = (catalog.image(id)?, catalog.embedding(id)?) else {
@@ -126,8 +141,11 @@ impl Mirror {
             if let Some(v) = &mut self.vectors {
                 v.add(id, &embedding)?;
             }
-            affects_background(&row.hash, &self.background);
-            self.rows.insert(id, row);
+            background_moved |= self.background.len() < BACKGROUND_SAMPLE
+                || self.background.last().is_some_and(|last| row.hash <= last.hash);
+            if let Some(facts) = &mut facts {
+                facts.insert(row.facts());
+            }
         }
         if background_moved {
             self.background = catalog.background_sample(BACKGROUND_SAMPLE)?;
@@ -149,35 +167,36 @@ impl Mirror {
                     state.generation
                 ));
             }
-            let rows: HashMap<i64, ImageRow> = catalog
-                .all_images()?
-                .into_iter()
-                .map(|r| (r.id, r))
-                .collect();
-            for (id, row) in &rows {
-                match state.rows.get(id) {
-                    None => out.push(format!(
-                        "image {id} ({}) missing from memory",
-                        row.path.display()
-                    )),
-                    Some(mem) if mem != row => {
-                        out.push(format!("image {id}: memory {mem:?}, catalog {row:?}"))
+            let count = usize::try_from(catalog.count_images()?).unwrap_or(usize::MAX);
+            if let Some(facts) = state.facts.get() {
+                let want: HashMap<i64, PhotoFacts> =
+                    catalog.all_facts()?.into_iter().map(|f| (f.id, f)).collect();
+                let mut held = HashSet::new();
+                for f in facts.all() {
+                    match want.get(&f.id) {
+                        None => out.push(format!("image {} in memory only (a phantom)", f.id)),
+                        Some(w) if *w != f => {
+                            out.push(format!("image {}: memory {f:?}, catalog {w:?}", f.id))
+                        }
+                        Some(_) => {}
                     }
-                    Some(_) => {}
+                    held.insert(f.id);
+                }
+                for id in want.keys().filter(|id| !held.contains(id)) {
+                    out.push(format!("image {id} missing from memory"));
+                }
+                if facts.len() != held.len() {
+                    out.push(format!("{} facts, {} readable", facts.len(), held.len()));
                 }
             }
-            for id in state.rows.keys().filter(|id| !rows.contains_key(id)) {
-                out.push(format!("image {id} in memory only (a phantom)"));
-            }
             match &state.vectors {
-                None if !rows.is_empty() => out.push("no vector index in memory".into()),
+                None if count > 0 => out.push("no vector index in memory".into()),
                 None => {}
                 Some(vectors) => {
-                    if vectors.len() != rows.len() {
+                    if vectors.len() != count {
                         out.push(format!(
-                            "vectors in memory: {}, catalog {}",
+                            "vectors in memory: {}, catalog {count}",
                             vectors.len(),
-                            rows.len()
                         ));
                     }
                     let mut failed = None;

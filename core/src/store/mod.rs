@@ -5,11 +5,13 @@
 //! - [`vindex`]: the usearch vector index, saved beside the catalog as a checked cache.
 //! - [`vectors`]: what searches read (the index, or exact search while it is built) and the build.
 //! - [`mirror`]: what a library holds in memory of the catalog, always equal to it.
+//! - [`facts`]: the few bytes per photo that filters read, in memory.
 //! - [`lock`]: one writer per library across processes.
 //!
 //! Nothing here knows folders on disk, models or queries.
 
 pub mod catalog;
+pub mod facts;
 pub mod lock;
 pub mod mirror;
 pub mod vectors;

@@ -114,8 +114,14 @@ pub fn run(
         "run with --rebuild first to make the library in {}",
         dir.display()
     );
+    // The core alone (catalog, vector index file), as `clipstream` commands that need no model
+    // open it; then as the app and the search command do, with the text model beside it.
+    let started = Instant::now();
+    let core_only = Library::open(dir, None, options.clone())?;
+    let open_core_ms = ms_since(started);
+    let (rss_core_only, _) = rss_mb();
+    drop(core_only);
     let (rss_before_open, _) = rss_mb();
-    // As the app and CLI open it: catalog, vector index file, text model.
     let started = Instant::now();
     let library = Library::open(dir, Some(&model), options)?;
     let open_ms = ms_since(started);
@@ -159,6 +165,22 @@ pub fn run(
         library.list(&filters, deep_cursor, 200)?;
         deep_page.push(ms_since(t));
     }
+    // A filtered search: the first reads what filters need per photo from the catalog.
+    let folders = clipstream_core::Filters {
+        folder_ids: library.folders()?.iter().map(|f| f.id).collect(),
+        ..Default::default()
+    };
+    let mut filtered = Vec::new();
+    for q in QUERIES {
+        let mut request = clipstream_core::Request::new(*q, limit);
+        request.filters = folders.clone();
+        let t = Instant::now();
+        library.search(&request)?;
+        filtered.push(ms_since(t));
+    }
+    let first_filtered_ms = filtered[0];
+    let (filtered_p50, filtered_p99) = percentiles(&mut filtered[1..].to_vec());
+    let (rss_after_filtered, _) = rss_mb();
     // Duplicates over the whole library: every content's nearest neighbours, threshold 0.95.
     let t = Instant::now();
     let groups = if find_duplicates {
@@ -193,6 +215,10 @@ pub fn run(
         "rss_mb_after_searches_split": rss_split_after_searches,
         "rss_mb_split": rss_split_mb(),
         "open_ms": open_ms,
+        "open_core_ms": open_core_ms,
+        "rss_mb_core_only_after_open": rss_core_only,
+        "filtered_search_ms": { "first": first_filtered_ms, "p50": filtered_p50, "p99": filtered_p99 },
+        "rss_mb_after_filtered_searches": rss_after_filtered,
         "rss_mb": rss,
         "rss_mb_before_open": rss_before_open,
         "peak_rss_mb": peak,

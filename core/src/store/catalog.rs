@@ -44,6 +44,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0006_browse_index",
         include_str!("../../../migrations/0006_browse_index.sql"),
     ),
+    (
+        7,
+        "0007_image_count",
+        include_str!("../../../migrations/0007_image_count.sql"),
+    ),
 ];
 
 pub const DATABASE: &str = "catalog.sqlite";
@@ -803,7 +808,20 @@ impl Catalog {
             .map_err(|e| self.err(e))
     }
 
+    /// How many images the catalog holds (kept in `meta` by triggers: no scan).
     pub fn count_images(&self) -> Result<u64> {
+        self.conn
+            .query_row(
+                "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'image_count'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+
+    /// The images counted one by one, to check [`Self::count_images`] against.
+    pub fn count_image_rows(&self) -> Result<u64> {
         self.conn
             .query_row("SELECT COUNT(*) FROM images", [], |r| r.get::<_, i64>(0))
             .map(|n| n as u64)
@@ -947,8 +965,22 @@ impl Catalog {
         tx.commit().map_err(|e| self.err(e))
     }
 
-    /// How many distinct contents have had their words read, and how many are catalogued.
+    /// How many distinct contents have had their words read, and how many are catalogued. Words
+    /// are kept only while an image holds their content, so every `words_read` row counts; the
+    /// contents are counted in `meta` by triggers.
     pub fn words_progress(&self) -> Result<(u64, u64)> {
+        self.conn
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM words_read),
+                        (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'content_count')",
+                [],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// [`Self::words_progress`] counted one by one, to check it against.
+    pub fn words_progress_counted(&self) -> Result<(u64, u64)> {
         self.conn
             .query_row(
                 "SELECT (SELECT COUNT(*) FROM words_read WHERE hash IN (SELECT hash FROM images)),
@@ -1331,12 +1363,13 @@ mod tests {
                 (3, "0003_rows_without_embeddings".to_string()),
                 (4, "0004_offline_folders".to_string()),
                 (5, "0005_words".to_string()),
-                (6, "0006_browse_index".to_string())
+                (6, "0006_browse_index".to_string()),
+                (7, "0007_image_count".to_string())
             ]
         );
         drop(catalog);
         let again = Catalog::open(&dir.path().join(DATABASE)).expect("reopens");
-        assert_eq!(again.migrations().expect("reads").len(), 6);
+        assert_eq!(again.migrations().expect("reads").len(), 7);
     }
 
     #[test]
@@ -1449,6 +1482,66 @@ mod tests {
         assert_eq!(removed.deleted, vec![id]);
         assert_eq!(catalog.generation().expect("reads"), 3);
         assert_eq!(catalog.count_images().expect("counts"), 0);
+    }
+
+    #[test]
+    fn the_kept_image_count_follows_every_insert_and_removal() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut catalog = Catalog::open(&dir.path().join(DATABASE)).expect("opens");
+        // (images kept, images counted, contents kept, contents counted)
+        let counts = |catalog: &Catalog| {
+            (
+                catalog.count_images().expect("counts"),
+                catalog.count_image_rows().expect("counts"),
+                catalog.words_progress().expect("counts").1,
+                catalog.words_progress_counted().expect("counts").1,
+            )
+        };
+        assert_eq!(counts(&catalog), (0, 0, 0, 0));
+        let folders = [
+            catalog.add_folder(Path::new("/a")).expect("adds"),
+            catalog.add_folder(Path::new("/b")).expect("adds"),
+        ];
+        let image = |folder_id: i64, name: &str, byte: u8| NewImage {
+            folder_id,
+            path: name.into(),
+            stamp: Stamp {
+                size: 1,
+                mtime_ns: 1,
+            },
+            hash: [byte; 32],
+            format: "png".into(),
+            width: 1,
+            height: 1,
+            taken_at: None,
+            embedding: vec![1.0, 0.0],
+        };
+        let changes = catalog
+            .apply(&Batch {
+                // Two copies of content 1: one content.
+                insert: vec![
+                    image(folders[0], "/a/1.png", 1),
+                    image(folders[0], "/a/2.png", 2),
+                    image(folders[1], "/b/3.png", 3),
+                    image(folders[1], "/b/1-copy.png", 1),
+                ],
+                ..Batch::default()
+            })
+            .expect("applies");
+        assert_eq!(counts(&catalog), (4, 4, 3, 3));
+        // One copy goes: its content stays.
+        catalog
+            .apply(&Batch {
+                delete_images: vec![changes.inserted[0]],
+                ..Batch::default()
+            })
+            .expect("applies");
+        assert_eq!(counts(&catalog), (3, 3, 3, 3));
+        // A folder's images go by cascade.
+        catalog.remove_folder(folders[0]).expect("removes");
+        assert_eq!(counts(&catalog), (2, 2, 2, 2));
+        catalog.reset_embeddings("another model", 2).expect("resets");
+        assert_eq!(counts(&catalog), (0, 0, 0, 0));
     }
 
     #[test]

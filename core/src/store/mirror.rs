@@ -167,7 +167,19 @@ impl Mirror {
                     state.generation
                 ));
             }
-            let count = usize::try_from(catalog.count_images()?).unwrap_or(usize::MAX);
+            let kept = catalog.count_images()?;
+            let counted = catalog.count_image_rows()?;
+            if kept != counted {
+                out.push(format!("image count kept in the catalog {kept}, rows {counted}"));
+            }
+            let (words_kept, words_counted) =
+                (catalog.words_progress()?, catalog.words_progress_counted()?);
+            if words_kept != words_counted {
+                out.push(format!(
+                    "contents and words read kept in the catalog {words_kept:?}, counted {words_counted:?}"
+                ));
+            }
+            let count = usize::try_from(counted).unwrap_or(usize::MAX);
             if let Some(facts) = state.facts.get() {
                 let want: HashMap<i64, PhotoFacts> =
                     catalog.all_facts()?.into_iter().map(|f| (f.id, f)).collect();

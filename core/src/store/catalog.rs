@@ -721,25 +721,28 @@ impl Catalog {
             .map_err(|e| self.err(e))
     }
 
-    /// What filters need of every image ([`crate::store::facts`]), read from the index that holds
-    /// those columns (`images_browse`), not from the rows with their embeddings.
-    pub(crate) fn all_facts(&self) -> Result<Vec<PhotoFacts>> {
+    /// What filters need of every image ([`crate::store::facts`]), one at a time (1M of them
+    /// collected first held ~50 MB more), read from the index that holds those columns
+    /// (`images_browse`), not from the rows with their embeddings.
+    pub(crate) fn for_each_fact(&self, mut each: impl FnMut(PhotoFacts)) -> Result<()> {
         let mut stmt = self
             .conn
             .prepare("SELECT id, folder_id, taken_at, format FROM images INDEXED BY images_browse")
             .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(PhotoFacts {
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let fact = (|| {
+                Ok::<_, rusqlite::Error>(PhotoFacts {
                     id: r.get(0)?,
                     folder_id: r.get(1)?,
                     taken_at: r.get(2)?,
                     format: r.get(3)?,
                 })
-            })
+            })()
             .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
+            each(fact);
+        }
+        Ok(())
     }
 
     /// The rows of images `ids`, in that order (an id no longer catalogued is left out).

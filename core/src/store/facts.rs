@@ -27,7 +27,7 @@ struct Fact {
 }
 
 /// A photo's facts as the catalog has them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Facts {
     ids: Vec<i64>,
     facts: Vec<Fact>,
@@ -47,19 +47,25 @@ pub struct PhotoFacts {
 }
 
 impl Facts {
-    /// The facts of these photos (the catalog's [`crate::store::catalog::Catalog::all_facts`]).
-    pub fn new(mut all: Vec<PhotoFacts>) -> Self {
-        all.sort_unstable_by_key(|f| f.id);
-        let mut facts = Facts {
-            ids: Vec::with_capacity(all.len()),
-            facts: Vec::with_capacity(all.len()),
-            formats: Vec::new(),
-            wide: HashMap::new(),
-        };
-        for f in all {
-            facts.insert(f);
+    /// Add one photo's facts at the end, in whatever order they are read; [`Facts::sorted`]
+    /// puts them in order once all are in.
+    pub fn push(&mut self, photo: PhotoFacts) {
+        let id = photo.id;
+        let fact = self.fact_of(photo);
+        self.ids.push(id);
+        self.facts.push(fact);
+    }
+
+    /// These facts in id order (ids are unique: the catalog's keys).
+    pub fn sorted(mut self) -> Self {
+        if self.ids.is_sorted() {
+            return self;
         }
-        facts
+        let mut order: Vec<usize> = (0..self.ids.len()).collect();
+        order.sort_unstable_by_key(|&i| self.ids[i]);
+        self.ids = order.iter().map(|&i| self.ids[i]).collect();
+        self.facts = order.iter().map(|&i| self.facts[i]).collect();
+        self
     }
 
     pub fn len(&self) -> usize {
@@ -68,13 +74,26 @@ impl Facts {
 
     /// Add or replace one photo's facts.
     pub fn insert(&mut self, photo: PhotoFacts) {
+        let id = photo.id;
+        let fact = self.fact_of(photo);
+        match self.ids.binary_search(&id) {
+            Ok(i) => self.facts[i] = fact,
+            Err(i) => {
+                self.ids.insert(i, id);
+                self.facts.insert(i, fact);
+            }
+        }
+    }
+
+    /// A photo's compact facts; what does not fit goes to `wide` (and leaves it when it fits).
+    fn fact_of(&mut self, photo: PhotoFacts) -> Fact {
         let format = self.format_code(&photo.format);
         let taken = match photo.taken_at {
             None => Some(UNDATED),
             Some(t) => i32::try_from(t - DATE_ORIGIN).ok().filter(|&t| t != UNDATED),
         };
         let folder = u16::try_from(photo.folder_id).ok().filter(|&f| f != WIDE);
-        let fact = match (taken, folder) {
+        match (taken, folder) {
             (Some(taken), Some(folder)) => {
                 self.wide.remove(&photo.id);
                 Fact { taken, folder, format }
@@ -82,13 +101,6 @@ impl Facts {
             _ => {
                 self.wide.insert(photo.id, (photo.taken_at, photo.folder_id));
                 Fact { taken: UNDATED, folder: WIDE, format }
-            }
-        };
-        match self.ids.binary_search(&photo.id) {
-            Ok(i) => self.facts[i] = fact,
-            Err(i) => {
-                self.ids.insert(i, photo.id);
-                self.facts.insert(i, fact);
             }
         }
     }
@@ -223,7 +235,7 @@ mod tests {
 
     #[test]
     fn every_date_and_folder_comes_back_exactly() {
-        let mut facts = Facts::new(Vec::new());
+        let mut facts = Facts::default();
         let photos = [
             photo(1, 1, Some(1_700_000_000), "jpeg"),
             photo(2, 1, None, "heic"),
@@ -240,6 +252,12 @@ mod tests {
             facts.insert(p.clone());
         }
         assert_eq!(facts.all().collect::<Vec<_>>(), photos);
+        // Read in another order and sorted once, the same.
+        let mut pushed = Facts::default();
+        for i in [4, 0, 7, 2, 5, 1, 6, 3] {
+            pushed.push(photos[i].clone());
+        }
+        assert_eq!(pushed.sorted().all().collect::<Vec<_>>(), photos);
         // Replacing a wide photo by a compact one forgets the wide entry.
         facts.insert(photo(3, 2, Some(DATE_ORIGIN), "jpeg"));
         assert_eq!(facts.get(3), Some(photo(3, 2, Some(DATE_ORIGIN), "jpeg")));

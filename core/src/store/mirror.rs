@@ -98,7 +98,9 @@ impl Mirror {
         if let Some(facts) = self.facts.get() {
             return Ok(facts);
         }
-        let loaded = Facts::new(catalog.all_facts()?);
+        let mut loaded = Facts::default();
+        catalog.for_each_fact(|f| loaded.push(f))?;
+        let loaded = loaded.sorted();
         Ok(self.facts.get_or_init(|| loaded))
     }
 
@@ -181,8 +183,10 @@ impl Mirror {
             }
             let count = usize::try_from(counted).unwrap_or(usize::MAX);
             if let Some(facts) = state.facts.get() {
-                let want: HashMap<i64, PhotoFacts> =
-                    catalog.all_facts()?.into_iter().map(|f| (f.id, f)).collect();
+                let mut want: HashMap<i64, PhotoFacts> = HashMap::new();
+                catalog.for_each_fact(|f| {
+                    want.insert(f.id, f);
+                })?;
                 let mut held = HashSet::new();
                 for f in facts.all() {
                     match want.get(&f.id) {

@@ -71,7 +71,10 @@ fn every_image_newest_first_a_page_at_a_time() {
         .iter()
         .map(|h| (h.id, name(&h.path)))
         .collect();
-    assert!(twins[0].0 > twins[1].0, "same date: the higher id first: {twins:?}");
+    assert!(
+        twins[0].0 > twins[1].0,
+        "same date: the higher id first: {twins:?}"
+    );
     let mut twin_names: Vec<&str> = twins.iter().map(|(_, n)| n.as_str()).collect();
     twin_names.sort_unstable();
     assert_eq!(twin_names, ["d-2021.jpg", "e-2021-twin.jpg"]);

@@ -551,7 +551,12 @@ mod model_based {
     fn answers(library: &Library, ids: &[i64]) -> Vec<Answer> {
         let filters = clipstream_core::Filters::default();
         let every_folder = clipstream_core::Filters {
-            folder_ids: library.folders().expect("folders").iter().map(|f| f.id).collect(),
+            folder_ids: library
+                .folders()
+                .expect("folders")
+                .iter()
+                .map(|f| f.id)
+                .collect(),
             ..Default::default()
         };
         ids.iter()
@@ -573,7 +578,10 @@ mod model_based {
                     .map(|h| (h.id, h.path, (h.score * 1e4).round() as i64))
                     .collect();
                 filtered.sort();
-                assert_eq!(filtered, hits, "a filter keeping every folder kept fewer images");
+                assert_eq!(
+                    filtered, hits,
+                    "a filter keeping every folder kept fewer images"
+                );
                 let cut = library
                     .similar_to_id(id, 5, false, &filters)
                     .expect("similar");

@@ -92,7 +92,9 @@ TARGETS = (
     Target("Duplicates over {n} photos", "duplicates_s", "s", at_most=60, n="rss_n"),
     Target("Open {n} photos (the core: catalog and vector index)", "open_100k_ms", "ms", at_most=100, n="rss_n"),
     Target("Open {n} photos (the core: catalog and vector index)", "open_1m_ms", "ms", at_most=300, n="open_large.n"),
-    Target("Open {n} photos with the text model and answer", "open_large.open_ms", "ms", at_most=2000, n="open_large.n"),
+    Target(
+        "Open {n} photos with the text model and answer", "open_large.open_ms", "ms", at_most=2000, n="open_large.n"
+    ),
     Target("Vector index search p50, {n} vectors", "search_1m_p50_ms", "ms", at_most=5, n="search_1m.n"),
     Target("Indexing 12-MP JPEGs: product / bare model", "indexing_images_per_s.ratio_12mp", "×", at_least=0.8),
     Target("Indexing 3-MP JPEGs: product / bare model", "indexing_images_per_s.ratio_3mp", "×", at_least=0.9),

@@ -1487,6 +1487,24 @@ mod tests {
         assert_eq!(catalog.count_images().expect("counts"), 0);
     }
 
+    /// A one-pixel PNG of content `byte` at `path`.
+    fn png(folder_id: i64, path: &str, byte: u8) -> NewImage {
+        NewImage {
+            folder_id,
+            path: path.into(),
+            stamp: Stamp {
+                size: 1,
+                mtime_ns: 1,
+            },
+            hash: [byte; 32],
+            format: "png".into(),
+            width: 1,
+            height: 1,
+            taken_at: None,
+            embedding: vec![1.0],
+        }
+    }
+
     #[test]
     fn the_kept_image_count_follows_every_insert_and_removal() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -1505,28 +1523,14 @@ mod tests {
             catalog.add_folder(Path::new("/a")).expect("adds"),
             catalog.add_folder(Path::new("/b")).expect("adds"),
         ];
-        let image = |folder_id: i64, name: &str, byte: u8| NewImage {
-            folder_id,
-            path: name.into(),
-            stamp: Stamp {
-                size: 1,
-                mtime_ns: 1,
-            },
-            hash: [byte; 32],
-            format: "png".into(),
-            width: 1,
-            height: 1,
-            taken_at: None,
-            embedding: vec![1.0, 0.0],
-        };
         let changes = catalog
             .apply(&Batch {
                 // Two copies of content 1: one content.
                 insert: vec![
-                    image(folders[0], "/a/1.png", 1),
-                    image(folders[0], "/a/2.png", 2),
-                    image(folders[1], "/b/3.png", 3),
-                    image(folders[1], "/b/1-copy.png", 1),
+                    png(folders[0], "/a/1.png", 1),
+                    png(folders[0], "/a/2.png", 2),
+                    png(folders[1], "/b/3.png", 3),
+                    png(folders[1], "/b/1-copy.png", 1),
                 ],
                 ..Batch::default()
             })
@@ -1552,20 +1556,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut catalog = Catalog::open(&dir.path().join(DATABASE)).expect("opens");
         let folder = catalog.add_folder(Path::new("/photos")).expect("adds");
-        let image = |name: &str, byte: u8| NewImage {
-            folder_id: folder,
-            path: format!("/photos/{name}").into(),
-            stamp: Stamp {
-                size: 1,
-                mtime_ns: 1,
-            },
-            hash: [byte; 32],
-            format: "png".into(),
-            width: 1,
-            height: 1,
-            taken_at: None,
-            embedding: vec![1.0],
-        };
+        let image = |name: &str, byte: u8| png(folder, &format!("/photos/{name}"), byte);
         let first = catalog
             .apply(&Batch {
                 insert: vec![image("a.png", 1), image("b.png", 2)],

@@ -349,6 +349,42 @@ fn index(library: &Library) -> clipstream_core::Report {
 }
 
 #[test]
+fn a_small_library_half_of_which_matches_shows_its_matches() {
+    // Six red circles among twelve shapes: the relevance cutoff once landed above every score
+    // (1.32) and answered "a red circle" with nothing.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let photos = dir.path().join("photos");
+    std::fs::create_dir(&photos).expect("mkdir");
+    for n in [0, 1, 2, 3, 4, 5, 450, 600, 900, 1050, 1200, 1350] {
+        let name = format!("{n:05}.png");
+        std::fs::copy(shapes().join(&name), photos.join(&name)).expect("copy");
+    }
+    let library = open_library(&dir.path().join("library"));
+    library.add_folder(&photos).expect("adds");
+    assert_eq!(index(&library).added, 12);
+    let labels = labels();
+    let results = library
+        .search(&Request::new("a red circle", 20))
+        .expect("searches");
+    let shown: Vec<(String, String)> = results
+        .hits
+        .iter()
+        .map(|h| {
+            let label = &labels[&file_name(&h.path)];
+            (label["colour"].clone(), label["shape"].clone())
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        vec![("red".to_string(), "circle".to_string()); 6],
+        "cutoff {:?}, {} hidden",
+        results.cutoff,
+        results.hidden
+    );
+    assert_eq!(results.hidden, 6);
+}
+
+#[test]
 fn recall_through_rust_equals_the_python_reference() {
     let dir = tempfile::tempdir().expect("tempdir");
     let library = open_library(dir.path());

@@ -114,7 +114,31 @@ pub fn relevance_cutoff(background: &[f32]) -> Option<f32> {
     let m = median(&mut scores);
     let mut deviations: Vec<f32> = scores.iter().map(|s| (s - m).abs()).collect();
     let spread = 1.4826 * median(&mut deviations);
-    Some(m + CUTOFF_SPREADS * spread)
+    let cutoff = m + CUTOFF_SPREADS * spread;
+    // The sample holds the library's own photos. When many of them match (half of a small
+    // library), they widen the spread until the cutoff passes every score, theirs too. If the
+    // scores then fall into two clearly separated groups, the upper group is the answer.
+    match scores.last() {
+        Some(&top) if cutoff > top => Some(separated_upper_group(&scores).unwrap_or(cutoff)),
+        _ => Some(cutoff),
+    }
+}
+
+/// Where two clearly separated groups of `sorted` scores part (the middle of the widest gap
+/// between neighbours), if that gap is at least twice the two groups' standard deviations
+/// together: a gap, not a slope of evenly spread scores.
+fn separated_upper_group(sorted: &[f32]) -> Option<f32> {
+    let (at, gap) = sorted
+        .windows(2)
+        .enumerate()
+        .map(|(i, w)| (i + 1, w[1] - w[0]))
+        .max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let sd = |group: &[f32]| {
+        let mean = group.iter().sum::<f32>() / group.len() as f32;
+        (group.iter().map(|s| (s - mean).powi(2)).sum::<f32>() / group.len() as f32).sqrt()
+    };
+    let (low, high) = sorted.split_at(at);
+    (gap > 0.0 && gap >= 2.0 * (sd(low) + sd(high))).then(|| (low[low.len() - 1] + high[0]) / 2.0)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -343,6 +367,19 @@ mod tests {
         let v = combine(&[(1.0, vec![1.0, 0.0]), (-1.0, vec![0.0, 1.0])]);
         let s = std::f32::consts::FRAC_1_SQRT_2;
         assert!((v[0] - s).abs() < 1e-6 && (v[1] + s).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_library_half_of_which_matches_still_shows_its_matches() {
+        // 12 shapes, six of them red circles, asked "a red circle" (the test model's scores).
+        let scores = [
+            0.686, 0.680, 0.679, 0.678, 0.674, 0.636, 0.082, -0.019, -0.040, -0.068, -0.199, -0.259,
+        ];
+        let cutoff = relevance_cutoff(&scores).expect("enough samples");
+        assert!(cutoff > 0.082 && cutoff < 0.636, "{cutoff}");
+        // Evenly spread scores are no two groups: the cutoff stays above them all.
+        let even: Vec<f32> = (0..12).map(|i| 0.05 * i as f32).collect();
+        assert!(relevance_cutoff(&even).expect("enough samples") > 0.55);
     }
 
     #[test]

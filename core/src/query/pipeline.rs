@@ -14,7 +14,7 @@ use crate::library::Library;
 use crate::model::encoders;
 use crate::query::search::{self, Filters, Hit, ListCursor, Page, Request, Results, Sort};
 use crate::query::text::{self, TextHit, TextQuery};
-use crate::store::catalog::{ImageRow, TextLine};
+use crate::store::catalog::TextLine;
 use crate::store::vectors;
 
 impl Library {
@@ -243,17 +243,15 @@ impl Library {
             .filter(|n| cutoff.is_none_or(|c| n.score >= c))
             .collect();
         let hidden = neighbors_len - shown.len();
-        let ids: Vec<i64> = shown.iter().map(|n| n.id).collect();
-        let rows: HashMap<i64, ImageRow> = self
-            .catalog()
-            .images(&ids)?
-            .into_iter()
-            .map(|r| (r.id, r))
-            .collect();
-        let mut hits: Vec<Hit> = shown
-            .iter()
-            .filter_map(|n| rows.get(&n.id).map(|r| Hit::of(r, n.score)))
-            .collect();
+        // The rows of the results shown; an image deleted since the search is left out.
+        let catalog = self.catalog();
+        let mut hits = Vec::with_capacity(shown.len());
+        for n in &shown {
+            if let Some(row) = catalog.image(n.id)? {
+                hits.push(Hit::of(&row, n.score));
+            }
+        }
+        drop(catalog);
         search::mark_offline(&mut hits, &self.offline_parts()?);
         let mut hits = search::fold_raw_twins(hits);
         search::sort_hits(&mut hits, sort);

@@ -729,35 +729,20 @@ impl Catalog {
             .conn
             .prepare("SELECT id, folder_id, taken_at, format FROM images INDEXED BY images_browse")
             .map_err(|e| self.err(e))?;
-        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
-        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            let fact = (|| {
-                Ok::<_, rusqlite::Error>(PhotoFacts {
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(PhotoFacts {
                     id: r.get(0)?,
                     folder_id: r.get(1)?,
                     taken_at: r.get(2)?,
                     format: r.get(3)?,
                 })
-            })()
+            })
             .map_err(|e| self.err(e))?;
-            each(fact);
+        for fact in rows {
+            each(fact.map_err(|e| self.err(e))?);
         }
         Ok(())
-    }
-
-    /// The rows of images `ids`, in that order (an id no longer catalogued is left out).
-    pub fn images(&self, ids: &[i64]) -> Result<Vec<ImageRow>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(concat!("SELECT ", row!(), " FROM images WHERE id = ?1"))
-            .map_err(|e| self.err(e))?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(row) = stmt.query_row([id], image_row).optional().map_err(|e| self.err(e))? {
-                out.push(row);
-            }
-        }
-        Ok(out)
     }
 
     /// A page of at most `limit` images that `filters` keep, in browsing order (dated newest

@@ -124,8 +124,8 @@ impl Facts {
         self.wide.retain(|id, _| !gone.contains(id));
     }
 
-    /// Photo `id`'s facts, whole.
-    pub fn get(&self, id: i64) -> Option<PhotoFacts> {
+    /// Photo `id`'s folder, date taken and format, borrowed.
+    fn lookup(&self, id: i64) -> Option<(i64, Option<i64>, &str)> {
         let i = self.ids.binary_search(&id).ok()?;
         let fact = self.facts[i];
         let (taken_at, folder_id) = match self.wide.get(&id) {
@@ -135,17 +135,26 @@ impl Facts {
                 i64::from(fact.folder),
             ),
         };
+        let format = self.formats.get(usize::from(fact.format))?;
+        Some((folder_id, taken_at, format))
+    }
+
+    /// Photo `id`'s facts, whole.
+    pub fn get(&self, id: i64) -> Option<PhotoFacts> {
+        let (folder_id, taken_at, format) = self.lookup(id)?;
         Some(PhotoFacts {
             id,
             folder_id,
             taken_at,
-            format: self.formats.get(usize::from(fact.format))?.clone(),
+            format: format.to_string(),
         })
     }
 
-    /// Whether `filters` keep photo `id` (a photo not here is not kept).
+    /// Whether `filters` keep photo `id` (a photo not here is not kept). Asked for every
+    /// candidate of a filtered search: nothing is copied.
     pub fn keeps(&self, filters: &Filters, id: i64) -> bool {
-        self.get(id).is_some_and(|f| filters.keeps(&f))
+        self.lookup(id)
+            .is_some_and(|(folder_id, taken_at, format)| filters.admits(folder_id, taken_at, format))
     }
 
     /// Every photo's facts, in id order.
@@ -207,16 +216,19 @@ impl Filters {
 
     /// Whether these filters keep a photo with these facts.
     pub fn keeps(&self, photo: &PhotoFacts) -> bool {
-        let taken_at = photo.taken_at;
-        (self.folder_ids.is_empty() || self.folder_ids.contains(&photo.folder_id))
+        self.admits(photo.folder_id, photo.taken_at, &photo.format)
+    }
+
+    /// Whether these filters keep a photo of this folder, date taken and format.
+    fn admits(&self, folder_id: i64, taken_at: Option<i64>, format: &str) -> bool {
+        (self.folder_ids.is_empty() || self.folder_ids.contains(&folder_id))
             && self
                 .taken_from
                 .is_none_or(|from| taken_at.is_some_and(|t| t >= from))
             && self
                 .taken_until
                 .is_none_or(|until| taken_at.is_some_and(|t| t < until))
-            && (self.formats.is_empty()
-                || self.formats.iter().any(|f| f.eq_ignore_ascii_case(&photo.format)))
+            && (self.formats.is_empty() || self.formats.iter().any(|f| f.eq_ignore_ascii_case(format)))
     }
 }
 

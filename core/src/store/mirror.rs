@@ -125,12 +125,12 @@ impl Mirror {
         let mut facts = self.facts.get_mut();
         if let Some(facts) = &mut facts {
             facts.remove(&changes.deleted);
-        }
-        for id in &changes.updated {
-            match (catalog.image(*id)?, &mut facts) {
-                (Some(row), Some(facts)) => facts.insert(row.facts()),
-                (None, Some(facts)) => facts.remove(&[*id]),
-                (_, None) => {}
+            // A move can change an image's folder; only the facts hold anything of it.
+            for id in &changes.updated {
+                match catalog.image(*id)? {
+                    Some(row) => facts.insert(row.facts()),
+                    None => facts.remove(&[*id]),
+                }
             }
         }
         for &id in &changes.inserted {
